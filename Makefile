@@ -1,0 +1,31 @@
+# Hearth: `make up` starts the whole stack, `make test` runs the whole suite.
+VENV := .venv
+PY := $(VENV)/bin/python
+BENCH ?=
+
+.PHONY: up test bench lint fmt status venv clean
+
+venv:
+	@scripts/bootstrap.sh
+
+up: venv
+	@env -u AWS_CA_BUNDLE $(PY) manage.py up
+
+status: venv
+	@$(PY) manage.py status
+
+test: venv
+	@scripts/ensure-chromium.sh
+	@env -u AWS_CA_BUNDLE $(PY) -m pytest $(PYTEST_ARGS)
+
+bench: venv
+	@env -u AWS_CA_BUNDLE $(PY) -m bench $(BENCH)
+
+lint: venv
+	@$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check .
+
+fmt: venv
+	@$(VENV)/bin/ruff check --fix . && $(VENV)/bin/ruff format .
+
+clean:
+	rm -rf $(VENV) var

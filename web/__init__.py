@@ -1,0 +1,1 @@
+"""Hearth's Django project: settings, routing and one app per bounded context."""

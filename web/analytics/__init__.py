@@ -1,0 +1,1 @@
+"""Analytics domain: sites, enrichment, sessions, rollups, error issues."""

@@ -1,0 +1,20 @@
+"""ASGI entry point: gunicorn runs it with uvicorn workers (see deploy/ and web/stack)."""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "web.settings")
+
+from django.core.asgi import get_asgi_application
+
+django_app = get_asgi_application()
+
+from web.core.asgi_router import LeanRouter  # noqa: E402
+from web.ingest import asgi as ingest_asgi  # noqa: E402
+from web.live import asgi as live_asgi  # noqa: E402
+
+application = LeanRouter(django_app)
+# Hot public paths skip Django's request stack (ADR-4 for SSE, ADR-5 for ingest).
+live_asgi.register(application)
+ingest_asgi.register(application)

@@ -1,0 +1,1 @@
+"""Backups: offsite tiers, restore, cron job runs."""

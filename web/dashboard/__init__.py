@@ -1,0 +1,1 @@
+"""Admin analytics panel, realtime view, stats API, alerts and reports."""

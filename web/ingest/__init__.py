@@ -1,0 +1,1 @@
+"""Ingest: the lean request path that validates beacons and publishes them."""

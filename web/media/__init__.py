@@ -1,0 +1,1 @@
+"""Image pipeline: uploads, variants in the public bucket, private originals."""

@@ -1,0 +1,1 @@
+"""The embedded single-box stack: the real servers as supervised processes (`manage.py up`)."""

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class StackConfig(AppConfig):
+    name = "web.stack"
+    label = "stack"

@@ -1,0 +1,1 @@
+"""The worker process: JetStream pull consumers that do the background work."""

@@ -1,0 +1,5 @@
+"""`python -m worker`: run the pull consumers until SIGTERM."""
+
+from worker.main import main
+
+main()
