@@ -85,6 +85,9 @@ class Env:
     litestream_port: int
     app_checkpoints: bool
     log_level: str
+    # CIDRs of reverse proxies whose X-Forwarded-For is believed (ingest client IP); empty =
+    # use the socket peer only. Parsed and validated by web.ingest.clientip.
+    trusted_proxies: tuple[str, ...] = ()
 
     @property
     def production(self) -> bool:
@@ -177,6 +180,7 @@ def load() -> Env:
         # See ADR-3: Litestream is the only checkpointer of data.db unless told otherwise.
         app_checkpoints=_bool("HEARTH_APP_CHECKPOINTS", False),
         log_level=_str("HEARTH_LOG_LEVEL", "INFO").upper(),
+        trusted_proxies=tuple(_list("HEARTH_TRUSTED_PROXIES", [])),
     )
     if env.production:
         _check_production(env)
