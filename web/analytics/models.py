@@ -29,3 +29,263 @@ class Site(models.Model):
         """True when host is one of the domains or a subdomain of one."""
         host = host.lower().rstrip(".")
         return any(host == d or host.endswith("." + d) for d in self.domains)
+
+
+# --- Enrichment state -------------------------------------------------------------------
+# Everything below is written only by the analytics worker (web.analytics.services), in one
+# transaction per batch, so redelivery of a batch either sees all of it or none of it.
+
+
+class Salt(models.Model):
+    """The daily secret mixed into visitor ids. Today's and yesterday's are kept (so a session
+    survives midnight); older ones are deleted, which makes old visitor ids unlinkable."""
+
+    day = models.DateField(primary_key=True)
+    value = models.BinaryField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+
+class VisitorState(models.Model):
+    """Per (salted) visitor id: the open session and the dimension values already counted as
+    unique in the current hour and UTC day. Deleted after 48 h (its salt is gone by then)."""
+
+    visitor_id = models.BigIntegerField(primary_key=True)  # 63-bit keyed hash, includes site
+    site = models.ForeignKey(Site, on_delete=models.CASCADE, db_constraint=False, db_index=False)
+    session_id = models.BigIntegerField(default=0)
+    last_seen = models.FloatField()  # unix seconds
+    hour = models.DateTimeField()  # hour that seen_hour belongs to
+    seen_hour = models.TextField(default="")  # "\x1e"-joined "dim\x1fvalue" keys
+    day = models.DateField()  # UTC day that seen_day belongs to
+    seen_day = models.TextField(default="")
+
+    class Meta:
+        indexes = [models.Index(fields=["site", "last_seen"], name="analytics_vs_site_seen")]
+
+
+class Session(models.Model):
+    """A visit: closed by 30 min of inactivity or split by a campaign change.
+
+    Session-level attributes (source, campaign, country, device ...) are those of its first
+    event. `duration_ms` is engaged (visible) time reported by the tracker, not wall time.
+    """
+
+    id = models.BigIntegerField(primary_key=True)  # deterministic hash, see services
+    site = models.ForeignKey(Site, on_delete=models.CASCADE, db_constraint=False, db_index=False)
+    visitor_id = models.BigIntegerField()
+    started_at = models.DateTimeField()
+    last_seen = models.DateTimeField()
+    entry_path = models.CharField(max_length=500, default="")
+    exit_path = models.CharField(max_length=500, default="")
+    pageviews = models.IntegerField(default=0)
+    events = models.IntegerField(default=0)
+    errors = models.IntegerField(default=0)
+    duration_ms = models.BigIntegerField(default=0)
+    is_bounce = models.BooleanField(default=True)
+    source = models.CharField(max_length=200, default="")
+    medium = models.CharField(max_length=50, default="")
+    referrer = models.CharField(max_length=300, default="")  # referring host only
+    utm_source = models.CharField(max_length=200, default="")
+    utm_medium = models.CharField(max_length=200, default="")
+    utm_campaign = models.CharField(max_length=200, default="")
+    utm_term = models.CharField(max_length=200, default="")
+    utm_content = models.CharField(max_length=200, default="")
+    click_id = models.CharField(max_length=20, default="")  # kind only ("gclid"), never value
+    country = models.CharField(max_length=2, default="")
+    device = models.CharField(max_length=20, default="")
+    browser = models.CharField(max_length=100, default="")
+    os = models.CharField(max_length=100, default="")
+    active_hour = models.DateTimeField()  # last hour counted in SessionsHourly.active
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["site", "started_at"], name="analytics_session_site_start"),
+            models.Index(fields=["last_seen"], name="analytics_session_last_seen"),
+        ]
+
+
+class Event(models.Model):
+    """One enriched raw event. Kept HEARTH_ANALYTICS_RETENTION_DAYS days; no IP, ever."""
+
+    event_id = models.CharField(max_length=80, unique=True)  # job id (+ ":index"): dedupe key
+    site = models.ForeignKey(Site, on_delete=models.CASCADE, db_constraint=False, db_index=False)
+    ts = models.DateTimeField()
+    kind = models.CharField(max_length=12)  # pageview | custom | engagement | error | csp
+    name = models.CharField(max_length=200)
+    hostname = models.CharField(max_length=253, default="")
+    path = models.CharField(max_length=500, default="")
+    visitor_id = models.BigIntegerField()
+    session_id = models.BigIntegerField(default=0)
+    referrer = models.CharField(max_length=300, default="")
+    source = models.CharField(max_length=200, default="")
+    medium = models.CharField(max_length=50, default="")
+    utm_campaign = models.CharField(max_length=200, default="")
+    country = models.CharField(max_length=2, default="")
+    device = models.CharField(max_length=20, default="")
+    browser = models.CharField(max_length=100, default="")
+    os = models.CharField(max_length=100, default="")
+    screen = models.IntegerField(default=0)
+    lang = models.CharField(max_length=35, default="")
+    engaged_ms = models.IntegerField(default=0)
+    scroll = models.IntegerField(default=0)
+    props = models.JSONField(default=dict)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["site", "ts"], name="analytics_event_site_ts"),
+            models.Index(fields=["ts"], name="analytics_event_ts"),
+        ]
+
+
+class Goal(models.Model):
+    """A conversion: a custom event name, or a page path (exact, or prefix when ending in *)."""
+
+    class Kind(models.TextChoices):
+        EVENT = "event"
+        PAGE = "page"
+
+    site = models.ForeignKey(Site, on_delete=models.CASCADE)
+    name = models.CharField(max_length=200)
+    kind = models.CharField(max_length=8, choices=Kind.choices, default=Kind.EVENT)
+    match = models.CharField(max_length=500)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["site", "name"], name="analytics_goal_site_name")
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+# --- Rollups (kept forever) ---------------------------------------------------------------
+
+
+class Rollup(models.Model):
+    """Hourly counters per site x dimension x value, upserted by the worker.
+
+    Dimensions: page, entry, exit, source, medium, referrer, utm_source, utm_medium,
+    utm_campaign, country, device, browser, os, event, goal. `visitors` counts a visitor once
+    per hour; `visitors_day` counts a visitor once per UTC day (in the hour first seen), so
+    summing `visitors_day` over a day is that day's exact unique count. See analytics.md.
+    """
+
+    site = models.ForeignKey(Site, on_delete=models.CASCADE, db_constraint=False, db_index=False)
+    hour = models.DateTimeField()  # UTC, truncated to the hour
+    dim = models.CharField(max_length=16)
+    value = models.CharField(max_length=500)
+    pageviews = models.BigIntegerField(default=0)
+    events = models.BigIntegerField(default=0)
+    visitors = models.BigIntegerField(default=0)
+    visitors_day = models.BigIntegerField(default=0)
+    sessions = models.BigIntegerField(default=0)  # sessions whose attribute/entry/exit is value
+    bounces = models.BigIntegerField(default=0)
+    duration_ms = models.BigIntegerField(default=0)  # engaged time
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["site", "dim", "hour", "value"], name="analytics_rollup_key"
+            )
+        ]
+
+
+class SessionsHourly(models.Model):
+    """The site-level hourly graph: sessions started and active, visitors, bounces, time."""
+
+    site = models.ForeignKey(Site, on_delete=models.CASCADE, db_constraint=False, db_index=False)
+    hour = models.DateTimeField()
+    started = models.BigIntegerField(default=0)
+    active = models.BigIntegerField(default=0)  # sessions with any event in this hour
+    pageviews = models.BigIntegerField(default=0)
+    events = models.BigIntegerField(default=0)
+    errors = models.BigIntegerField(default=0)
+    visitors = models.BigIntegerField(default=0)
+    visitors_day = models.BigIntegerField(default=0)
+    bounces = models.BigIntegerField(default=0)
+    duration_ms = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["site", "hour"], name="analytics_sessionshourly_key")
+        ]
+
+
+class DailyCounter(models.Model):
+    """Daily request and denial counters: `received`, `stored`, `duplicate`,
+    `dropped:<step>:<reason>` (worker-side drops; ingest drops are Prometheus-only)."""
+
+    site = models.ForeignKey(Site, on_delete=models.CASCADE, db_constraint=False, db_index=False)
+    day = models.DateField()
+    name = models.CharField(max_length=64)
+    count = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["site", "day", "name"], name="analytics_daily_key")
+        ]
+
+
+# --- Errors (TrackX-style issues) -------------------------------------------------------
+
+
+class Issue(models.Model):
+    """Error events grouped by fingerprint. Kept forever; occurrences expire with raw events.
+
+    Full-text search: the FTS5 table analytics_issue_fts (trigram) mirrors type, message and
+    culprit through triggers (migration 0004)."""
+
+    class Status(models.TextChoices):
+        OPEN = "open"
+        RESOLVED = "resolved"
+        IGNORED = "ignored"
+
+    class Kind(models.TextChoices):
+        JS = "js"  # tracker: window.onerror / unhandledrejection
+        CSP = "csp"  # CSP violation / Reporting API
+        SERVER = "server"  # exceptions in Hearth's own web and worker processes
+
+    site = models.ForeignKey(Site, on_delete=models.CASCADE, db_constraint=False, db_index=False)
+    fingerprint = models.CharField(max_length=64)
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    type = models.CharField(max_length=200, default="")
+    message = models.TextField(default="")
+    culprit = models.CharField(max_length=500, default="")  # top frame or where
+    first_seen = models.DateTimeField()
+    last_seen = models.DateTimeField()
+    count = models.BigIntegerField(default=0)
+    sessions = models.BigIntegerField(default=0)  # unique sessions that hit it
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    last_url = models.CharField(max_length=500, default="")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["site", "fingerprint"], name="analytics_issue_fp")
+        ]
+        indexes = [
+            models.Index(fields=["site", "status", "last_seen"], name="analytics_issue_list")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.type}: {self.message[:80]}"
+
+
+class IssueEvent(models.Model):
+    """One occurrence of an issue (kept like raw events)."""
+
+    issue = models.ForeignKey(Issue, on_delete=models.CASCADE, related_name="occurrences")
+    event_id = models.CharField(max_length=80, unique=True)
+    ts = models.DateTimeField()
+    session_id = models.BigIntegerField(default=0)
+    url = models.CharField(max_length=500, default="")
+    message = models.TextField(default="")
+    stack = models.TextField(default="")
+    browser = models.CharField(max_length=100, default="")
+    os = models.CharField(max_length=100, default="")
+    extra = models.JSONField(default=dict)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["issue", "session_id"], name="analytics_issueev_sess"),
+            models.Index(fields=["ts"], name="analytics_issueev_ts"),
+        ]
