@@ -7,6 +7,7 @@ kill -9 of the supervisor leaves no server behind.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import json
 import os
@@ -29,10 +30,8 @@ _PR_SET_PDEATHSIG = 1
 
 
 def _die_with_parent() -> None:  # runs in the child between fork and exec
-    try:
+    with contextlib.suppress(OSError):
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
-    except OSError:
-        pass
 
 
 @dataclass
@@ -69,7 +68,7 @@ class Supervisor:
 
     # -- logging -----------------------------------------------------------------------------
     def say(self, name: str, line: str) -> None:
-        width = max(len(s.name) for s in self.services + [Service("stack", [], {})])
+        width = max(len(s.name) for s in [*self.services, Service("stack", [], {})])
         label = f"{name:<{width}} |"
         if self._color:
             idx = next((i for i, s in enumerate(self.services) if s.name == name), 7)
@@ -136,10 +135,8 @@ class Supervisor:
 
     def _reap_group(self, service: Service) -> None:
         assert service.proc is not None
-        try:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(service.proc.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
 
     def check_children(self) -> None:
         """Restart any child that died, with exponential backoff."""
@@ -176,15 +173,17 @@ class Supervisor:
             self.stopping.wait(0.2)
 
     def stop_all(self) -> None:
-        """SIGTERM every group in reverse order, SIGKILL what is left after the grace time."""
+        """SIGTERM every service in reverse order, SIGKILL its group after the grace time."""
         self.stopping.set()
         for service in reversed(self.services):
             proc = service.proc
             if proc is None or proc.poll() is not None:
                 continue
             self.say("stack", f"stopping {service.name} (pid {proc.pid})")
+            # Signal the leader only: it stops its own children (gunicorn its workers,
+            # litestream its -exec child); whatever is left of the group is killed below.
             try:
-                os.killpg(proc.pid, signal.SIGTERM)
+                os.kill(proc.pid, signal.SIGTERM)
             except ProcessLookupError:
                 continue
             try:

@@ -71,9 +71,8 @@ class Command(BaseCommand):
     def _print(self, state: dict[str, Any], results: list[Any], healthy: bool) -> None:
         w = self.stdout.write
         if state:
-            w(
-                f"Stack at {state.get('url')} (supervisor pid {state.get('pid')}), data {state.get('data_dir')}"
-            )
+            w(f"Stack at {state.get('url')} (supervisor pid {state.get('pid')})")
+            w(f"Data dir {state.get('data_dir')}")
             w(f"{'process':<11} {'pid':>7} {'up':>9} {'restarts':>8} {'rss':>9}")
             for name, s in state.get("services", {}).items():
                 pid = s.get("pid")

@@ -1,0 +1,147 @@
+"""The whole stack, started with `make up` as a user starts it (issue: foundation)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.stackrun import StackRun
+from web.env import REPO_ROOT
+
+pytestmark = pytest.mark.stack
+
+SERVICES = ["nats", "s3", "litestream", "web", "worker"]
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().split()[2]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def _children(pid: int) -> list[int]:
+    out = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout
+    return [int(p) for p in out.split()]
+
+
+def _cron_pid(stack: StackRun) -> int:
+    litestream = stack.state["services"]["litestream"]["pid"]
+    for pid in _children(litestream):
+        if b"cron" in Path(f"/proc/{pid}/cmdline").read_bytes():
+            return pid
+    raise AssertionError(f"no cron child under litestream {litestream}")
+
+
+def _healthy(stack: StackRun) -> bool:
+    try:
+        return stack.health().status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def _wait(predicate, timeout: float, what: str) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.25)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    run = StackRun(tmp_path_factory.mktemp("stack"))
+    pids: set[int] = set()
+    try:
+        run.healthy_after = run.wait_healthy()
+        yield run
+    finally:
+        for s in run.state.get("services", {}).values():
+            if s.get("pid"):
+                pids.add(s["pid"])
+        code = run.stop()
+        run.exit_code = code
+        leftovers = [p for p in pids if _alive(p)]
+        assert not leftovers, f"processes left behind after Ctrl-C: {leftovers}"
+
+
+def test_make_up_starts_six_processes_and_health_is_ok(stack: StackRun) -> None:
+    body = stack.health().json()
+    assert body["status"] == "ok", body
+    assert set(body["components"]) == {"db", "nats", "s3", "litestream"}
+    assert all(c["ok"] for c in body["components"].values()), body
+    services = stack.state["services"]
+    assert sorted(services) == sorted(SERVICES)
+    for name in SERVICES:
+        assert _alive(services[name]["pid"]), name
+    assert _alive(_cron_pid(stack))
+    log = stack.log()
+    assert f"Site:    {stack.url}/" in log
+    assert "Admin:" in log and "password" in log
+    print(f"healthy after {stack.healthy_after:.1f}s")
+
+
+def test_status_command_reports_processes_and_components(stack: StackRun) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HEARTH_")}
+    env["HEARTH_DATA_DIR"] = str(stack.data_dir)
+    out = subprocess.run(
+        [str(REPO_ROOT / ".venv/bin/python"), "manage.py", "status"],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert out.returncode == 0, out.stdout + out.stderr
+    for name in [*SERVICES, "db", "nats", "s3", "litestream"]:
+        assert name in out.stdout
+    assert "healthy" in out.stdout
+
+
+@pytest.mark.parametrize("victim", ["web", "worker", "nats", "s3", "litestream", "cron"])
+def test_kill_9_of_a_child_is_restarted_and_health_returns(stack: StackRun, victim: str) -> None:
+    if victim == "cron":
+        pid = _cron_pid(stack)
+        # cron dies -> litestream -exec exits with it -> the supervisor restarts both.
+        owner = "litestream"
+    else:
+        pid = stack.state["services"][victim]["pid"]
+        owner = victim
+    restarts = stack.state["services"][owner]["restarts"]
+    os.kill(pid, signal.SIGKILL)
+    _wait(
+        lambda: (
+            stack.state["services"][owner]["restarts"] > restarts
+            and stack.state["services"][owner]["pid"] not in (None, pid)
+        ),
+        timeout=30,
+        what=f"{owner} restart",
+    )
+    _wait(lambda: _healthy(stack), timeout=90, what="health back to 200")
+    new_pid = stack.state["services"][owner]["pid"]
+    assert _alive(new_pid)
+    if owner == "litestream":
+        _wait(lambda: _cron_pid(stack) != pid, timeout=30, what="a new cron")
+    assert f"{owner} (pid " in stack.log() and "exited with code" in stack.log()
+
+
+def test_ctrl_c_stops_everything(stack: StackRun) -> None:
+    pids = [s["pid"] for s in stack.state["services"].values()] + [_cron_pid(stack)]
+    gunicorn_workers = _children(stack.state["services"]["web"]["pid"])
+    # make itself dies of the SIGINT (as in a terminal); the supervisor stops the children.
+    assert stack.stop() in (0, -signal.SIGINT, 2), stack.log()[-2000:]
+    _wait(
+        lambda: not any(_alive(p) for p in pids + gunicorn_workers),
+        timeout=30,
+        what="every process gone",
+    )
+    _wait(lambda: "stopped; no process left behind" in stack.log(), 10, "the stop message")
+    assert "Traceback" not in stack.log()
