@@ -6,6 +6,7 @@ a real write, not a port check.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -28,3 +29,20 @@ def ensure_buckets(client: Any, buckets: list[str]) -> None:
                     raise
         client.put_object(Bucket=bucket, Key=PROBE_KEY, Body=b"ok")
         client.delete_object(Bucket=bucket, Key=PROBE_KEY)
+
+
+def public_read_policy(bucket: str) -> str:
+    """S3 bucket policy: anyone may GET an object by key; nobody anonymous may list."""
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Principal": {"AWS": ["*"]},
+                    "Action": ["s3:GetObject"],
+                    "Resource": [f"arn:aws:s3:::{bucket}/*"],
+                }
+            ],
+        }
+    )

@@ -31,6 +31,11 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument("--json", action="store_true", help="machine-readable output")
+        parser.add_argument(
+            "--component",
+            choices=["db", "nats", "s3", "litestream"],
+            help="check only this component (for container healthchecks)",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         env: Env = settings.ENV
@@ -51,6 +56,8 @@ class Command(BaseCommand):
                 }
             )
         results = check_all(env)
+        if options["component"]:
+            results = [r for r in results if r.name == options["component"]]
         healthy = all(r.ok for r in results)
         if options["json"]:
             self.stdout.write(
