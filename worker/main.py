@@ -1,4 +1,9 @@
-"""Worker entry point: set up Django, connect to NATS (reconnecting forever), run consumers."""
+"""Worker entry point (`python -m worker`): set up Django, connect to NATS (reconnecting
+forever), apply stream/consumer definitions, run the family consumers, drain on SIGTERM.
+
+Environment: HEARTH_WORKER_FAMILIES (comma list, default all), HEARTH_WORKER_JOBS /
+HEARTH_WORKER_EXTRA_JOBS (see worker.registry.job_modules), HEARTH_WORKER_DRAIN_S.
+"""
 
 from __future__ import annotations
 
@@ -6,30 +11,75 @@ import asyncio
 import logging
 import os
 import signal
+import sys
 
 import django
 
 log = logging.getLogger("worker")
 
 
-async def run() -> None:
-    import nats
+async def run() -> int:
     from django.conf import settings
+
+    from web.messaging.client import connect
+    from web.messaging.config import CONFIG
+    from web.messaging.streams import ensure_all
+    from worker.registry import autodiscover
+    from worker.runtime import Worker
+
+    autodiscover()
+    raw = os.environ.get("HEARTH_WORKER_FAMILIES", "").strip()
+    families = [f.strip() for f in raw.split(",") if f.strip()] or list(CONFIG.families)
+    unknown = sorted(set(families) - set(CONFIG.families))
+    if unknown:
+        log.error("HEARTH_WORKER_FAMILIES names unknown families: %s", ", ".join(unknown))
+        return 2
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    nc = await nats.connect(
-        settings.ENV.nats_url, max_reconnect_attempts=-1, reconnect_time_wait=0.5, name="worker"
-    )
+
+    connecting = loop.create_task(connect(settings.ENV.nats_url, name=f"worker-{os.getpid()}"))
+    stopper = loop.create_task(stop.wait())
+    await asyncio.wait([connecting, stopper], return_when=asyncio.FIRST_COMPLETED)
+    if stop.is_set():
+        connecting.cancel()
+        return 0
+    nc = connecting.result()
+    js = nc.jetstream()
     log.info("worker connected to %s", settings.ENV.nats_url)
+    while not stop.is_set():
+        try:
+            await ensure_all(js, families)
+            break
+        except Exception as exc:
+            log.warning("applying stream/consumer definitions failed: %r; retrying", exc)
+            await asyncio.wait([stopper], timeout=1)
+    if stop.is_set():
+        await nc.close()
+        return 0
+
+    worker = Worker(nc, js, families)
+    worker.start()
+    log.info("worker running families: %s", ", ".join(families))
+    print("worker ready", flush=True)
     await stop.wait()
-    await nc.drain()
-    log.info("worker stopped")
+    log.info("SIGTERM: draining (up to %.0fs)", CONFIG.drain_s)
+    drained = await worker.drain(CONFIG.drain_s)
+    await nc.close()
+    if not drained:
+        log.error("drain timed out: unsettled jobs will be redelivered")
+        return 3
+    log.info("worker stopped cleanly")
+    return 0
 
 
 def main() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "web.settings")
     django.setup()
-    asyncio.run(run())
+    code = asyncio.run(run())
+    logging.shutdown()
+    sys.stdout.flush()
+    # Handler threads still running after a timed-out drain must not keep us alive.
+    os._exit(code)

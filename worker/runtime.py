@@ -1,0 +1,379 @@
+"""The worker runtime: per family, fetch only when there is capacity, run handlers in threads,
+settle each message after the effect committed, heartbeat long jobs, drain on SIGTERM.
+
+Settling rules (see worker/errors.py): ack on success; NAK with delay on Retry or on an
+error while deliveries remain; on Permanent, on the last delivery or without a handler:
+record a dead letter in data.db first, then TERM.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import time
+import traceback
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from django.db import close_old_connections, transaction
+from nats.aio.client import Client as NATS
+from nats.aio.msg import Msg
+from nats.js import JetStreamContext
+from nats.js.errors import NotFoundError
+
+from web.messaging import services
+from web.messaging.config import (
+    ADVISORY_CONSUMER,
+    ADVISORY_STREAM,
+    CONFIG,
+    STREAM,
+    Family,
+)
+from web.messaging.counters import Counters
+from web.messaging.envelope import CREATED_AT, job_id_of, type_of_subject
+from web.messaging.models import DeadLetter
+from worker.context import ACK, BatchContext, Job, JobContext, Outcome
+from worker.errors import Permanent, Retry
+from worker.registry import HANDLERS, Registration
+
+log = logging.getLogger("worker")
+FETCH_TIMEOUT_S = 1.0  # also how fast a SIGTERM stops fetching
+
+
+def decode(msg: Msg) -> Job:
+    """The Job in a JetStream message; an undecodable body becomes payload None."""
+    md = msg.metadata
+    headers = dict(msg.headers or {})
+    try:
+        payload = json.loads(msg.data) if msg.data else {}
+    except ValueError:
+        payload = None
+    return Job(
+        id=job_id_of(headers) or f"seq-{md.sequence.stream}",
+        type=type_of_subject(msg.subject),
+        payload=payload if isinstance(payload, dict) else None,  # type: ignore[arg-type]
+        headers=headers,
+        delivered=md.num_delivered,
+        stream_seq=md.sequence.stream,
+        created_at=headers.get(CREATED_AT, ""),
+    )
+
+
+def _invoke_single(reg: Registration, job: Job, ctx: JobContext) -> None:
+    close_old_connections()
+    if reg.once:
+        with transaction.atomic():
+            if not services.job_claim(job_id=job.id):
+                return  # the effect of an earlier delivery committed: nothing to do
+            reg.fn(job.payload, ctx)
+    else:
+        reg.fn(job.payload, ctx)
+
+
+def _invoke_batch(reg: Registration, payloads: list[dict[str, Any]], ctx: BatchContext) -> None:
+    close_old_connections()
+    reg.fn(payloads, ctx)
+
+
+def _outcome_of(exc: BaseException) -> Outcome:
+    if isinstance(exc, Retry):
+        return Outcome("retry", delay=exc.delay, error=f"Retry: {exc}")
+    if isinstance(exc, Permanent):
+        return Outcome("permanent", error=f"Permanent: {exc}")
+    return Outcome("fail", error="".join(traceback.format_exception(exc)))
+
+
+class FamilyRunner:
+    """One family's pull loop. In-flight messages never exceed family.max_inflight."""
+
+    def __init__(self, worker: Worker, family: Family) -> None:
+        self.w = worker
+        self.family = family
+        self.inflight = 0
+        self.slot_freed = asyncio.Event()
+        self.active: dict[int, tuple[Msg, float]] = {}
+        self.tasks: set[asyncio.Task[None]] = set()
+        self.executor = ThreadPoolExecutor(
+            max_workers=max(1, min(family.max_inflight, 8)),
+            thread_name_prefix=f"job-{family.name}",
+        )
+
+    async def fetch_loop(self) -> None:
+        psub = None
+        while not self.w.stopping.is_set():
+            if self.inflight >= self.family.max_inflight:
+                self.slot_freed.clear()
+                await self.slot_freed.wait()  # pull only when there is capacity
+                continue
+            try:
+                if psub is None:
+                    psub = await self.w.js.pull_subscribe_bind(
+                        durable=self.family.consumer, stream=STREAM
+                    )
+                want = min(self.family.batch, self.family.max_inflight - self.inflight)
+                msgs = await psub.fetch(want, timeout=FETCH_TIMEOUT_S)
+            except TimeoutError:
+                continue
+            except Exception as exc:
+                log.warning("fetch %s failed: %r; retrying", self.family.name, exc)
+                await asyncio.sleep(0.5)
+                continue
+            self.dispatch(msgs)
+
+    def dispatch(self, msgs: list[Msg]) -> None:
+        groups: dict[str, list[tuple[Msg, Job]]] = {}
+        now = time.monotonic()
+        for msg in msgs:
+            try:
+                job = decode(msg)
+            except Exception as exc:  # not a JetStream message: nothing to settle
+                log.error("dropping a non-JetStream message on %s: %r", msg.subject, exc)
+                continue
+            self.inflight += 1
+            self.active[id(msg)] = (msg, now)
+            if job.delivered > 1:
+                self.w.counters.inc(self.family.name, "redelivered")
+            reg = HANDLERS.get(job.type)
+            if job.payload is None:
+                oc = Outcome("permanent", error="body is not a JSON object")
+                self._spawn(self.settle(msg, job, oc))
+            elif reg is None:
+                oc = Outcome("permanent", error=f"no handler registered for {job.type!r}")
+                self._spawn(self.settle(msg, job, oc, reason=DeadLetter.Reason.NO_HANDLER))
+            elif reg.batch:
+                groups.setdefault(job.type, []).append((msg, job))
+            else:
+                self._spawn(self.run_single(reg, msg, job))
+        for job_type, items in groups.items():
+            self._spawn(self.run_batch(HANDLERS[job_type], items))
+
+    def _spawn(self, coro: Any) -> None:
+        task = asyncio.get_running_loop().create_task(coro)
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+
+    def _heartbeat_from_thread(self, msgs: list[Msg]) -> None:
+        asyncio.run_coroutine_threadsafe(self._beat(msgs), self.w.loop)
+
+    async def _beat(self, msgs: list[Msg]) -> None:
+        for m in msgs:
+            with contextlib.suppress(Exception):
+                await m.in_progress()
+
+    async def heartbeat_loop(self) -> None:
+        """Send in-progress for every running job (up to max_runtime_s) well inside ack_wait."""
+        every = max(0.2, min(self.family.ack_wait_s / 3, 10.0))
+        while not (self.w.stopped.is_set()):
+            await asyncio.sleep(every)
+            now = time.monotonic()
+            due = [m for m, t0 in self.active.values() if now - t0 < self.family.max_runtime_s]
+            await self._beat(due)
+
+    async def run_single(self, reg: Registration, msg: Msg, job: Job) -> None:
+        ctx = JobContext(job, lambda: self._heartbeat_from_thread([msg]))
+        try:
+            await self.w.loop.run_in_executor(self.executor, _invoke_single, reg, job, ctx)
+            outcome = ACK
+        except Exception as exc:
+            outcome = _outcome_of(exc)
+        await self.settle(msg, job, outcome)
+
+    async def run_batch(self, reg: Registration, items: list[tuple[Msg, Job]]) -> None:
+        msgs = [m for m, _ in items]
+        ctx = BatchContext(
+            reg.type, [j for _, j in items], lambda: self._heartbeat_from_thread(msgs)
+        )
+        payloads = [j.payload for _, j in items]
+        try:
+            await self.w.loop.run_in_executor(self.executor, _invoke_batch, reg, payloads, ctx)
+            outcomes = [ctx.outcomes.get(i, ACK) for i in range(len(items))]
+        except Exception as exc:
+            outcomes = [_outcome_of(exc)] * len(items)
+        await asyncio.gather(
+            *(self.settle(m, j, oc) for (m, j), oc in zip(items, outcomes, strict=True))
+        )
+
+    async def settle(self, msg: Msg, job: Job, outcome: Outcome, reason: str = "") -> None:
+        fam = self.family
+        try:
+            if outcome.kind == "ack":
+                await msg.ack()
+                self.w.counters.inc(fam.name, "processed")
+                return
+            self.w.counters.inc(fam.name, "failed")
+            last = job.delivered >= fam.max_deliver
+            if outcome.kind == "permanent" or last:
+                why = reason or (
+                    DeadLetter.Reason.PERMANENT
+                    if outcome.kind == "permanent"
+                    else DeadLetter.Reason.MAX_DELIVERIES
+                )
+                if await self.w.dead_letter(msg.subject, msg.data, job, why, outcome.error):
+                    await msg.term()
+                    self.w.counters.inc(fam.name, "dead_lettered")
+                    log.warning("job %s %s dead-lettered (%s)", job.type, job.id, why)
+                else:  # could not record: leave it to redelivery or the advisory path
+                    await msg.nak(delay=fam.backoff_for(job.delivered))
+                return
+            delay = outcome.delay if outcome.kind == "retry" else fam.backoff_for(job.delivered)
+            log.info(
+                "job %s %s delivery %d: %s; retry in %.1fs",
+                job.type,
+                job.id,
+                job.delivered,
+                (outcome.error.strip().splitlines() or [""])[-1],
+                delay,
+            )
+            await msg.nak(delay=delay)
+        except Exception as exc:  # connection lost: the server redelivers after ack_wait
+            log.warning("could not settle job %s: %r", job.id, exc)
+        finally:
+            self.active.pop(id(msg), None)
+            self.inflight -= 1
+            self.slot_freed.set()
+
+
+class Worker:
+    def __init__(self, nc: NATS, js: JetStreamContext, families: list[str]) -> None:
+        from django.conf import settings
+
+        self.nc = nc
+        self.js = js
+        self.loop = asyncio.get_running_loop()
+        self.stopping = asyncio.Event()  # stop fetching
+        self.stopped = asyncio.Event()  # everything settled
+        self.counters = Counters(settings.ENV.data_dir, families)
+        self.runners = [FamilyRunner(self, CONFIG.families[f]) for f in families]
+        self.db = ThreadPoolExecutor(max_workers=1, thread_name_prefix="worker-db")
+        self._loops: list[asyncio.Task[None]] = []
+        self._background: list[asyncio.Task[None]] = []
+
+    def start(self) -> None:
+        for r in self.runners:
+            self._loops.append(self.loop.create_task(r.fetch_loop()))
+            self._background.append(self.loop.create_task(r.heartbeat_loop()))
+        self._loops.append(self.loop.create_task(self.advisory_loop()))
+        self._loops.append(self.loop.create_task(self.relay_loop()))
+        self._background.append(self.loop.create_task(self.counters_loop()))
+
+    async def drain(self, timeout: float) -> bool:
+        """Stop fetching, let in-flight jobs finish and settle; True if all did in time."""
+        self.stopping.set()
+        for r in self.runners:
+            r.slot_freed.set()
+        await asyncio.wait(self._loops, timeout=FETCH_TIMEOUT_S + 2)
+        tasks = [t for r in self.runners for t in r.tasks]
+        done = True
+        if tasks:
+            _, pending = await asyncio.wait(tasks, timeout=timeout)
+            done = not pending
+        self.stopped.set()
+        for t in self._background:
+            t.cancel()
+        with contextlib.suppress(Exception):
+            await self.nc.flush(timeout=2)  # acks are fire-and-forget: push them out
+        self.counters.save()
+        return done
+
+    async def dead_letter(
+        self, subject: str, data: bytes, job: Job, reason: str, error: str
+    ) -> bool:
+        try:
+            await self.loop.run_in_executor(
+                self.db,
+                lambda: services.deadletter_record(
+                    job_id=job.id,
+                    job_type=job.type,
+                    subject=subject,
+                    data=data,
+                    headers=job.headers,
+                    error=error,
+                    reason=reason,
+                    deliveries=job.delivered,
+                    stream_seq=job.stream_seq,
+                ),
+            )
+            return True
+        except Exception:
+            log.exception("could not record dead letter for job %s", job.id)
+            return False
+
+    async def advisory_loop(self) -> None:
+        """Dead-letter jobs whose last delivery was never settled (worker died, ack_wait)."""
+        psub = None
+        while not self.stopping.is_set():
+            try:
+                if psub is None:
+                    psub = await self.js.pull_subscribe_bind(
+                        durable=ADVISORY_CONSUMER, stream=ADVISORY_STREAM
+                    )
+                msgs = await psub.fetch(50, timeout=FETCH_TIMEOUT_S)
+            except TimeoutError:
+                continue
+            except Exception as exc:
+                log.warning("advisory fetch failed: %r", exc)
+                await asyncio.sleep(0.5)
+                continue
+            for adv in msgs:
+                try:
+                    await self._handle_max_deliveries(json.loads(adv.data))
+                    await adv.ack()
+                except Exception:
+                    log.exception("max-deliveries advisory not handled; will retry")
+                    with contextlib.suppress(Exception):
+                        await adv.nak(delay=5)
+
+    async def _handle_max_deliveries(self, adv: dict[str, Any]) -> None:
+        seq = int(adv["stream_seq"])
+        try:
+            raw = await self.js.get_msg(STREAM, seq)
+        except NotFoundError:
+            return  # settled after all, or already handled
+        headers = dict(raw.headers or {})
+        family = str(adv.get("consumer", "")).removeprefix("jobs-")
+        fam = CONFIG.families.get(family)
+        wait = f"{fam.ack_wait_s:g}s" if fam else "ack_wait"
+        job = Job(
+            id=job_id_of(headers) or f"seq-{seq}",
+            type=type_of_subject(raw.subject or ""),
+            payload={},
+            headers=headers,
+            delivered=int(adv.get("deliveries", 0)),
+            stream_seq=seq,
+            created_at=headers.get(CREATED_AT, ""),
+        )
+        error = (
+            f"delivery {job.delivered} was never settled: the worker died or the handler ran "
+            f"longer than ack_wait ({wait}) without heartbeats"
+        )
+
+        subject, data = raw.subject or "", raw.data or b""
+        if await self.dead_letter(subject, data, job, DeadLetter.Reason.MAX_DELIVERIES, error):
+            with contextlib.suppress(NotFoundError):
+                await self.js.delete_msg(STREAM, seq)
+            self.counters.inc(family or "unknown", "dead_lettered")
+            log.warning("job %s %s dead-lettered (max deliveries, unsettled)", job.type, job.id)
+
+    async def relay_loop(self) -> None:
+        """Republish outboxed jobs (written by web/cron while NATS was unreachable)."""
+        while not self.stopping.is_set():
+            n = 0
+            if self.nc.is_connected:
+                try:
+                    n = await services.outbox_relay_once(
+                        self.js, timeout=max(CONFIG.puback_timeout_s, 2.0)
+                    )
+                except Exception as exc:
+                    log.warning("outbox relay failed: %r", exc)
+            if n < 1000:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self.stopping.wait(), CONFIG.relay_interval_s)
+
+    async def counters_loop(self) -> None:
+        while True:
+            await asyncio.sleep(2)
+            if self.counters.dirty:
+                with contextlib.suppress(OSError):
+                    self.counters.save()

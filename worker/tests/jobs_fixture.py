@@ -1,0 +1,64 @@
+"""Test-only handlers, loaded by a test worker through HEARTH_WORKER_JOBS.
+
+Effects go to a plain table `test_effects` in data.db (created by ensure_table), so tests
+can count exactly how many times each job took effect.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from django.db import connection, transaction
+
+from web.messaging.services import jobs_claim
+from worker.context import BatchContext, JobContext
+from worker.errors import Permanent, Retry
+from worker.registry import batch_handler, handler
+
+DDL = (
+    "CREATE TABLE IF NOT EXISTS test_effects ("
+    " id INTEGER PRIMARY KEY AUTOINCREMENT, job_id TEXT NOT NULL, kind TEXT NOT NULL,"
+    " n INTEGER, delivered INTEGER)"
+)
+
+
+def _effect(job_id: str, kind: str, n: Any, delivered: int) -> None:
+    with connection.cursor() as cur:
+        cur.execute(
+            "INSERT INTO test_effects (job_id, kind, n, delivered) VALUES (%s, %s, %s, %s)",
+            [job_id, kind, n, delivered],
+        )
+
+
+@handler("notify.test_effect", once=True)
+def test_effect(payload: dict[str, Any], ctx: JobContext) -> None:
+    """Record one effect; sleep first if asked (so a test can kill or stop us mid-job)."""
+    if payload.get("poison"):
+        raise RuntimeError(f"poison job {payload.get('n')}")
+    if payload.get("permanent"):
+        raise Permanent("told to fail permanently")
+    if ctx.delivered <= payload.get("retry_times", 0):
+        raise Retry(delay=0.2, reason="told to retry")
+    if payload.get("sleep"):
+        time.sleep(float(payload["sleep"]))
+    _effect(ctx.job_id, "single", payload.get("n"), ctx.delivered)
+
+
+@batch_handler("analytics.test_batch")
+def test_batch(payloads: list[dict[str, Any]], ctx: BatchContext) -> None:
+    """One transaction per batch; poison payloads fail alone, the rest commit."""
+    sleep = max((float(p.get("sleep", 0)) for p in payloads), default=0.0)
+    with transaction.atomic():
+        good = [i for i, p in enumerate(payloads) if not p.get("poison")]
+        new = jobs_claim(job_ids=[ctx.jobs[i].id for i in good])
+        if sleep:
+            time.sleep(sleep)  # inside the transaction: a kill here must roll back
+        for i in good:
+            job = ctx.jobs[i]
+            if job.id in new:
+                new.discard(job.id)
+                _effect(job.id, "batch", payloads[i].get("n"), job.delivered)
+    for i, p in enumerate(payloads):
+        if p.get("poison"):
+            ctx.fail(i, f"poison batch job {p.get('n')}")
