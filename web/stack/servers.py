@@ -153,5 +153,8 @@ class S3Server:
             "-s3",
             f"-s3.port={self.port}",
             f"-s3.port.grpc={p['s3grpc']}",
+            # Fixed default ports would collide between stacks and test servers: disable.
+            "-s3.port.iceberg=0",
+            "-s3.port.lance=0",
             f"-s3.config={config}",
         ]
