@@ -1,4 +1,11 @@
-"""The declared job table (GoatCounter-style): name, function, schedule, jitter."""
+"""The declared job table (GoatCounter-style): name, function, schedule, jitter.
+
+Add one ``Job(...)`` line per job. ``func`` is a plain function; it may accept the
+keyword arguments ``dry_run`` and ``progress`` (``manage.py cron_run <name> --dry-run`` needs
+``dry_run``), and may return a dict of counts (or an object with ``counts()`` and
+``lines()``) that is stored on the run record. Raise ``web.backups.errors.JobSkipped`` to
+record ``skipped: <why>`` instead of a failure.
+"""
 
 from __future__ import annotations
 
@@ -6,13 +13,29 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
+from cron import tasks
+
 
 @dataclass(frozen=True)
 class Job:
     name: str
-    func: Callable[[], object]
+    func: Callable[..., object]
     every: timedelta
     jitter_s: int = 60
 
 
-JOBS: list[Job] = []
+JOBS: list[Job] = [
+    Job("ttl cleanup", tasks.ttl_cleanup, every=timedelta(days=1), jitter_s=600),
+    Job("backup daily", tasks.backup_daily, every=timedelta(days=1), jitter_s=600),
+    Job("backup weekly", tasks.backup_weekly, every=timedelta(days=7), jitter_s=600),
+    Job("backup biweekly", tasks.backup_biweekly, every=timedelta(days=14), jitter_s=600),
+]
+
+
+def job_named(name: str) -> Job:
+    """The job called ``name`` (spaces, dashes and underscores are interchangeable)."""
+    wanted = name.replace("_", " ").replace("-", " ").strip().lower()
+    for job in JOBS:
+        if job.name.lower() == wanted:
+            return job
+    raise KeyError(f"no job {name!r}; jobs: {', '.join(j.name for j in JOBS)}")

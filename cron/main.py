@@ -1,23 +1,88 @@
-"""Cron entry point: set up Django and run the job table on a blocking scheduler."""
+"""Cron entry point: run the job table on APScheduler, as Litestream's child.
+
+Schedule: each job runs every ``Job.every`` (plus up to ``jitter_s`` of jitter) counted from
+its last-success marker, the newest completed run recorded in data.db. A job whose next run
+fell while cron was down is run once, ``CATCHUP_DELAY_S`` after start (coalesced: one run,
+however many were missed), then resumes its interval.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import logging
 import os
 import signal
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import django
 
 log = logging.getLogger("cron")
 
+CATCHUP_DELAY_S = 60
+CATCHUP_SPACING_S = 10
+
 
 def _die_with_parent() -> None:
     """Exit if Litestream (our parent) dies, so that it never leaves an orphan scheduler."""
-    try:
+    with contextlib.suppress(OSError):
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)
-    except OSError:
-        pass
+
+
+def schedule(
+    scheduler: Any,
+    jobs: list[Any],
+    *,
+    now: datetime | None = None,
+    catchup_delay_s: float = CATCHUP_DELAY_S,
+) -> dict[str, datetime]:
+    """Add every job to ``scheduler``; return job name → first run time.
+
+    A job never run, or whose marker + interval is past, gets one "catch-up" run soon;
+    its interval then starts from that run. Others start at marker + interval.
+    """
+    from cron.runner import run_job
+    from web.backups.selectors import job_last_success
+
+    now = now or datetime.now(UTC)
+    first_runs: dict[str, datetime] = {}
+    overdue = 0
+    for job in jobs:
+        last = job_last_success(job=job.name)
+        due = (last + job.every) if last else now
+        if due <= now:
+            first = now + timedelta(seconds=catchup_delay_s + overdue * CATCHUP_SPACING_S)
+            overdue += 1
+            scheduler.add_job(
+                run_job,
+                "date",
+                run_date=first,
+                args=[job],
+                kwargs={"trigger": "catch-up"},
+                id=f"{job.name}:catch-up",
+                name=f"{job.name} (catch-up)",
+                misfire_grace_time=None,
+            )
+            start = first + job.every
+            log.info("job %s missed (last success %s): catch-up at %s", job.name, last, first)
+        else:
+            first = start = due
+        scheduler.add_job(
+            run_job,
+            "interval",
+            seconds=job.every.total_seconds(),
+            jitter=job.jitter_s,
+            next_run_time=start,
+            args=[job],
+            id=job.name,
+            name=job.name,
+            coalesce=True,
+            max_instances=1,
+            misfire_grace_time=None,
+        )
+        first_runs[job.name] = first
+    return first_runs
 
 
 def main() -> None:
@@ -27,24 +92,24 @@ def main() -> None:
     from apscheduler.schedulers.blocking import BlockingScheduler
 
     from cron.jobs import JOBS
+    from web.backups.services import jobrun_mark_interrupted
 
+    interrupted = jobrun_mark_interrupted()
+    if interrupted:
+        log.warning("%d job runs were interrupted by the last stop", interrupted)
     scheduler = BlockingScheduler(timezone="UTC")
-    for job in JOBS:
-        scheduler.add_job(
-            job.func,
-            "interval",
-            seconds=job.every.total_seconds(),
-            jitter=job.jitter_s,
-            id=job.name,
-            name=job.name,
-            coalesce=True,
-            max_instances=1,
-        )
+    first_runs = schedule(scheduler, JOBS)
 
     def stop(signum: int, _frame: object) -> None:
-        scheduler.shutdown(wait=True)
+        # A job cut short is safe: its run stays unfinished and is caught up at next start.
+        log.info("cron stopping (signal %d)", signum)
+        scheduler.shutdown(wait=False)
+        logging.shutdown()
+        os._exit(0)
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
+    for name, when in first_runs.items():
+        log.info("job %s: next run %s", name, when.isoformat(timespec="seconds"))
     log.info("cron started with %d jobs", len(JOBS))
     scheduler.start()

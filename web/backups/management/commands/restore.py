@@ -1,0 +1,100 @@
+"""`manage.py restore db|objects|box`: the runbook's commands (docs/architecture/restore.md)."""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+
+from web.backups import services
+from web.backups.errors import BackupsError
+from web.backups.manifest import TIERS
+
+
+class Command(BaseCommand):
+    help = (
+        "Restore Hearth: `db` from the Litestream replica (latest or --timestamp), "
+        "`objects` from an offsite tier, `box` = objects from a tier, then db from them."
+    )
+
+    def add_arguments(self, parser: Any) -> None:
+        parser.add_argument("what", choices=["db", "objects", "box"])
+        parser.add_argument("--tier", choices=TIERS, help="offsite tier (objects, box)")
+        parser.add_argument(
+            "--timestamp", help="db: point in time, RFC 3339 UTC, e.g. 2026-11-22T17:00:00Z"
+        )
+        parser.add_argument("--output", type=Path, help="db: restore to this path instead")
+        parser.add_argument(
+            "--force",
+            action="store_true",
+            help="replace an existing data.db (kept as *.before-restore-*), or use a tier "
+            "whose last update was interrupted",
+        )
+        parser.add_argument("--dry-run", action="store_true", help="show the plan, write nothing")
+        parser.add_argument(
+            "--start-s3",
+            action="store_true",
+            help="start the box's S3 server (data dir/s3) for the restore, for a stopped box",
+        )
+        parser.add_argument("--workers", type=int, default=services.WORKERS)
+
+    def handle(self, *args: Any, **o: Any) -> None:
+        what = o["what"]
+        if what in {"objects", "box"} and not o["tier"]:
+            raise CommandError(f"restore {what} needs --tier ({', '.join(TIERS)})")
+        if what != "db" and (o["timestamp"] or o["output"]):
+            raise CommandError("--timestamp and --output apply to `restore db` only")
+        env = settings.ENV
+        start = time.monotonic()
+        progress = o["verbosity"] >= 1
+        try:
+            with self._s3(env, o["start_s3"]):
+                if what in {"objects", "box"}:
+                    summary = services.restore_objects(
+                        env=env,
+                        tier=o["tier"],
+                        dry_run=o["dry_run"],
+                        progress=progress,
+                        force=o["force"],
+                        workers=o["workers"],
+                    )
+                    verb = "would restore" if o["dry_run"] else "restored"
+                    self.stdout.write(
+                        f"objects from offsite {env.offsite_bucket}/{o['tier']}/: {verb} "
+                        f"{summary.copied} ({summary.copied_bytes} bytes), already present "
+                        f"{summary.skipped}, all checksums verified against the manifest"
+                        if not o["dry_run"]
+                        else f"objects from {o['tier']}/: {verb} {summary.copied} "
+                        f"({summary.copied_bytes} bytes), already present {summary.skipped}"
+                    )
+                if what in {"db", "box"}:
+                    if what == "box" and o["dry_run"]:
+                        self.stdout.write("dry run: would then restore data.db from the replica")
+                    else:
+                        result = services.restore_db(
+                            env=env,
+                            timestamp=o["timestamp"],
+                            output=o["output"],
+                            force=o["force"],
+                            dry_run=o["dry_run"],
+                        )
+                        for line in result.lines():
+                            self.stdout.write(line)
+        except BackupsError as exc:
+            raise CommandError(str(exc)) from exc
+        took = time.monotonic() - start
+        self.stdout.write(
+            f"restore {what}: {'dry run ' if o['dry_run'] else ''}done in {took:.1f}s"
+        )
+
+    def _s3(self, env: Any, start: bool) -> Any:
+        if not start:
+            return contextlib.nullcontext()
+        from web.backups.localstore import running_s3
+
+        self.stdout.write(f"starting the S3 server on {env.data_dir / 's3'} ({env.s3_endpoint})")
+        return running_s3(env)
