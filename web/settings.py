@@ -113,3 +113,8 @@ LOGGING = {
 
 # django-eventstream: admin channels (see docs/architecture/queues-and-subjects.md).
 EVENTSTREAM_STORAGE_CLASS = "django_eventstream.storage.DjangoModelStorage"
+
+# --- backups ---
+# Cron failure alerts are emailed to ADMINS through EMAIL_BACKEND (console unless configured).
+ADMINS = globals().get("ADMINS") or ["admin@localhost"]
+SERVER_EMAIL = globals().get("SERVER_EMAIL", "Hearth cron <cron@localhost>")
