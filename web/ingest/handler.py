@@ -1,0 +1,204 @@
+"""The raw ASGI handler of every ingest path (ADR-I1: no Django request stack here).
+
+Per request: read at most 8 KiB, parse with the format's parser, run the shared pipeline
+(site, drop rules, stamp), hand the events to the coalescing publisher and wait for the
+PubAck (or the outbox), then answer. No database access: sites come from an in-process
+snapshot (ADR-I2).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from web.core.asgi_router import Receive, Scope, Send
+from web.ingest import metrics, parsers, pipeline
+from web.ingest.clientip import Network, client_ip
+from web.ingest.errors import IngestError, MethodNotAllowed, TooLarge
+from web.ingest.filters import RateLimiter
+from web.ingest.parsers import Incoming
+from web.ingest.publisher import Coalescer
+from web.ingest.sites import SiteCache
+from web.ingest.validate import MAX_BODY
+
+log = logging.getLogger(__name__)
+
+JOB_TYPE = "analytics.event"
+# The smallest valid image: a 1x1 transparent GIF (42 bytes), for <img> based beacons.
+GIF = bytes.fromhex(
+    "47494638396101000100800000000000ffffff21f90401000000002c000000000100010000020144003b"
+)
+ACCEPTED_MARK = b"x-hearth-drop"
+
+
+@dataclass(frozen=True)
+class Route:
+    parser: Callable[[Incoming], Any]
+    methods: frozenset[str]
+    gif: bool = False
+
+
+POST = frozenset({"POST"})
+ROUTES: dict[str, Route] = {
+    "/ingest/e": Route(parsers.parse_native, POST),
+    "/api/event": Route(parsers.parse_plausible, POST),
+    "/api/send": Route(parsers.parse_umami_send, POST),
+    "/api/batch": Route(parsers.parse_umami_batch, POST),
+    "/count": Route(parsers.parse_goatcounter, frozenset({"GET", "POST"}), gif=True),
+    "/ingest/p.gif": Route(parsers.parse_pixel, frozenset({"GET"}), gif=True),
+    "/ingest/report": Route(parsers.parse_reports, POST),
+}
+
+_COMMON = [
+    (b"cache-control", b"no-store"),
+    (b"access-control-allow-origin", b"*"),
+    (b"x-content-type-options", b"nosniff"),
+]
+_PREFLIGHT = [
+    *_COMMON,
+    (b"access-control-allow-methods", b"GET, POST, OPTIONS"),
+    (b"access-control-allow-headers", b"content-type"),
+    (b"access-control-max-age", b"86400"),
+]
+
+
+async def _respond(
+    send: Send,
+    status: int,
+    body: bytes,
+    ctype: bytes,
+    extra: list[tuple[bytes, bytes]] | None = None,
+) -> None:
+    headers = [*_COMMON, (b"content-type", ctype), (b"content-length", str(len(body)).encode())]
+    if extra:
+        headers.extend(extra)
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+async def read_body(receive: Receive, declared: int | None, limit: int = MAX_BODY) -> bytes:
+    """The request body, or TooLarge as soon as it is known to exceed ``limit``."""
+    if declared is not None and declared > limit:
+        raise TooLarge(f"body is {declared} bytes; the limit is {limit} bytes (8 KiB)")
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            break
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            raise TooLarge(f"body is over {limit} bytes (8 KiB)")
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            break
+    return b"".join(chunks)
+
+
+class IngestApp:
+    """ASGI app for the paths in ROUTES; its collaborators are injected for tests."""
+
+    def __init__(
+        self,
+        *,
+        sites: SiteCache,
+        coalescer: Coalescer,
+        limiter: RateLimiter | None,
+        trusted: tuple[Network, ...] = (),
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.sites = sites
+        self.coalescer = coalescer
+        self.limiter = limiter
+        self.trusted = trusted
+        self.clock = clock
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return
+        route = ROUTES.get(scope["path"])
+        if route is None:  # only reachable when mounted by prefix
+            await _respond(send, 404, b'{"error":"not found"}', b"application/json")
+            return
+        try:
+            status, body, extra = await self._handle(route, scope, receive)
+        except IngestError as exc:
+            metrics.REJECTED.labels(str(exc.status)).inc()
+            msg = json.dumps({"error": exc.message}).encode()
+            await _respond(send, exc.status, msg, b"application/json")
+            return
+        if status in (204, 503):
+            await _respond(send, status, body, b"application/json", extra)
+        elif route.gif:
+            await _respond(send, status, GIF, b"image/gif", extra)
+        else:
+            await _respond(send, status, body, b"application/json", extra)
+
+    async def _handle(
+        self, route: Route, scope: Scope, receive: Receive
+    ) -> tuple[int, bytes, list[tuple[bytes, bytes]]]:
+        method = scope["method"]
+        if method == "OPTIONS":
+            return 204, b"", _PREFLIGHT[len(_COMMON) :]
+        if method == "HEAD" and "GET" in route.methods:
+            method = "GET"
+        if method not in route.methods:
+            allowed = ", ".join(sorted(route.methods))
+            raise MethodNotAllowed(f"{scope['method']} is not allowed here; use {allowed}")
+        declared = None
+        ctype = ua = referer = origin = xff = ""
+        for name, value in scope["headers"]:
+            if name == b"content-length":
+                try:
+                    declared = int(value)
+                except ValueError:
+                    declared = None
+            elif name == b"content-type":
+                ctype = value.decode("latin-1").split(";", 1)[0].strip().lower()
+            elif name == b"user-agent":
+                ua = value.decode("latin-1")[:500]
+            elif name == b"referer":
+                referer = value.decode("latin-1")
+            elif name == b"origin":
+                origin = value.decode("latin-1")
+            elif name == b"x-forwarded-for":
+                xff = value.decode("latin-1")
+        body = await read_body(receive, declared) if method == "POST" else b""
+        req = Incoming(
+            method=method,
+            query=scope.get("query_string", b"").decode("latin-1"),
+            body=body,
+            content_type=ctype,
+            referer=referer,
+            origin=origin,
+        )
+        hits = route.parser(req)
+        peer = (scope.get("client") or ("", 0))[0] or ""
+        ip = client_ip(peer, xff, self.trusted)
+        snapshot = await self.sites.get()
+        out = pipeline.process(
+            hits, sites=snapshot, ip=ip, ua=ua, ts=self.clock(), limiter=self.limiter
+        )
+        extra: list[tuple[bytes, bytes]] = []
+        for reason, n in out.dropped.items():
+            metrics.DROPPED.labels(reason).inc(n)
+        if out.dropped:
+            extra.append((ACCEPTED_MARK, out.drop_reason.encode()))
+        if out.events:
+            try:
+                await self.coalescer.submit([(JOB_TYPE, dict(e), None) for e in out.events])
+            except Exception:
+                log.exception("ingest: publishing %d events failed", len(out.events))
+                metrics.PUBLISH_FAILED.inc()
+                return 503, b'{"error":"could not queue the event; retry later"}', extra
+            for e in out.events:
+                metrics.ACCEPTED.labels(e["src"]).inc()  # type: ignore[typeddict-item]
+        result: dict[str, Any] = {"ok": True, "accepted": len(out.events)}
+        if out.dropped:
+            result["dropped"] = out.drop_reason
+        return 202, json.dumps(result).encode(), extra

@@ -1,0 +1,75 @@
+"""Shared steps after parsing, for every wire format: site, drop rules, stamp.
+
+Order matters and is the same for all formats: bad input (unknown site) is refused with a
+4xx before any drop rule runs, so a broken snippet is visible to its author; then bots,
+rate, and per-hit hostname and spam rules drop with a counted reason.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+from web.analytics.schema import AnalyticsEvent
+from web.ingest import filters, validate
+from web.ingest.errors import UnknownSite
+from web.ingest.sites import Snapshot
+from web.ingest.validate import Hit
+
+
+@dataclass(slots=True)
+class Outcome:
+    events: list[AnalyticsEvent] = field(default_factory=list)
+    dropped: Counter[str] = field(default_factory=Counter)
+
+    @property
+    def drop_reason(self) -> str:
+        """The most common drop reason ('' when nothing was dropped)."""
+        return self.dropped.most_common(1)[0][0] if self.dropped else ""
+
+
+def process(
+    hits: list[Hit] | list[Hit | None],
+    *,
+    sites: Snapshot,
+    ip: str,
+    ua: str,
+    ts: float,
+    limiter: filters.RateLimiter | None,
+) -> Outcome:
+    """Resolve, filter and stamp hits; raise UnknownSite when any names no known site."""
+    out = Outcome()
+    resolved = []
+    for hit in hits:
+        if hit is None:
+            out.dropped["unsupported"] += 1
+            continue
+        how, value = hit.site_by
+        site = sites.find(how, value) if value else None
+        if site is None:
+            what = "site key" if how == "key" else "domain"
+            raise UnknownSite(
+                f"unknown {what} {value!r}: check the snippet's site key or the site's domains"
+            )
+        if hit.url.startswith("/"):
+            if not site.domains:
+                raise UnknownSite(f"site {site.id} has no domain to complete the path with")
+            hit.url = f"https://{site.domains[0]}{hit.url}"
+            hit.host = site.domains[0]
+        resolved.append((hit, site))
+    if not resolved:
+        return out
+    if filters.is_bot(ua) or any(h.bot_hint for h, _ in resolved):
+        out.dropped["bot"] += len(resolved)
+        return out
+    if limiter is not None and not limiter.allow(ip, cost=len(resolved)):
+        out.dropped["rate"] += len(resolved)
+        return out
+    for hit, site in resolved:
+        if not site.allows_host(hit.host):
+            out.dropped["hostname"] += 1
+        elif filters.is_spam_referrer(hit.ref):
+            out.dropped["spam"] += 1
+        else:
+            out.events.append(validate.to_event(hit, site_id=site.id, ts=ts, ip=ip, ua=ua))
+    return out

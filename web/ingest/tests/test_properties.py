@@ -1,0 +1,104 @@
+"""Property tests: no input makes any ingest endpoint answer 5xx or publish bad events."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from web.analytics.schema import AnalyticsEvent
+from web.ingest.handler import ROUTES
+from web.ingest.tests.helpers import call, make_app
+
+SCHEMA_KEYS = set(AnalyticsEvent.__required_keys__) | set(AnalyticsEvent.__optional_keys__)
+# Field names every format uses, so generated objects reach deep into the parsers.
+KEYS = [
+    "k", "n", "u", "r", "p", "w", "l", "t", "h", "e", "s", "x", "d", "name", "url", "domain",
+    "referrer", "props", "hashMode", "type", "payload", "website", "hostname", "title",
+    "screen", "language", "data", "csp-report", "document-uri", "violated-directive",
+    "effective-directive", "blocked-uri", "body", "documentURL", "effectiveDirective",
+    "message", "stack", "line-number",
+]  # fmt: skip
+URLISH = st.sampled_from(
+    ["http://127.0.0.1/a", "https://localhost/b#/c", "/path", "https://shop.example/", "x:",
+     "http://[::1", "hearthkey", "1", "7", "127.0.0.1", "", "pageview", "event", "error"]
+)  # fmt: skip
+SCALARS = st.one_of(
+    st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False), st.text(max_size=30),
+    URLISH,
+)  # fmt: skip
+JSONISH = st.recursive(
+    SCALARS,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=4), st.dictionaries(st.sampled_from(KEYS), inner, max_size=6)
+    ),
+    max_leaves=20,
+)
+BODIES = st.one_of(
+    st.binary(max_size=300),
+    JSONISH.map(lambda v: json.dumps(v).encode()),
+    st.binary(min_size=8100, max_size=8400),
+)
+QUERIES = st.lists(
+    st.tuples(st.sampled_from(["p", "k", "u", "r", "n", "e", "s", "q", "b", "t", "zz"]),
+              st.one_of(URLISH, st.text(max_size=20))),
+    max_size=6,
+).map(lambda pairs: "&".join(f"{k}={v}" for k, v in pairs))  # fmt: skip
+HEADERS = st.fixed_dictionaries(
+    {},
+    optional={
+        "content-type": st.sampled_from(
+            [
+                "application/json",
+                "text/plain",
+                "application/csp-report",
+                "application/reports+json",
+                "x/y; charset=utf-8",
+            ]
+        ),
+        "referer": URLISH,
+        "origin": URLISH,
+        "user-agent": st.text(max_size=40),
+        "x-forwarded-for": st.text(max_size=20),
+    },
+)
+
+
+def _latin1(headers: dict[str, str]) -> dict[str, str]:
+    return {k: v.encode("utf-8", "replace").decode("latin-1") for k, v in headers.items()}
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    path=st.sampled_from(sorted(ROUTES)),
+    method=st.sampled_from(["GET", "POST", "HEAD", "OPTIONS", "PUT"]),
+    query=QUERIES,
+    headers=HEADERS,
+    payload=BODIES,
+)
+def test_no_input_causes_a_5xx(
+    path: str, method: str, query: str, headers: dict[str, str], payload: bytes
+) -> None:
+    app, rec = make_app()
+    r = call(app, method, path, query=query, headers=_latin1(headers), body=payload)
+    assert r.status < 500, r.body
+    assert r.status in (202, 204, 400, 405, 413)
+    if r.status != 202:
+        assert rec.jobs == []
+    for job_type, event, _ in rec.jobs:
+        assert job_type == "analytics.event"
+        assert set(event) <= SCHEMA_KEYS
+        assert event["site"] in (1, 7)
+        assert event["url"].startswith(("http://", "https://"))
+        json.dumps(event, allow_nan=False)  # publishable as plain JSON
+
+
+@settings(max_examples=300, deadline=None)
+@given(obj=JSONISH)
+def test_native_json_shapes_answer_202_or_400(obj: Any) -> None:
+    app, _ = make_app()
+    payload = {"k": "hearthkey", **obj} if isinstance(obj, dict) else obj
+    r = call(app, "POST", "/ingest/e", body=json.dumps(payload).encode())
+    assert r.status in (202, 400), r.body
