@@ -88,6 +88,8 @@ class Env:
     # CIDRs of reverse proxies whose X-Forwarded-For is believed (ingest client IP); empty =
     # use the socket peer only. Parsed and validated by web.ingest.clientip.
     trusted_proxies: tuple[str, ...] = ()
+    # Days raw analytics events are kept; rollups and issues are kept forever.
+    analytics_retention_days: int = 90
 
     @property
     def production(self) -> bool:
@@ -181,6 +183,7 @@ def load() -> Env:
         app_checkpoints=_bool("HEARTH_APP_CHECKPOINTS", False),
         log_level=_str("HEARTH_LOG_LEVEL", "INFO").upper(),
         trusted_proxies=tuple(_list("HEARTH_TRUSTED_PROXIES", [])),
+        analytics_retention_days=_int("HEARTH_ANALYTICS_RETENTION_DAYS", 90),
     )
     if env.production:
         _check_production(env)

@@ -289,3 +289,17 @@ class IssueEvent(models.Model):
             models.Index(fields=["issue", "session_id"], name="analytics_issueev_sess"),
             models.Index(fields=["ts"], name="analytics_issueev_ts"),
         ]
+
+
+class DroppedEvent(models.Model):
+    """The id of an event a step dropped, so that a redelivered batch does not count the drop
+    twice (and so "why is my event missing" has an answer). Kept like raw events."""
+
+    event_id = models.CharField(max_length=80, primary_key=True)
+    site_id = models.BigIntegerField()
+    ts = models.DateTimeField()
+    step = models.CharField(max_length=20)
+    reason = models.CharField(max_length=40)
+
+    class Meta:
+        indexes = [models.Index(fields=["ts"], name="analytics_dropped_ts")]

@@ -1,0 +1,861 @@
+"""The analytics worker's batch pipeline: enrich, sessionize, roll up, store. One transaction.
+
+Order of work for one fetched batch (see docs/architecture/analytics.md):
+1. validate every payload and give it its dedupe key (job id, or job id + index);
+2. BEGIN IMMEDIATE; skip event ids already stored or already dropped (redelivery);
+3. enrichment steps: visitor id, UA, country, referrer/campaign (each may Drop);
+4. load the visitor states and open sessions of the batch's visitors (one query each);
+5. sessionize in time order and aggregate rollup deltas in memory;
+6. write raw events (executemany), sessions, visitor states, rollups, hourly graph and daily
+   counters (executemany upserts), group errors into issues; COMMIT.
+The caller acks only after this returns. Everything lives in data.db, so a crash before
+COMMIT leaves no trace and a crash after it is deduped on redelivery.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+
+from django.db import connections, transaction
+
+from web.analytics import metrics, steps
+from web.analytics.fingerprints import Grouping, error_type, group_csp, group_error
+
+SESSION_TIMEOUT = 30 * 60
+DAY = 86_400
+HOUR = 3_600
+CACHE_TTL = 30.0
+DB = "default"
+_NO_UTM = ("", "", "", "", "")
+_SEP, _REC = "\x1f", "\x1e"
+
+
+# --- small helpers ----------------------------------------------------------------------
+
+_hour_cache: dict[int, str] = {}
+_day_cache: dict[int, str] = {}
+
+
+def hour_str(h: int) -> str:
+    """Hour number (unix // 3600) as Django's SQLite datetime text."""
+    s = _hour_cache.get(h)
+    if s is None:
+        if len(_hour_cache) > 10_000:
+            _hour_cache.clear()
+        s = _hour_cache[h] = time.strftime("%Y-%m-%d %H:00:00", time.gmtime(h * HOUR))
+    return s
+
+
+def day_str(d: int) -> str:
+    s = _day_cache.get(d)
+    if s is None:
+        if len(_day_cache) > 10_000:
+            _day_cache.clear()
+        s = _day_cache[d] = time.strftime("%Y-%m-%d", time.gmtime(d * DAY))
+    return s
+
+
+def ts_str(ts: float) -> str:
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(ts)) + f".{int(ts % 1 * 1e6):06d}"
+
+
+def parse_ts(v: object) -> float:
+    """Unix seconds from a stored datetime/date (Django's SQLite converters may already
+    have turned the text into a datetime or date)."""
+    if isinstance(v, str):
+        v = datetime.fromisoformat(v)
+    if isinstance(v, datetime):
+        return v.replace(tzinfo=UTC).timestamp()
+    if isinstance(v, date):
+        return datetime(v.year, v.month, v.day, tzinfo=UTC).timestamp()
+    raise TypeError(f"not a stored datetime: {v!r}")
+
+
+def content_id(p: dict) -> str:
+    """Deterministic dedupe key for a payload that came without a job id."""
+    raw = json.dumps(p, sort_keys=True, separators=(",", ":"), default=str)
+    return "c:" + hashlib.blake2b(raw.encode(), digest_size=16).hexdigest()
+
+
+# --- caches of small, slowly changing tables ---------------------------------------------
+
+
+class _Cache:
+    def __init__(self) -> None:
+        self.sites: set[int] = set()
+        self.goals: dict[int, list[tuple[str, str, str]]] = {}
+        self.loaded_at = -1e9
+        self.salts: dict[int, bytes] = {}
+
+    def refresh(self, cur, now: float, force: bool = False) -> None:
+        if not force and now - self.loaded_at < CACHE_TTL:
+            return
+        self.sites = {r[0] for r in cur.execute("SELECT id FROM analytics_site")}
+        goals: dict[int, list[tuple[str, str, str]]] = {}
+        for site, name, kind, match in cur.execute(
+            "SELECT site_id, name, kind, match FROM analytics_goal"
+        ):
+            goals.setdefault(site, []).append((name, kind, match))
+        self.goals = goals
+        self.loaded_at = now
+
+
+CACHE = _Cache()
+
+
+def reset_caches() -> None:
+    """Forget cached sites, goals and salts (tests, or after an admin change)."""
+    CACHE.loaded_at = -1e9
+    CACHE.salts.clear()
+
+
+def salts_for(cur, today: int, now: float) -> dict[int, bytes]:
+    """Today's and yesterday's salts, creating today's on first use and deleting salts older
+    than 48 h when it does. Race-safe across workers: INSERT OR IGNORE, then read back."""
+    if today in CACHE.salts and (today - 1) in CACHE.salts:
+        return CACHE.salts
+    cur.execute(
+        "INSERT OR IGNORE INTO analytics_salt(day, value, created_at) VALUES (?, ?, ?)",
+        (day_str(today), secrets.token_bytes(32), ts_str(now)),
+    )
+    if cur.rowcount:
+        cur.execute("DELETE FROM analytics_salt WHERE day < ?", (day_str(today - 1),))
+    salts = {}
+    for day, value in cur.execute(
+        "SELECT day, value FROM analytics_salt WHERE day >= ?", (day_str(today - 1),)
+    ):
+        salts[int(parse_ts(day)) // DAY] = bytes(value)
+    CACHE.salts = salts
+    return salts
+
+
+# --- records and state ------------------------------------------------------------------
+
+
+class Rec:
+    """One event being enriched."""
+
+    __slots__ = (
+        "browser",
+        "country",
+        "day",
+        "device",
+        "eid",
+        "engaged",
+        "error",
+        "hour",
+        "kind",
+        "lang",
+        "name",
+        "os",
+        "p",
+        "prev_vid",
+        "props",
+        "ref_host",
+        "screen",
+        "scroll",
+        "session",
+        "site",
+        "ts",
+        "url",
+        "vid",
+    )  # fmt: skip
+
+
+class Sess:
+    """An open session as the pipeline sees it (a row of analytics_session)."""
+
+    __slots__ = (
+        "active_hour", "browser", "click", "country", "device", "dims", "duration", "entry",
+        "errors", "events", "exit", "id", "is_bounce", "last_seen", "medium", "os",
+        "pageviews", "referrer", "site", "source", "start_hour", "started", "utm", "vid",
+    )  # fmt: skip
+
+    def set_dims(self) -> None:
+        self.dims = [
+            (d, v)
+            for d, v in (
+                ("source", self.source),
+                ("medium", self.medium),
+                ("referrer", self.referrer),
+                ("utm_source", self.utm[0]),
+                ("utm_medium", self.utm[1]),
+                ("utm_campaign", self.utm[2]),
+                ("country", self.country),
+                ("device", self.device),
+                ("browser", self.browser),
+                ("os", self.os),
+            )
+            if v
+        ]
+
+
+class VState:
+    __slots__ = ("day", "hour", "last_seen", "seen_day", "seen_hour", "session_id", "site", "vid")
+
+    def __init__(self, vid: int, site: int) -> None:
+        self.vid = vid
+        self.site = site
+        self.session_id = 0
+        self.last_seen = 0.0
+        self.hour = -1
+        self.day = -1
+        self.seen_hour: set[str] = set()
+        self.seen_day: set[str] = set()
+
+
+@dataclass
+class BatchResult:
+    """What one batch did. `dropped` maps "step:reason" to a count."""
+
+    received: int = 0
+    stored: int = 0
+    duplicates: int = 0
+    dropped: dict[str, int] = field(default_factory=dict)
+    new_issues: list[int] = field(default_factory=list)
+    reopened_issues: list[int] = field(default_factory=list)
+    live: dict[int, dict] = field(default_factory=dict)
+
+
+# --- the pipeline -----------------------------------------------------------------------
+
+
+class _Batch:
+    def __init__(self, now: float) -> None:
+        self.now = now
+        self.res = BatchResult()
+        # (site, hour, dim, value) -> [pageviews, events, visitors, visitors_day, sessions,
+        #                              bounces, duration_ms]
+        self.roll: dict[tuple[int, int, str, str], list[int]] = {}
+        # (site, hour) -> [started, active, pageviews, events, errors, visitors, visitors_day,
+        #                  bounces, duration_ms]
+        self.graph: dict[tuple[int, int], list[int]] = {}
+        self.counters: Counter[tuple[int, int, str]] = Counter()
+        self.dropped_rows: list[tuple] = []
+        self.errors: list[Rec] = []
+        self.sessions: dict[int, Sess] = {}
+        self.dirty_sessions: set[int] = set()
+        self.states: dict[int, VState] = {}
+        self.dirty_states: set[int] = set()
+
+    # counters
+    def drop(self, d: steps.Drop, eid: str, p: dict, site_known: bool) -> None:
+        key = f"{d.step}:{d.reason}"
+        self.res.dropped[key] = self.res.dropped.get(key, 0) + 1
+        metrics.DROPPED.labels(d.step, d.reason).inc()
+        if site_known:
+            ts = float(p["ts"])
+            self.counters[(p["site"], int(ts // DAY), "received")] += 1
+            self.counters[(p["site"], int(ts // DAY), f"dropped:{key}")] += 1
+            self.dropped_rows.append((eid, p["site"], ts_str(ts), d.step, d.reason))
+
+    def r(self, site: int, hour: int, dim: str, value: str) -> list[int]:
+        k = (site, hour, dim, value)
+        row = self.roll.get(k)
+        if row is None:
+            row = self.roll[k] = [0, 0, 0, 0, 0, 0, 0]
+        return row
+
+    def g(self, site: int, hour: int) -> list[int]:
+        k = (site, hour)
+        row = self.graph.get(k)
+        if row is None:
+            row = self.graph[k] = [0, 0, 0, 0, 0, 0, 0, 0, 0]
+        return row
+
+
+def process_batch(
+    *, payloads: list[dict], job_ids: list[str] | None = None, now: float | None = None
+) -> BatchResult:
+    """Enrich and store a batch in one data.db transaction; idempotent under redelivery.
+
+    `job_ids[i]` is the dedupe key of `payloads[i]` (without job ids, a payload's own "id"
+    key, else a content hash). Returns counts; raises only on database errors, in
+    which case nothing was written and the batch should be redelivered.
+    """
+    now = time.time() if now is None else now
+    b = _Batch(now)
+    b.res.received = len(payloads)
+    conn = connections[DB]
+    with transaction.atomic(using=DB):
+        conn.ensure_connection()
+        cur = conn.connection.cursor()
+        CACHE.refresh(cur, now)
+        items: list[tuple[str, dict]] = []
+        for i, p in enumerate(payloads):
+            eid = ""
+            try:
+                steps.validate(p)
+                eid = str((job_ids[i] if job_ids else "") or p.get("id") or content_id(p))[:80]
+                if p["site"] not in CACHE.sites:
+                    CACHE.refresh(cur, now, force=True)
+                    if p["site"] not in CACHE.sites:
+                        raise steps.Drop("validate", "unknown_site")
+            except steps.Drop as d:
+                b.drop(d, eid, p, site_known=False)
+                continue
+            items.append((eid, p))
+        seen = _already_seen(cur, [e for e, _ in items])
+        recs: list[Rec] = []
+        today = int(now // DAY)
+        salts = salts_for(cur, today, now)
+        for eid, p in items:
+            if eid in seen:
+                b.res.duplicates += 1
+                metrics.DUPLICATES.inc()
+                continue
+            seen.add(eid)
+            try:
+                recs.append(_enrich(p, eid, salts, today))
+            except steps.Drop as d:
+                b.drop(d, eid, p, site_known=True)
+        recs.sort(key=lambda r: r.ts)
+        _load_state(cur, b, recs)
+        stored: list[Rec] = []
+        for rec in recs:
+            try:
+                _sessionize(b, rec)
+            except steps.Drop as d:
+                b.drop(d, rec.eid, rec.p, site_known=True)
+                continue
+            stored.append(rec)
+        _write(cur, b, stored)
+        if b.errors:
+            new, reopened = issues_record(cur, [_issue_item(r) for r in b.errors])
+            b.res.new_issues, b.res.reopened_issues = new, reopened
+    b.res.stored = len(stored)
+    for rec in stored:
+        metrics.STORED.labels(rec.kind).inc()
+    return b.res
+
+
+def _already_seen(cur, eids: list[str]) -> set[str]:
+    seen: set[str] = set()
+    for i in range(0, len(eids), 500):
+        chunk = eids[i : i + 500]
+        marks = ",".join("?" * len(chunk))
+        for (e,) in cur.execute(
+            f"SELECT event_id FROM analytics_event WHERE event_id IN ({marks}) "
+            f"UNION ALL SELECT event_id FROM analytics_droppedevent WHERE event_id IN ({marks})",
+            chunk + chunk,
+        ):
+            seen.add(e)
+    return seen
+
+
+def _enrich(p: dict, eid: str, salts: dict[int, bytes], today: int) -> Rec:
+    r = Rec()
+    r.p = p
+    r.eid = eid
+    r.site = site = p["site"]
+    r.ts = ts = float(p["ts"])
+    r.kind = p["kind"]
+    r.name = (p.get("name") or r.kind)[:200]
+    r.hour = int(ts // HOUR)
+    r.day = day = int(ts // DAY)
+    # step: visitor id
+    salt = salts.get(day)
+    if salt is None or day < today - 1:
+        raise steps.Drop("visitor", "stale")
+    ip = p.get("ip") or ""
+    ua = p.get("ua") or ""
+    r.vid = steps.visitor_id(salt, site, ip, ua)
+    prev = salts.get(day - 1)
+    r.prev_vid = steps.visitor_id(prev, site, ip, ua) if prev is not None else 0
+    # step: user agent
+    r.browser, r.os, device = steps.ua_step(ua)
+    screen = p.get("screen")
+    r.screen = screen if type(screen) is int else 0
+    r.device = steps.device_for(device, screen)
+    # step: country
+    r.country = steps.country(ip)
+    # step: referrer, campaign, path
+    r.url = steps.parse_url(p.get("url") or "")
+    r.ref_host = steps.referrer_host(p.get("ref") or "")
+    props = p.get("props")
+    r.props = props if isinstance(props, dict) else None
+    r.engaged = p.get("engaged_ms") if type(p.get("engaged_ms")) is int else 0
+    if r.engaged < 0 or r.engaged > 86_400_000:
+        r.engaged = 0
+    r.scroll = p.get("scroll") if type(p.get("scroll")) is int else 0
+    lang = p.get("lang")
+    r.lang = lang[:35] if isinstance(lang, str) else ""
+    err = p.get("error")
+    r.error = err if isinstance(err, dict) else {}
+    r.session = None
+    return r
+
+
+def _load_state(cur, b: _Batch, recs: list[Rec]) -> None:
+    vids = list({v for r in recs for v in (r.vid, r.prev_vid) if v})
+    sids: set[int] = set()
+    for i in range(0, len(vids), 500):
+        chunk = vids[i : i + 500]
+        for vid, site, sid, last, hour, seen_h, day, seen_d in cur.execute(
+            "SELECT visitor_id, site_id, session_id, last_seen, hour, seen_hour, day, seen_day "
+            f"FROM analytics_visitorstate WHERE visitor_id IN ({','.join('?' * len(chunk))})",
+            chunk,
+        ):
+            st = VState(vid, site)
+            st.session_id, st.last_seen = sid, last
+            st.hour = int(parse_ts(hour) // HOUR)
+            st.day = int(parse_ts(day) // DAY)
+            st.seen_hour = set(seen_h.split(_REC)) if seen_h else set()
+            st.seen_day = set(seen_d.split(_REC)) if seen_d else set()
+            b.states[vid] = st
+            if sid:
+                sids.add(sid)
+    sid_list = list(sids)
+    for i in range(0, len(sid_list), 500):
+        chunk = sid_list[i : i + 500]
+        for row in cur.execute(
+            f"SELECT {_SESSION_COLS} FROM analytics_session "
+            f"WHERE id IN ({','.join('?' * len(chunk))})",
+            chunk,
+        ):
+            s = _session_from_row(row)
+            b.sessions[s.id] = s
+
+
+_SESSION_COLS = (
+    "id, site_id, visitor_id, started_at, last_seen, entry_path, exit_path, pageviews, events, "
+    "errors, duration_ms, is_bounce, source, medium, referrer, utm_source, utm_medium, "
+    "utm_campaign, utm_term, utm_content, click_id, country, device, browser, os, active_hour"
+)
+
+
+def _session_from_row(row: tuple) -> Sess:
+    s = Sess()
+    (s.id, s.site, s.vid, started, last, s.entry, s.exit, s.pageviews, s.events, s.errors,
+     s.duration, bounce, s.source, s.medium, s.referrer, u1, u2, u3, u4, u5, s.click,
+     s.country, s.device, s.browser, s.os, active) = row  # fmt: skip
+    s.started = parse_ts(started)
+    s.last_seen = parse_ts(last)
+    s.is_bounce = bool(bounce)
+    s.utm = (u1, u2, u3, u4, u5)
+    s.start_hour = int(s.started // HOUR)
+    s.active_hour = int(parse_ts(active) // HOUR)
+    s.set_dims()
+    return s
+
+
+def _session_row(s: Sess) -> tuple:
+    return (
+        s.id, s.site, s.vid, ts_str(s.started), ts_str(s.last_seen), s.entry, s.exit,
+        s.pageviews, s.events, s.errors, s.duration, int(s.is_bounce), s.source, s.medium,
+        s.referrer, *s.utm, s.click, s.country, s.device, s.browser, s.os,
+        hour_str(s.active_hour),
+    )  # fmt: skip
+
+
+def _new_session(b: _Batch, st: VState, rec: Rec) -> Sess:
+    s = Sess()
+    s.id = steps.session_id_for(rec.vid, rec.ts)
+    s.site, s.vid = rec.site, rec.vid
+    s.started = s.last_seen = rec.ts
+    s.start_hour = rec.hour
+    s.active_hour = -1
+    s.entry = rec.url.path
+    s.exit = ""
+    s.pageviews = s.events = s.errors = s.duration = 0
+    s.is_bounce = True
+    s.source, s.medium, s.referrer = steps.classify(rec.url, rec.ref_host)
+    s.utm = rec.url.utm
+    s.click = rec.url.click_id
+    s.country, s.device, s.browser, s.os = rec.country, rec.device, rec.browser, rec.os
+    s.set_dims()
+    b.sessions[s.id] = s
+    st.session_id = s.id
+    # Session-level counters live in the start hour (see analytics.md).
+    site, h = s.site, s.start_hour
+    g = b.g(site, h)
+    g[0] += 1
+    g[7] += 1
+    row = b.r(site, h, "entry", s.entry)
+    row[4] += 1
+    row[5] += 1
+    for dim, value in s.dims:
+        row = b.r(site, h, dim, value)
+        row[4] += 1
+        row[5] += 1
+    return s
+
+
+def _unbounce(b: _Batch, s: Sess) -> None:
+    s.is_bounce = False
+    site, h = s.site, s.start_hour
+    b.g(site, h)[7] -= 1
+    b.r(site, h, "entry", s.entry)[5] -= 1
+    for dim, value in s.dims:
+        b.r(site, h, dim, value)[5] -= 1
+
+
+def _count(b: _Batch, st: VState, rec: Rec, dim: str, value: str, col: int) -> None:
+    """Add 1 to column `col` of a rollup row and count the visitor once per hour and day."""
+    row = b.r(rec.site, rec.hour, dim, value)
+    row[col] += 1
+    key = dim + _SEP + value
+    if rec.hour == st.hour and key not in st.seen_hour:
+        st.seen_hour.add(key)
+        row[2] += 1
+    if rec.day == st.day and key not in st.seen_day:
+        st.seen_day.add(key)
+        row[3] += 1
+
+
+def _sessionize(b: _Batch, rec: Rec) -> None:
+    st = b.states.get(rec.vid)
+    if st is None:
+        st = b.states[rec.vid] = VState(rec.vid, rec.site)
+        if rec.prev_vid:
+            # After midnight the visitor id changes; yesterday's id finds the open session.
+            prev = b.states.get(rec.prev_vid)
+            if prev is not None and prev.session_id and rec.ts - prev.last_seen <= SESSION_TIMEOUT:
+                st.session_id = prev.session_id
+    s = b.sessions.get(st.session_id) if st.session_id else None
+    is_open = s is not None and rec.ts - s.last_seen <= SESSION_TIMEOUT
+    url = rec.url
+    if (
+        is_open
+        and (url.utm != _NO_UTM or url.click_id)
+        and (url.utm, url.click_id)
+        != (
+            s.utm,
+            s.click,
+        )
+    ):
+        is_open = False  # a campaign change starts a new session
+    kind = rec.kind
+    if not is_open:
+        if kind == "engagement":
+            raise steps.Drop("session", "no_session")
+        s = None if kind in ("error", "csp") else _new_session(b, st, rec)
+    # unique counting windows
+    if rec.hour > st.hour:
+        st.hour = rec.hour
+        st.seen_hour = set()
+    if rec.day > st.day:
+        st.day = rec.day
+        st.seen_day = set()
+    st.last_seen = max(st.last_seen, rec.ts)
+    b.dirty_states.add(st.vid)
+    rec.session = s
+    site, h = rec.site, rec.hour
+    g = b.g(site, h)
+    if s is not None:
+        b.dirty_sessions.add(s.id)
+        if rec.ts > s.last_seen:
+            s.last_seen = rec.ts
+        if s.vid != rec.vid:
+            s.vid = rec.vid  # continued across midnight under today's id
+        if s.active_hour != h:
+            s.active_hour = h
+            g[1] += 1
+    path = url.path
+    if kind == "pageview":
+        s.pageviews += 1
+        if s.pageviews == 1:
+            key = "entry" + _SEP + s.entry
+            row = b.r(site, s.start_hour, "entry", s.entry)
+            if key not in st.seen_day and rec.day == st.day:
+                st.seen_day.add(key)
+                row[3] += 1
+            if key not in st.seen_hour and rec.hour == st.hour:
+                st.seen_hour.add(key)
+                row[2] += 1
+        elif s.is_bounce:
+            _unbounce(b, s)
+        if s.exit != path:
+            if s.exit:
+                b.r(site, s.start_hour, "exit", s.exit)[4] -= 1
+            b.r(site, s.start_hour, "exit", path)[4] += 1
+            s.exit = path
+        _count(b, st, rec, "page", path, 0)
+        for dim, value in s.dims:
+            _count(b, st, rec, dim, value, 0)
+        g[2] += 1
+        _total(st, rec, g)
+        for name, gkind, match in CACHE.goals.get(site, ()):
+            if gkind == "page" and (
+                path == match or (match.endswith("*") and path.startswith(match[:-1]))
+            ):
+                _count(b, st, rec, "goal", name, 1)
+    elif kind == "custom":
+        s.events += 1
+        if s.is_bounce:
+            _unbounce(b, s)
+        _count(b, st, rec, "event", rec.name, 1)
+        for dim, value in s.dims:
+            _count(b, st, rec, dim, value, 1)
+        g[3] += 1
+        _total(st, rec, g)
+        for name, gkind, match in CACHE.goals.get(site, ()):
+            if gkind == "event" and rec.name == match:
+                _count(b, st, rec, "goal", name, 1)
+    elif kind == "engagement":
+        ms = rec.engaged
+        if ms:
+            s.duration += ms
+            b.g(site, s.start_hour)[8] += ms
+            b.r(site, s.start_hour, "entry", s.entry)[6] += ms
+            for dim, value in s.dims:
+                b.r(site, s.start_hour, dim, value)[6] += ms
+            b.r(site, h, "page", path)[6] += ms
+    else:  # error, csp
+        g[4] += 1
+        if s is not None:
+            s.errors += 1
+        b.errors.append(rec)
+
+
+def _total(st: VState, rec: Rec, g: list[int]) -> None:
+    if rec.hour == st.hour and "" not in st.seen_hour:
+        st.seen_hour.add("")
+        g[5] += 1
+    if rec.day == st.day and "" not in st.seen_day:
+        st.seen_day.add("")
+        g[6] += 1
+
+
+def _write(cur, b: _Batch, stored: list[Rec]) -> None:
+    rows = []
+    live: dict[int, dict] = b.res.live
+    for r in stored:
+        s = r.session
+        if s is not None:
+            source, medium, referrer, campaign, sid = s.source, s.medium, s.referrer, s.utm[2], s.id
+        else:
+            source, medium, referrer = steps.classify(r.url, r.ref_host)
+            campaign, sid = r.url.utm[2], 0
+        rows.append(
+            (
+                r.eid, r.site, ts_str(r.ts), r.kind, r.name, r.url.host, r.url.path, r.vid, sid,
+                referrer, source, medium, campaign, r.country, r.device, r.browser, r.os,
+                r.screen, r.lang, r.engaged, r.scroll,
+                json.dumps(r.props, separators=(",", ":")) if r.props else "{}",
+            )
+        )  # fmt: skip
+        b.counters[(r.site, r.day, "received")] += 1
+        b.counters[(r.site, r.day, "stored")] += 1
+        lv = live.get(r.site)
+        if lv is None:
+            lv = live[r.site] = {"pageviews": 0, "events": 0, "errors": 0, "pages": {},
+                                 "countries": Counter()}  # fmt: skip
+        if r.kind == "pageview":
+            lv["pageviews"] += 1
+            lv["pages"][r.url.path] = r.ts
+            if r.country:
+                lv["countries"][r.country] += 1
+        elif r.kind == "custom":
+            lv["events"] += 1
+        elif r.kind in ("error", "csp"):
+            lv["errors"] += 1
+    if rows:
+        cur.executemany(
+            "INSERT INTO analytics_event (event_id, site_id, ts, kind, name, hostname, path, "
+            "visitor_id, session_id, referrer, source, medium, utm_campaign, country, device, "
+            "browser, os, screen, lang, engaged_ms, scroll, props) "
+            "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            rows,
+        )
+    if b.dropped_rows:
+        cur.executemany(
+            "INSERT OR IGNORE INTO analytics_droppedevent (event_id, site_id, ts, step, reason) "
+            "VALUES (?,?,?,?,?)",
+            b.dropped_rows,
+        )
+    if b.dirty_sessions:
+        cols = _SESSION_COLS.split(", ")
+        updates = ", ".join(f"{c}=excluded.{c}" for c in cols if c not in ("id", "site_id"))
+        cur.executemany(
+            f"INSERT INTO analytics_session ({_SESSION_COLS}) VALUES ({','.join('?' * len(cols))}) "
+            f"ON CONFLICT(id) DO UPDATE SET {updates}",
+            [_session_row(b.sessions[i]) for i in b.dirty_sessions],
+        )
+    if b.dirty_states:
+        cur.executemany(
+            "INSERT INTO analytics_visitorstate (visitor_id, site_id, session_id, last_seen, "
+            "hour, seen_hour, day, seen_day) VALUES (?,?,?,?,?,?,?,?) "
+            "ON CONFLICT(visitor_id) DO UPDATE SET session_id=excluded.session_id, "
+            "last_seen=excluded.last_seen, hour=excluded.hour, seen_hour=excluded.seen_hour, "
+            "day=excluded.day, seen_day=excluded.seen_day",
+            [
+                (
+                    st.vid,
+                    st.site,
+                    st.session_id,
+                    st.last_seen,
+                    hour_str(st.hour),
+                    _REC.join(st.seen_hour),
+                    day_str(st.day),
+                    _REC.join(st.seen_day),
+                )
+                for st in (b.states[v] for v in b.dirty_states)
+            ],
+        )
+    if b.roll:
+        cur.executemany(
+            "INSERT INTO analytics_rollup (site_id, hour, dim, value, pageviews, events, "
+            "visitors, visitors_day, sessions, bounces, duration_ms) "
+            "VALUES (?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT(site_id, dim, hour, value) DO UPDATE SET "
+            "pageviews=pageviews+excluded.pageviews, events=events+excluded.events, "
+            "visitors=visitors+excluded.visitors, visitors_day=visitors_day+excluded.visitors_day, "
+            "sessions=sessions+excluded.sessions, bounces=bounces+excluded.bounces, "
+            "duration_ms=duration_ms+excluded.duration_ms",
+            [
+                (site, hour_str(h), dim, value[:500], *vals)
+                for (site, h, dim, value), vals in b.roll.items()
+                if any(vals)
+            ],
+        )
+    if b.graph:
+        cur.executemany(
+            "INSERT INTO analytics_sessionshourly (site_id, hour, started, active, pageviews, "
+            "events, errors, visitors, visitors_day, bounces, duration_ms) "
+            "VALUES (?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT(site_id, hour) DO UPDATE SET "
+            "started=started+excluded.started, active=active+excluded.active, "
+            "pageviews=pageviews+excluded.pageviews, events=events+excluded.events, "
+            "errors=errors+excluded.errors, visitors=visitors+excluded.visitors, "
+            "visitors_day=visitors_day+excluded.visitors_day, bounces=bounces+excluded.bounces, "
+            "duration_ms=duration_ms+excluded.duration_ms",
+            [(site, hour_str(h), *vals) for (site, h), vals in b.graph.items()],
+        )
+    if b.counters:
+        cur.executemany(
+            "INSERT INTO analytics_dailycounter (site_id, day, name, count) VALUES (?,?,?,?) "
+            "ON CONFLICT(site_id, day, name) DO UPDATE SET count=count+excluded.count",
+            [(site, day_str(d), name, n) for (site, d, name), n in b.counters.items()],
+        )
+
+
+# --- issues -----------------------------------------------------------------------------
+
+
+@dataclass
+class IssueItem:
+    """One error occurrence to group (from an error/csp event or from error_capture)."""
+
+    site: int
+    kind: str
+    grouping: Grouping
+    event_id: str
+    ts: float
+    session_id: int = 0
+    url: str = ""
+    message: str = ""
+    stack: str = ""
+    browser: str = ""
+    os: str = ""
+    extra: dict = field(default_factory=dict)
+
+
+def _issue_item(r: Rec) -> IssueItem:
+    err = r.error
+    s = r.session
+    if r.kind == "csp":
+        grouping = group_csp(err)
+        kind, stack, message = "csp", "", grouping.message
+    else:
+        message = str(err.get("message") or r.name or "")[:2000]
+        stack = str(err.get("stack") or "")[:8000]
+        default = r.name if r.name not in ("", "error") else "Error"
+        type_ = str(err.get("type") or error_type(message, default))
+        where = str(err.get("source") or r.url.path)
+        grouping = group_error(kind="js", type_=type_, message=message, stack=stack, where=where)
+        kind = "js"
+    extra = {k: str(v)[:300] for k, v in err.items() if k not in ("message", "stack")}
+    return IssueItem(
+        site=r.site, kind=kind, grouping=grouping, event_id=r.eid, ts=r.ts,
+        session_id=s.id if s is not None else 0, url=r.url.path, message=message, stack=stack,
+        browser=r.browser, os=r.os, extra=extra,
+    )  # fmt: skip
+
+
+def issues_record(cur, items: list[IssueItem]) -> tuple[list[int], list[int]]:
+    """Group occurrences into issues inside the caller's transaction.
+
+    Creates missing issues, bumps count/last_seen, counts sessions not seen before on that
+    issue, reopens resolved issues, and stores the occurrences. Returns (new issue ids,
+    reopened issue ids). Occurrences whose event_id is already stored are skipped.
+    """
+    by_key: dict[tuple[int, str], list[IssueItem]] = {}
+    for it in items:
+        by_key.setdefault((it.site, it.grouping.fingerprint), []).append(it)
+    new: list[int] = []
+    reopened: list[int] = []
+    for (site, fp), group in by_key.items():
+        group.sort(key=lambda it: it.ts)
+        ids = [it.event_id for it in group]
+        marks = ",".join("?" * len(ids))
+        known = {
+            e
+            for (e,) in cur.execute(
+                f"SELECT event_id FROM analytics_issueevent WHERE event_id IN ({marks})", ids
+            )
+        }
+        group = [it for it in group if it.event_id not in known]
+        if not group:
+            continue
+        first, last = group[0], group[-1]
+        row = cur.execute(
+            "SELECT id, status FROM analytics_issue WHERE site_id=? AND fingerprint=?", (site, fp)
+        ).fetchone()
+        if row is None:
+            g = first.grouping
+            cur.execute(
+                "INSERT INTO analytics_issue (site_id, fingerprint, kind, type, message, culprit, "
+                "first_seen, last_seen, count, sessions, status, last_url) "
+                "VALUES (?,?,?,?,?,?,?,?,0,0,'open','')",
+                (site, fp, first.kind, g.type, g.message, g.culprit, ts_str(first.ts),
+                 ts_str(first.ts)),
+            )  # fmt: skip
+            issue_id, status = cur.lastrowid, "open"
+            new.append(issue_id)
+            metrics.ISSUES_NEW.inc()
+        else:
+            issue_id, status = row
+        sids = sorted({it.session_id for it in group if it.session_id})
+        new_sessions = len(sids)
+        if sids:
+            marks = ",".join("?" * len(sids))
+            new_sessions -= cur.execute(
+                "SELECT COUNT(DISTINCT session_id) FROM analytics_issueevent "
+                f"WHERE issue_id=? AND session_id IN ({marks})",
+                [issue_id, *sids],
+            ).fetchone()[0]
+        if status == "resolved":
+            reopened.append(issue_id)
+        cur.execute(
+            "UPDATE analytics_issue SET count=count+?, sessions=sessions+?, "
+            "last_seen=MAX(last_seen, ?), last_url=?, "
+            "status=CASE status WHEN 'resolved' THEN 'open' ELSE status END, "
+            "resolved_at=CASE status WHEN 'resolved' THEN NULL ELSE resolved_at END "
+            "WHERE id=?",
+            (len(group), new_sessions, ts_str(last.ts), last.url[:500], issue_id),
+        )
+        cur.executemany(
+            "INSERT INTO analytics_issueevent (issue_id, event_id, ts, session_id, url, message, "
+            "stack, browser, os, extra) VALUES (?,?,?,?,?,?,?,?,?,?)",
+            [
+                (
+                    issue_id,
+                    it.event_id,
+                    ts_str(it.ts),
+                    it.session_id,
+                    it.url[:500],
+                    it.message,
+                    it.stack,
+                    it.browser[:100],
+                    it.os[:100],
+                    json.dumps(it.extra),
+                )
+                for it in group
+            ],
+        )
+    return new, reopened

@@ -1,0 +1,255 @@
+"""Writes of the analytics domain: the worker's batch entry point, error capture, issue
+status, goals, and retention. Handlers, commands and cron stay thin and call these."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import uuid
+
+from django.conf import settings
+from django.db import connections, transaction
+from django.utils import timezone
+
+from web.analytics import pipeline
+from web.analytics.fingerprints import group_exception
+from web.analytics.models import Goal, Issue
+from web.analytics.pipeline import DAY, BatchResult, IssueItem, day_str, issues_record, ts_str
+
+log = logging.getLogger(__name__)
+
+HEARTH_SITE_ID = 1
+LIVE_WINDOW_S = 300
+LIVE_PAGES = 10
+SALT_KEEP_S = 48 * 3600
+
+__all__ = [
+    "BatchResult",
+    "analytics_retention",
+    "error_capture",
+    "events_process_batch",
+    "goal_create",
+    "issue_set_status",
+]
+
+
+# --- live and alerts (core NATS, best effort) ---------------------------------------------
+
+
+def _publish(subject: str, data: dict) -> None:
+    """Publish a live event if web.live is available. Live views are best effort: a failure
+    here must never fail (and so redeliver) a batch that is already committed.
+    settings.ANALYTICS_LIVE = False turns it off (unit tests, the worker benchmark)."""
+    if not getattr(settings, "ANALYTICS_LIVE", True):
+        return
+    try:
+        from web.live.publish import publish_event
+    except ImportError:
+        return
+    try:
+        publish_event(subject, data)
+    except Exception as exc:  # the batch is committed; live is best effort
+        log.warning("live publish to %s failed: %s", subject, exc)
+
+
+def _publish_batch(res: BatchResult, now: float) -> None:
+    if not res.live:
+        return
+    with connections[pipeline.DB].cursor() as cur:
+        for site, lv in res.live.items():
+            cur.execute(
+                "SELECT COUNT(*) FROM analytics_visitorstate WHERE site_id=%s AND last_seen>=%s",
+                [site, now - LIVE_WINDOW_S],
+            )
+            (visitors_now,) = cur.fetchone()
+            pages = sorted(lv["pages"].items(), key=lambda kv: kv[1], reverse=True)[:LIVE_PAGES]
+            _publish(
+                f"events.metrics.views.{site}",
+                {
+                    "site": site,
+                    "ts": now,
+                    "pageviews": lv["pageviews"],
+                    "events": lv["events"],
+                    "errors": lv["errors"],
+                    "visitors_now": visitors_now,
+                    "pages": [p for p, _ in pages],
+                    "countries": dict(lv["countries"].most_common(10)),
+                },
+            )
+
+
+def _alert_issues(new: list[int], reopened: list[int]) -> None:
+    if not new and not reopened:
+        return
+    for issue in Issue.objects.filter(pk__in=[*new, *reopened]):
+        _publish(
+            "events.alerts.errors",
+            {
+                "issue": issue.pk,
+                "site": issue.site_id,
+                "kind": issue.kind,
+                "type": issue.type,
+                "message": issue.message[:300],
+                "culprit": issue.culprit,
+                "reopened": issue.pk in reopened,
+            },
+        )
+
+
+# --- the worker's entry point -----------------------------------------------------------
+
+
+def events_process_batch(
+    *, payloads: list[dict], job_ids: list[str] | None = None, now: float | None = None
+) -> BatchResult:
+    """Enrich and store one fetched batch of `analytics.event` payloads (one transaction),
+    then publish the live view and new-issue alerts. Idempotent: redelivered job ids are
+    skipped. Raises on database errors (nothing written; redeliver)."""
+    now = time.time() if now is None else now
+    res = pipeline.process_batch(payloads=payloads, job_ids=job_ids, now=now)
+    _publish_batch(res, now)
+    _alert_issues(res.new_issues, res.reopened_issues)
+    return res
+
+
+# --- errors of Hearth's own processes ----------------------------------------------------
+
+_capturing = threading.local()
+
+
+def _record_exception(exc: BaseException, where: str, site_id: int) -> int | None:
+    grouping, stack = group_exception(exc, where=where)
+    item = IssueItem(
+        site=site_id,
+        kind="server",
+        grouping=grouping,
+        event_id="srv:" + uuid.uuid4().hex,
+        ts=time.time(),
+        url=where[:500],
+        message=str(exc)[:2000],
+        stack=stack[-8000:],
+        extra={"where": where[:300]},
+    )
+    conn = connections[pipeline.DB]
+    with transaction.atomic(using=pipeline.DB):
+        conn.ensure_connection()
+        new, reopened = issues_record(conn.connection.cursor(), [item])
+    _alert_issues(new, reopened)
+    row = Issue.objects.filter(site_id=site_id, fingerprint=grouping.fingerprint).first()
+    return row.pk if row else None
+
+
+def _record_quietly(exc: BaseException, where: str, site_id: int) -> int | None:
+    try:
+        return _record_exception(exc, where, site_id)
+    except Exception as inner:  # capturing must never raise into the failing code path
+        log.warning("error_capture failed for %s: %s", where, inner)
+        return None
+    finally:
+        if threading.current_thread().name == "error-capture":
+            connections.close_all()  # this thread's own connections
+
+
+def error_capture(*, exc: BaseException, where: str, site_id: int = HEARTH_SITE_ID) -> int | None:
+    """Record an exception raised in Hearth's own web or worker process as an issue occurrence.
+
+    Never raises. Returns the issue id when it was written inline. Inside a transaction
+    (whose write lock this thread may hold, and which may roll back) the write runs in a
+    short-lived thread with its own connection instead, and None is returned.
+    """
+    if getattr(_capturing, "active", False):
+        return None  # an error while capturing an error: do not recurse
+    _capturing.active = True
+    try:
+        if connections[pipeline.DB].in_atomic_block:
+            threading.Thread(
+                target=_record_quietly,
+                args=(exc, where, site_id),
+                name="error-capture",
+                daemon=True,
+            ).start()
+            return None
+        return _record_quietly(exc, where, site_id)
+    finally:
+        _capturing.active = False
+
+
+# --- issues and goals -------------------------------------------------------------------
+
+
+def issue_set_status(*, issue_id: int, status: str) -> Issue:
+    """Set open/resolved/ignored. A resolved issue reopens on its next occurrence."""
+    if status not in Issue.Status.values:
+        raise ValueError(f"unknown issue status {status!r}; use one of {Issue.Status.values}")
+    issue = Issue.objects.get(pk=issue_id)
+    issue.status = status
+    issue.resolved_at = timezone.now() if status == Issue.Status.RESOLVED else None
+    issue.save(update_fields=["status", "resolved_at"])
+    return issue
+
+
+def goal_create(*, site_id: int, name: str, kind: str, match: str) -> Goal:
+    """Add a conversion goal; the worker picks it up within its 30 s cache window."""
+    if kind not in Goal.Kind.values:
+        raise ValueError(f"unknown goal kind {kind!r}; use 'event' or 'page'")
+    goal = Goal.objects.create(site_id=site_id, name=name, kind=kind, match=match)
+    pipeline.reset_caches()
+    return goal
+
+
+# --- retention --------------------------------------------------------------------------
+
+_RETAINED = (
+    # table, time column, cutoff kind
+    ("analytics_event", "ts", "raw"),
+    ("analytics_droppedevent", "ts", "raw"),
+    ("analytics_issueevent", "ts", "raw"),
+    ("analytics_session", "last_seen", "raw"),
+)
+_CHUNK = 5000
+
+
+def analytics_retention(
+    *, days: int | None = None, dry_run: bool = False, now: float | None = None
+) -> dict[str, int]:
+    """Delete raw analytics older than `days` (default HEARTH_ANALYTICS_RETENTION_DAYS), visitor
+    states and salts older than 48 h. Rollups, the hourly graph, counters and issues are kept
+    forever. Deletes in chunks of 5,000 rows per transaction so the worker is never blocked
+    long. Returns rows deleted (or that would be, with dry_run) per table."""
+    days = settings.ENV.analytics_retention_days if days is None else days
+    if days < 1:
+        raise ValueError("retention days must be at least 1")
+    now = time.time() if now is None else now
+    raw_cutoff = ts_str(now - days * DAY)
+    targets = [(t, col, raw_cutoff) for t, col, _ in _RETAINED]
+    targets.append(("analytics_visitorstate", "last_seen", now - SALT_KEEP_S))
+    today = int(now // DAY)
+    targets.append(("analytics_salt", "day", day_str(today - 1)))
+    out: dict[str, int] = {}
+    conn = connections[pipeline.DB]
+    for table, col, cutoff in targets:
+        with conn.cursor() as cur:
+            cur.execute(f"SELECT COUNT(*) FROM {table} WHERE {col} < %s", [cutoff])
+            count = cur.fetchone()[0]
+        out[table] = count
+        if dry_run or not count:
+            continue
+        while True:
+            with transaction.atomic(using=pipeline.DB), conn.cursor() as cur:
+                cur.execute(
+                    f"DELETE FROM {table} WHERE rowid IN "
+                    f"(SELECT rowid FROM {table} WHERE {col} < %s LIMIT {_CHUNK})",
+                    [cutoff],
+                )
+                deleted = cur.rowcount
+            if deleted < _CHUNK:
+                break
+    if not dry_run:
+        pipeline.CACHE.salts.clear()
+    return out
+
+
+def retention_cron() -> dict[str, int]:
+    """Cron entry (daily): the retention job with the configured number of days."""
+    return analytics_retention()
