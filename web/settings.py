@@ -114,6 +114,14 @@ LOGGING = {
 # django-eventstream: admin channels (see docs/architecture/queues-and-subjects.md).
 EVENTSTREAM_STORAGE_CLASS = "django_eventstream.storage.DjangoModelStorage"
 
+# --- live ---
+# Admin channels: django-eventstream reads replay from the per-process hub fed by NATS, not from
+# the database (see "Live subjects and SSE" in docs/architecture/queues-and-subjects.md).
+EVENTSTREAM_STORAGE_CLASS = "web.live.eventstream.HubStorage"
+EVENTSTREAM_CHANNELMANAGER_CLASS = "web.live.eventstream.StaffChannelManager"
+LIVE_RING_SIZE = 100  # events kept per channel per process for Last-Event-ID replay
+LIVE_MAX_CHANNELS = 10_000  # channels with a ring per process (least recently used dropped)
+
 # --- backups ---
 # Cron failure alerts are emailed to ADMINS through EMAIL_BACKEND (console unless configured).
 ADMINS = globals().get("ADMINS") or ["admin@localhost"]

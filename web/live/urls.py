@@ -1,3 +1,5 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []
+from web.live import views
+
+urlpatterns = [path("live/admin/events/", views.admin_events, name="live-admin-events")]

@@ -1,0 +1,145 @@
+"""Publishing live events: core NATS, fire-and-forget, bounded in time.
+
+Live events are hints for browsers (a counter moved, a comment arrived), not records: when
+NATS is down they are dropped after a short bound instead of blocking a request, and browsers
+that missed them get a ``stream-reset`` and refetch state. Durable work goes through
+``web.messaging.jobs.enqueue`` instead.
+
+``id`` becomes the ``Nats-Msg-Id`` header: the EVENTS stream drops a second publish with the
+same id within 30 s, so a retried publish does not show twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import threading
+import time
+import weakref
+from typing import Any
+
+from django.core.serializers.json import DjangoJSONEncoder
+from nats.aio.client import Client
+
+from web.live.channels import channel_for_subject
+from web.live.nats_client import connect_forever, nats_url
+
+log = logging.getLogger(__name__)
+
+CONNECT_WAIT_S = 0.5  # how long a publish may wait for a (re)connecting client
+MAX_PAYLOAD = 64 * 1024
+
+dropped = 0  # events given up because NATS was unreachable, per process
+
+
+def _encode(subject: str, data: dict[str, Any], id: str | None) -> tuple[bytes, dict[str, str]]:
+    if channel_for_subject(subject) is None:
+        raise ValueError(f"{subject!r} is not a live event subject (events.<a>.<b>...)")
+    if not isinstance(data, dict):
+        raise TypeError("data must be a dict of JSON values")
+    payload = json.dumps(data, separators=(",", ":"), cls=DjangoJSONEncoder).encode()
+    if len(payload) > MAX_PAYLOAD:
+        raise ValueError(f"live event payload is {len(payload)} bytes; keep it under 64 KiB")
+    return payload, ({"Nats-Msg-Id": id} if id else {})
+
+
+class _LoopPublisher:
+    """One lazily connected client bound to one event loop."""
+
+    def __init__(self) -> None:
+        self.url = ""
+        self.nc: Client | None = None
+        self.task: asyncio.Task[Client] | None = None
+        self.closing: asyncio.Future[None] | None = None  # old client after a URL change
+
+    def _connect(self, url: str) -> asyncio.Task[Client]:
+        if self.task is None or self.url != url:
+            old = self.task
+            if old is not None and not old.done():
+                old.cancel()
+            elif old is not None and not old.cancelled() and old.exception() is None:
+                self.closing = asyncio.ensure_future(old.result().close())
+            self.url = url
+            self.task = asyncio.ensure_future(connect_forever(url, name="publish"))
+        return self.task
+
+    async def publish(self, subject: str, payload: bytes, headers: dict[str, str]) -> bool:
+        task = self._connect(nats_url())
+        if not task.done():
+            done, _ = await asyncio.wait({task}, timeout=CONNECT_WAIT_S)
+            if not done:
+                return False
+        nc = task.result()
+        # While reconnecting nats-py buffers up to 2 MiB and raises when that is full.
+        await nc.publish(subject, payload, headers=headers or None)
+        return True
+
+
+_loop_publishers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _LoopPublisher] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _count_drop(subject: str, why: str) -> None:
+    global dropped
+    dropped += 1
+    if dropped in (1, 10, 100) or dropped % 1000 == 0:
+        log.warning("live event on %s dropped (%s); %d dropped so far", subject, why, dropped)
+
+
+async def publish_event_async(subject: str, data: dict[str, Any], *, id: str | None = None) -> None:
+    """Publish from async code on this event loop's own client. Never waits for NATS for more
+    than CONNECT_WAIT_S; raises only for bad input (ValueError, TypeError)."""
+    payload, headers = _encode(subject, data, id)
+    loop = asyncio.get_running_loop()
+    pub = _loop_publishers.get(loop)
+    if pub is None:
+        pub = _loop_publishers[loop] = _LoopPublisher()
+    try:
+        if not await pub.publish(subject, payload, headers):
+            _count_drop(subject, "NATS not connected")
+    except Exception as exc:
+        _count_drop(subject, repr(exc))
+
+
+class _ThreadPublisher:
+    """For sync callers: a daemon thread with its own loop and client, made on first use and
+    again in a forked child."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.pid = 0
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.pub = _LoopPublisher()
+
+    def _ensure_loop(self) -> asyncio.AbstractEventLoop:
+        with self.lock:
+            if self.loop is None or self.pid != os.getpid():
+                loop = asyncio.new_event_loop()
+                thread = threading.Thread(target=loop.run_forever, name="live-publish", daemon=True)
+                thread.start()
+                self.loop, self.pid, self.pub = loop, os.getpid(), _LoopPublisher()
+            return self.loop
+
+    def publish(self, subject: str, payload: bytes, headers: dict[str, str]) -> None:
+        loop = self._ensure_loop()
+        started = time.monotonic()
+        future = asyncio.run_coroutine_threadsafe(self.pub.publish(subject, payload, headers), loop)
+        try:
+            if not future.result(timeout=CONNECT_WAIT_S + 0.5):
+                _count_drop(subject, "NATS not connected")
+        except Exception as exc:
+            future.cancel()
+            _count_drop(subject, f"{exc!r} after {time.monotonic() - started:.2f}s")
+
+
+_thread_publisher = _ThreadPublisher()
+
+
+def publish_event(subject: str, data: dict[str, Any], *, id: str | None = None) -> None:
+    """Publish from sync code (views, worker handlers, cron). Returns within about a second
+    even when NATS is down; raises only for bad input (ValueError, TypeError)."""
+    payload, headers = _encode(subject, data, id)
+    _thread_publisher.publish(subject, payload, headers)

@@ -1,0 +1,240 @@
+"""Helpers to run the real ASGI app (web.asgi) under uvicorn in subprocesses, and a tiny
+blocking SSE client. Used by the tests and by bench/sse.py.
+
+``web.live.tests.serverkit:application`` is web.asgi's application plus public-channel checks
+that allow exactly the channels in HEARTH_TEST_PUBLIC_CHANNELS (comma-separated), standing in
+for the checks the blog and dashboard apps register.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from web.env import REPO_ROOT
+
+PY = sys.executable
+
+
+def _register_test_checks() -> None:
+    from web.live.channels import PUBLIC_PREFIXES, register_public_check
+
+    allowed = {c for c in os.environ.get("HEARTH_TEST_PUBLIC_CHANNELS", "").split(",") if c}
+    for prefix in PUBLIC_PREFIXES:
+        register_public_check(prefix, lambda key, p=prefix: p + key in allowed)
+
+
+if os.environ.get("HEARTH_TEST_PUBLIC_CHANNELS") is not None:
+    from web.asgi import application  # noqa: F401
+
+    _register_test_checks()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def server_env(*, nats_url: str, data_dir: Path, public: list[str]) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k != "AWS_CA_BUNDLE"}
+    env.update(
+        HEARTH_NATS_URL=nats_url,
+        HEARTH_DATA_DIR=str(data_dir),
+        HEARTH_TEST_PUBLIC_CHANNELS=",".join(public),
+        HEARTH_LOG_LEVEL="WARNING",
+        DJANGO_SETTINGS_MODULE="web.settings",
+    )
+    return env
+
+
+def setup_users(env: dict[str, str]) -> dict[str, str]:
+    """Migrate auth+sessions in the server's data dir; return session keys by user name."""
+    out = subprocess.run(
+        [PY, "-m", "web.live.tests.serverkit", "setup-users"],
+        env=env,
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def _setup_users_main() -> None:
+    import django
+
+    django.setup()
+    from django.contrib.auth import (
+        BACKEND_SESSION_KEY,
+        HASH_SESSION_KEY,
+        SESSION_KEY,
+        get_user_model,
+    )
+    from django.contrib.sessions.backends.db import SessionStore
+    from django.core.management import call_command
+
+    for db in ("default", "ttl"):
+        for app in ("contenttypes", "auth", "sessions"):
+            call_command("migrate", app, database=db, verbosity=0)
+    User = get_user_model()
+    keys = {}
+    for name, staff in (("staff", True), ("reader", False)):
+        user, _ = User.objects.get_or_create(username=name, defaults={"is_staff": staff})
+        session = SessionStore()
+        session[SESSION_KEY] = str(user.pk)
+        session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+        session[HASH_SESSION_KEY] = user.get_session_auth_hash()
+        session.create()
+        keys[name] = session.session_key
+    print(json.dumps(keys))
+
+
+@dataclass
+class Server:
+    """One uvicorn process serving the app on a free port."""
+
+    env: dict[str, str]
+    port: int = field(default_factory=free_port)
+    log: Path | None = None
+    proc: subprocess.Popen[bytes] | None = None
+
+    def start(self, app: str = "web.live.tests.serverkit:application") -> Server:
+        out = self.log.open("wb") if self.log else subprocess.DEVNULL
+        self.proc = subprocess.Popen(
+            [PY, "-m", "uvicorn", app, "--host", "127.0.0.1", "--port", str(self.port),
+             "--no-access-log", "--log-level", "warning", "--timeout-graceful-shutdown", "2"],
+            env=self.env, cwd=REPO_ROOT, stdout=out, stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )  # fmt: skip
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"uvicorn exited with {self.proc.returncode}; see {self.log}")
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
+                    return self
+            except OSError:
+                time.sleep(0.1)
+        raise RuntimeError("uvicorn did not listen within 30 s")
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def stop(self) -> None:
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        os.killpg(self.proc.pid, signal.SIGTERM)
+        try:
+            self.proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait()
+
+
+@dataclass
+class SseEvent:
+    event: str
+    id: str | None
+    data: str
+
+
+class SseClient:
+    """Blocking SSE reader over a raw socket; enough HTTP/1.1 for one chunked response."""
+
+    def __init__(
+        self,
+        port: int,
+        path: str,
+        *,
+        headers: dict[str, str] | None = None,
+        timeout: float = 10.0,
+    ) -> None:
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+        extra = "".join(f"{k}: {v}\r\n" for k, v in (headers or {}).items())
+        self.sock.sendall(
+            f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nAccept: text/event-stream\r\n"
+            f"{extra}\r\n".encode()
+        )
+        self.buf = b""
+        while b"\r\n\r\n" not in self.buf:
+            self._recv()
+        head, self.buf = self.buf.split(b"\r\n\r\n", 1)
+        lines = head.decode("latin-1").split("\r\n")
+        self.status = int(lines[0].split()[1])
+        self.headers = {
+            k.strip().lower(): v.strip() for k, v in (ln.split(":", 1) for ln in lines[1:])
+        }
+        self.chunked = self.headers.get("transfer-encoding") == "chunked"
+        self.text = ""  # de-chunked body read so far, not yet parsed into events
+
+    def _recv(self) -> None:
+        data = self.sock.recv(65536)
+        if not data:
+            raise ConnectionError("server closed the stream")
+        self.buf += data
+
+    def _dechunk(self) -> None:
+        if not self.chunked:
+            self.text += self.buf.decode()
+            self.buf = b""
+            return
+        while b"\r\n" in self.buf:
+            size_line, rest = self.buf.split(b"\r\n", 1)
+            size = int(size_line.split(b";")[0], 16)
+            if len(rest) < size + 2:
+                return
+            self.text += rest[:size].decode()
+            self.buf = rest[size + 2 :]
+            if size == 0:
+                return
+
+    def body(self) -> str:
+        """For a non-streaming answer (403 etc.): the whole body."""
+        length = int(self.headers.get("content-length", "0"))
+        while len(self.buf) < length:
+            self._recv()
+        return self.buf[:length].decode()
+
+    def events(self) -> Iterator[SseEvent]:
+        """Events in order, skipping keep-alives and comments; socket timeout ends it."""
+        while True:
+            self._dechunk()
+            while "\n\n" in self.text:
+                raw, self.text = self.text.split("\n\n", 1)
+                fields: dict[str, list[str]] = {}
+                for line in raw.split("\n"):
+                    if not line or line.startswith(":"):
+                        continue
+                    name, _, value = line.partition(":")
+                    fields.setdefault(name, []).append(value.removeprefix(" "))
+                if not fields:
+                    continue
+                ev = SseEvent(
+                    fields.get("event", ["message"])[0],
+                    fields.get("id", [None])[0],
+                    "\n".join(fields.get("data", [])),
+                )
+                if ev.event != "keep-alive":
+                    yield ev
+            self._recv()
+
+    def next_event(self) -> SseEvent:
+        return next(self.events())
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+if __name__ == "__main__" and sys.argv[1:] == ["setup-users"]:
+    _setup_users_main()
