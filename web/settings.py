@@ -126,3 +126,46 @@ LIVE_MAX_CHANNELS = 10_000  # channels with a ring per process (least recently u
 # Cron failure alerts are emailed to ADMINS through EMAIL_BACKEND (console unless configured).
 ADMINS = globals().get("ADMINS") or ["admin@localhost"]
 SERVER_EMAIL = globals().get("SERVER_EMAIL", "Hearth cron <cron@localhost>")
+
+# --- blog ---
+# Public site, sign-in and media (docs/architecture/site.md). CSP with per-request nonces:
+# Django's built-in middleware; templates use {{ csp_nonce }} / {% csp_nonce_attr %}.
+from django.utils.csp import CSP as _CSP  # noqa: E402
+
+MIDDLEWARE += ["django.middleware.csp.ContentSecurityPolicyMiddleware"]
+TEMPLATES[0]["OPTIONS"]["context_processors"] += [
+    "django.template.context_processors.csp",
+    "web.blog.context.site",
+]
+SECURE_CSP = {
+    "default-src": [_CSP.SELF],
+    "script-src": [_CSP.SELF, _CSP.NONCE],
+    "style-src": [_CSP.SELF, _CSP.NONCE],
+    # Variants are served from the public bucket's own origin.
+    "img-src": [_CSP.SELF, "data:", ENV.s3_public_url],
+    "connect-src": [_CSP.SELF],
+    "font-src": [_CSP.SELF],
+    "object-src": [_CSP.NONE],
+    "base-uri": [_CSP.SELF],
+    "form-action": [_CSP.SELF],
+    "frame-ancestors": [_CSP.NONE],
+}
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "strict-origin-when-cross-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+SESSION_COOKIE_AGE = 60 * 60 * 24 * 30
+CSRF_COOKIE_SAMESITE = "Lax"
+if ENV.production:
+    SECURE_HSTS_PRELOAD = False  # preload is a one-way door; the owner opts in by hand
+    CSRF_TRUSTED_ORIGINS = [f"https://{h}" for h in ENV.allowed_hosts if not h.startswith(".")]
+MAILERS = {"default": {"BACKEND": "django.core.mail.backends.console.EmailBackend"}}
+DEFAULT_FROM_EMAIL = "Hearth <no-reply@localhost>"
+LOGIN_URL = "/accounts/sign-in/"
+BLOG_SITE_NAME = "Hearth"
+BLOG_SITE_DESCRIPTION = "Notes and projects."
+BLOG_COMMENT_TRUST_AFTER = 3  # approved comments before a reader's comments skip the queue
+ACCOUNTS_OPEN_SIGNUP = True
+ACCOUNTS_SMS_SENDER = "web.accounts.sms.ConsoleSmsSender"

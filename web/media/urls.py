@@ -1,3 +1,6 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []
+from web.media import views
+
+app_name = "media"
+urlpatterns = [path("media/originals/<int:pk>", views.original, name="original")]

@@ -1,0 +1,179 @@
+"""Sign-in by emailed one-time code.
+
+A code is 6 digits from `secrets` (CSPRNG). Only HMAC-SHA256(SECRET_KEY-derived key, email,
+code) is stored, in ttl.db, one row per email: asking again replaces the row, so a new code
+supersedes the old one. A code is valid for 10 minutes, is deleted on first use, and is
+burnt by the 5th wrong guess. Requests are limited per email and per IP; the answer never
+says whether an address has an account.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.crypto import salted_hmac
+
+from web.accounts import ratelimit
+from web.accounts.models import LoginCode, Profile
+
+log = logging.getLogger(__name__)
+
+CODE_DIGITS = 6
+CODE_TTL = timedelta(minutes=10)
+MAX_FAILURES = 5
+# (limit, window seconds)
+CODES_PER_EMAIL = (5, 3600)
+CODES_PER_IP = (20, 3600)
+VERIFY_PER_IP = (30, 600)
+
+
+class SignInError(Exception):
+    """Sign-in refused; `status` is the HTTP status, the message is safe to show."""
+
+    status = 400
+
+
+class RateLimited(SignInError):
+    status = 429
+
+
+def normalize_email(email: str) -> str:
+    email = (email or "").strip().lower()
+    local, sep, domain = email.partition("@")
+    if not sep or not local or "." not in domain or len(email) > 254 or " " in email:
+        raise SignInError("Enter a valid email address.")
+    return email
+
+
+def _digest(email: str, code: str) -> str:
+    return salted_hmac("hearth.accounts.code", f"{email}\0{code}", algorithm="sha256").hexdigest()
+
+
+def _new_code() -> str:
+    return f"{secrets.randbelow(10**CODE_DIGITS):0{CODE_DIGITS}d}"
+
+
+def _signup_open() -> bool:
+    return bool(getattr(settings, "ACCOUNTS_OPEN_SIGNUP", True))
+
+
+def code_request(*, email: str, ip: str) -> str | None:
+    """Create (or replace) the code of `email` and queue the email that carries it.
+
+    Returns the code when one was issued (for tests and the console backend), None when the
+    address may not sign in (closed sign-up and no account). Callers must give the same
+    answer either way. Raises SignInError for a malformed address and RateLimited.
+    """
+    email = normalize_email(email)
+    ip_ok = ratelimit.hit(f"code-ip:{ip}", limit=CODES_PER_IP[0], window_s=CODES_PER_IP[1])
+    email_key = "code-email:" + hashlib.sha256(email.encode()).hexdigest()[:32]
+    email_ok = ratelimit.hit(email_key, limit=CODES_PER_EMAIL[0], window_s=CODES_PER_EMAIL[1])
+    if not (ip_ok and email_ok):
+        raise RateLimited("Too many sign-in requests. Wait a while and try again.")
+    User = get_user_model()
+    if not _signup_open() and not User.objects.filter(username=email, is_active=True).exists():
+        return None
+    code = _new_code()
+    LoginCode.objects.update_or_create(
+        email=email,
+        defaults={
+            "code_hmac": _digest(email, code),
+            "expires_at": timezone.now() + CODE_TTL,
+            "failures": 0,
+        },
+    )
+    _send_code_email(email, code)
+    return code
+
+
+def _send_code_email(email: str, code: str) -> None:
+    payload = {
+        "to": email,
+        "subject": f"Your sign-in code: {code}",
+        "body": (
+            f"Your sign-in code is {code}.\n\nIt works once, for 10 minutes. If you did not "
+            "ask for it, ignore this email."
+        ),
+    }
+
+    def send() -> None:
+        from web.messaging.jobs import enqueue
+
+        enqueue("notify.email", payload)
+
+    transaction.on_commit(send, using="ttl")
+
+
+@dataclass(frozen=True)
+class SignedIn:
+    user: Any
+    created: bool
+
+
+def code_verify(*, email: str, code: str, ip: str) -> SignedIn:
+    """Check a code; on success delete it and return the (possibly new) user.
+
+    Raises SignInError (400) for a wrong, expired, burnt or replayed code — one message for
+    all, so the answer leaks nothing — and RateLimited (429).
+    """
+    email = normalize_email(email)
+    if not ratelimit.hit(f"verify-ip:{ip}", limit=VERIFY_PER_IP[0], window_s=VERIFY_PER_IP[1]):
+        raise RateLimited("Too many attempts. Wait a while and try again.")
+    code = "".join(ch for ch in (code or "") if ch.isdigit())
+    invalid = SignInError("That code is wrong or has expired. Ask for a new one.")
+    row = LoginCode.objects.filter(email=email).first()
+    if row is None:
+        raise invalid
+    if row.expires_at <= timezone.now():
+        row.delete()
+        raise invalid
+    if len(code) != CODE_DIGITS or not hmac.compare_digest(row.code_hmac, _digest(email, code)):
+        # F() increment: concurrent wrong guesses cannot both read failures=4.
+        LoginCode.objects.filter(pk=row.pk).update(failures=F("failures") + 1)
+        LoginCode.objects.filter(pk=row.pk, failures__gte=MAX_FAILURES).delete()
+        raise invalid
+    # Single use: only the request that deletes the row wins.
+    deleted, _ = LoginCode.objects.filter(pk=row.pk, code_hmac=row.code_hmac).delete()
+    if not deleted:
+        raise invalid
+    User = get_user_model()
+    user, created = User.objects.get_or_create(
+        username=email, defaults={"email": email, "is_active": True}
+    )
+    if created:
+        user.set_unusable_password()
+        user.save(update_fields=["password"])
+    if not user.is_active:
+        raise invalid
+    Profile.objects.get_or_create(user=user)
+    return SignedIn(user=user, created=created)
+
+
+def user_is_staff(user: Any) -> bool:
+    """Role staff: admin and analytics."""
+    return bool(getattr(user, "is_active", False) and getattr(user, "is_staff", False))
+
+
+def user_is_reader(user: Any) -> bool:
+    """Role reader: any signed-in active user; may comment."""
+    return bool(getattr(user, "is_authenticated", False) and user.is_active)
+
+
+def profile_set_name(*, user: Any, display_name: str) -> Profile:
+    profile, _ = Profile.objects.get_or_create(user=user)
+    name = display_name.strip()[:60]
+    if name and name != profile.display_name:
+        profile.display_name = name
+        profile.save(update_fields=["display_name"])
+    return profile

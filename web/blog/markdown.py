@@ -1,0 +1,62 @@
+"""Markdown to safe HTML: markdown-it-py (CommonMark, raw HTML off), then nh3 as a backstop.
+
+markdown-it already escapes raw HTML and refuses javascript:/vbscript:/data: links; nh3
+(an allowlist sanitizer) removes anything that still slips through, so a parser bug alone
+cannot produce script. Posts get the full CommonMark set; comments get "Markdown-lite":
+inline emphasis, code, links, lists, quotes, no images or headings.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+
+import nh3
+from markdown_it import MarkdownIt
+
+URL_SCHEMES = {"http", "https", "mailto"}
+
+POST_TAGS = {
+    "a", "abbr", "blockquote", "br", "code", "em", "h2", "h3", "h4", "h5", "h6", "hr",
+    "img", "li", "ol", "p", "pre", "strong", "ul", "h1", "del", "sup", "sub",
+}  # fmt: skip
+POST_ATTRS = {"a": {"href", "title"}, "img": {"src", "alt", "title"}, "code": {"class"}}
+
+COMMENT_TAGS = {"a", "blockquote", "br", "code", "em", "li", "ol", "p", "pre", "strong", "ul"}
+COMMENT_ATTRS = {"a": {"href"}}
+
+
+@cache
+def _post_parser() -> MarkdownIt:
+    return MarkdownIt("commonmark", {"html": False})
+
+
+@cache
+def _comment_parser() -> MarkdownIt:
+    return MarkdownIt("commonmark", {"html": False}).disable(
+        ["image", "heading", "lheading", "hr", "html_block", "html_inline", "reference"]
+    )
+
+
+def render_post(text: str) -> str:
+    """Full Markdown for staff-written posts; images load lazily."""
+    html = _post_parser().render(text)
+    return nh3.clean(
+        html,
+        tags=POST_TAGS,
+        attributes=POST_ATTRS,
+        url_schemes=URL_SCHEMES,
+        link_rel="noopener noreferrer",
+        set_tag_attribute_values={"img": {"loading": "lazy", "decoding": "async"}},
+    )
+
+
+def render_comment(text: str) -> str:
+    """Markdown-lite for readers' comments; links are marked nofollow/ugc."""
+    html = _comment_parser().render(text)
+    return nh3.clean(
+        html,
+        tags=COMMENT_TAGS,
+        attributes=COMMENT_ATTRS,
+        url_schemes=URL_SCHEMES,
+        link_rel="nofollow ugc noopener noreferrer",
+    )

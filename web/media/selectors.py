@@ -1,0 +1,67 @@
+"""Reads for media: what a template needs to render an image, and staff-only original URLs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+
+from web.media import storage
+from web.media.models import Image
+
+
+@dataclass(frozen=True)
+class Picture:
+    """Everything a <picture> element needs; built only from a READY image."""
+
+    alt: str
+    width: int
+    height: int
+    src: str
+    webp_srcset: str
+    jpeg_srcset: str
+
+
+def _variants(image: Image) -> list[Any]:
+    # Uses a prefetch_related("variants") cache when the caller made one.
+    return list(image.variants.all())
+
+
+def picture(image: Image | None, *, thumb: bool = False) -> Picture | None:
+    """The responsive picture of an image, or None while it is not (fully) processed.
+
+    Returns None unless the image is READY, so a page never points at a missing object.
+    """
+    if image is None or image.status != Image.Status.READY:
+        return None
+    env = settings.ENV
+    variants = _variants(image)
+    if thumb:
+        chosen = [v for v in variants if v.kind == "thumb"]
+    else:
+        chosen = [v for v in variants if v.kind != "thumb"]
+    webp = sorted((v for v in chosen if v.format == "webp"), key=lambda v: v.width)
+    jpeg = sorted((v for v in chosen if v.format == "jpeg"), key=lambda v: v.width)
+    if not webp or not jpeg:
+        return None
+    # The fallback <img> is the JPEG closest to 1024 px: good on most screens.
+    fallback = min(jpeg, key=lambda v: abs(v.width - 1024))
+    return Picture(
+        alt=image.alt,
+        width=fallback.width,
+        height=fallback.height,
+        src=storage.variant_url(env, fallback.key),
+        webp_srcset=", ".join(f"{storage.variant_url(env, v.key)} {v.width}w" for v in webp),
+        jpeg_srcset=", ".join(f"{storage.variant_url(env, v.key)} {v.width}w" for v in jpeg),
+    )
+
+
+def original_url_for(*, image: Image, user: Any) -> str:
+    """A presigned URL (5 minutes) to the private original; staff only.
+
+    Raises PermissionError for anyone else.
+    """
+    if not (getattr(user, "is_active", False) and getattr(user, "is_staff", False)):
+        raise PermissionError("only staff may open original files")
+    return storage.presigned_original_url(settings.ENV, image.original_key)

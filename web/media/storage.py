@@ -1,0 +1,67 @@
+"""S3 access for media: originals in the private bucket, variants in the public one."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+from web.core.s3 import local_client, public_url
+from web.env import Env
+
+# Variant keys carry a content hash, so browsers and proxies may keep them forever.
+IMMUTABLE = "public, max-age=31536000, immutable"
+PRESIGN_SECONDS = 300
+
+
+def original_key(sha256: str, ext: str) -> str:
+    return f"originals/{sha256[:2]}/{sha256}.{ext}"
+
+
+def variant_key(image_id: int, kind: str, digest: str, ext: str) -> str:
+    return f"img/{image_id}/{kind}-{digest}.{ext}"
+
+
+def put_original(env: Env, *, key: str, data: bytes, content_type: str) -> None:
+    local_client(env).put_object(
+        Bucket=env.bucket_private, Key=key, Body=data, ContentType=content_type
+    )
+
+
+def get_original(env: Env, key: str) -> bytes:
+    obj = local_client(env).get_object(Bucket=env.bucket_private, Key=key)
+    return obj["Body"].read()
+
+
+def put_variant(client: Any, env: Env, *, key: str, data: bytes, content_type: str) -> None:
+    client.put_object(
+        Bucket=env.bucket_public,
+        Key=key,
+        Body=data,
+        ContentType=content_type,
+        CacheControl=IMMUTABLE,
+    )
+
+
+def variant_url(env: Env, key: str) -> str:
+    return public_url(env, key)
+
+
+def presigned_original_url(env: Env, key: str, *, seconds: int = PRESIGN_SECONDS) -> str:
+    """A short-lived GET URL for a private object, signed for the public S3 address.
+
+    Signed against s3_public_url (what the browser will use), not the internal endpoint,
+    because SigV4 covers the Host header.
+    """
+    client = boto3.client(
+        "s3",
+        endpoint_url=env.s3_public_url,
+        aws_access_key_id=env.s3_access_key,
+        aws_secret_access_key=env.s3_secret_key,
+        region_name=env.s3_region,
+        config=Config(signature_version="s3v4", s3={"addressing_style": "path"}),
+    )
+    return client.generate_presigned_url(
+        "get_object", Params={"Bucket": env.bucket_private, "Key": key}, ExpiresIn=seconds
+    )
