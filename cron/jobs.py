@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from cron import tasks
+from web.analytics import cron as analytics_cron
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,7 @@ JOBS: list[Job] = [
     Job("backup daily", tasks.backup_daily, every=timedelta(days=1), jitter_s=600),
     Job("backup weekly", tasks.backup_weekly, every=timedelta(days=7), jitter_s=600),
     Job("backup biweekly", tasks.backup_biweekly, every=timedelta(days=14), jitter_s=600),
+    Job("analytics retention", analytics_cron.analytics_retention, every=timedelta(days=1)),
 ]
 
 

@@ -9,7 +9,7 @@ import time
 import uuid
 
 from django.conf import settings
-from django.db import connections, transaction
+from django.db import OperationalError, connections, transaction
 from django.utils import timezone
 
 from web.analytics import pipeline
@@ -23,6 +23,7 @@ HEARTH_SITE_ID = 1
 LIVE_WINDOW_S = 300
 LIVE_PAGES = 10
 SALT_KEEP_S = 48 * 3600
+LOCK_RETRIES = 100  # x 0.1 s
 
 __all__ = [
     "BatchResult",
@@ -142,7 +143,16 @@ def _record_exception(exc: BaseException, where: str, site_id: int) -> int | Non
 
 def _record_quietly(exc: BaseException, where: str, site_id: int) -> int | None:
     try:
-        return _record_exception(exc, where, site_id)
+        for _attempt in range(LOCK_RETRIES):
+            try:
+                return _record_exception(exc, where, site_id)
+            except OperationalError as locked:
+                # From the side thread, the failing thread's transaction may still hold the
+                # write lock; wait it out (it ends when the failing code path unwinds).
+                if "locked" not in str(locked):
+                    raise
+                time.sleep(0.1)
+        raise OperationalError("database stayed locked")
     except Exception as inner:  # capturing must never raise into the failing code path
         log.warning("error_capture failed for %s: %s", where, inner)
         return None
@@ -248,8 +258,3 @@ def analytics_retention(
     if not dry_run:
         pipeline.CACHE.salts.clear()
     return out
-
-
-def retention_cron() -> dict[str, int]:
-    """Cron entry (daily): the retention job with the configured number of days."""
-    return analytics_retention()

@@ -1,0 +1,88 @@
+"""Reads of the analytics domain for dashboards and admin: rollups, the hourly graph, live
+numbers and issue search. Dashboards read rollups, never raw events."""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime
+
+from django.db import connections
+from django.db.models import QuerySet, Sum
+
+from web.analytics.models import Issue, Rollup, SessionsHourly
+
+LIVE_WINDOW_S = 300
+
+
+def rollup_top(
+    *, site_id: int, dim: str, start: datetime, end: datetime, order: str = "pageviews",
+    limit: int = 20,
+) -> list[dict]:  # fmt: skip
+    """Top values of one dimension over [start, end). `visitors_day` summed over days is
+    visitor-days (see docs/architecture/analytics.md)."""
+    return list(
+        Rollup.objects.filter(site_id=site_id, dim=dim, hour__gte=start, hour__lt=end)
+        .values("value")
+        .annotate(
+            pageviews=Sum("pageviews"),
+            events=Sum("events"),
+            visitors=Sum("visitors_day"),
+            sessions=Sum("sessions"),
+            bounces=Sum("bounces"),
+            duration_ms=Sum("duration_ms"),
+        )
+        .order_by(f"-{order}", "value")[:limit]
+    )
+
+
+def sessions_graph(*, site_id: int, start: datetime, end: datetime) -> QuerySet[SessionsHourly]:
+    """The hourly graph rows over [start, end), oldest first."""
+    return SessionsHourly.objects.filter(site_id=site_id, hour__gte=start, hour__lt=end).order_by(
+        "hour"
+    )
+
+
+def visitors_now(*, site_id: int, now: float | None = None) -> int:
+    """Visitors with any event in the last 5 minutes (from the 48 h visitor state)."""
+    now = time.time() if now is None else now
+    with connections["default"].cursor() as cur:
+        cur.execute(
+            "SELECT COUNT(*) FROM analytics_visitorstate WHERE site_id=%s AND last_seen>=%s",
+            [site_id, now - LIVE_WINDOW_S],
+        )
+        return int(cur.fetchone()[0])
+
+
+def issue_list(*, site_id: int | None = None, status: str | None = "open") -> QuerySet[Issue]:
+    qs = Issue.objects.all()
+    if site_id is not None:
+        qs = qs.filter(site_id=site_id)
+    if status:
+        qs = qs.filter(status=status)
+    return qs.order_by("-last_seen")
+
+
+def issue_search(*, q: str, site_id: int | None = None, limit: int = 50) -> list[Issue]:
+    """Issues whose type, message or culprit contain `q` (any fragment of 3+ characters,
+    case-insensitive) through the FTS5 trigram index; shorter queries fall back to LIKE."""
+    q = q.strip()
+    if not q:
+        return []
+    if len(q) < 3:
+        qs = Issue.objects.filter(message__icontains=q)
+        if site_id is not None:
+            qs = qs.filter(site_id=site_id)
+        return list(qs.order_by("-last_seen")[:limit])
+    phrase = '"' + q.replace('"', '""') + '"'  # one literal phrase, no FTS operators
+    with connections["default"].cursor() as cur:
+        cur.execute(
+            "SELECT rowid FROM analytics_issue_fts WHERE analytics_issue_fts MATCH %s "
+            "ORDER BY rank LIMIT %s",
+            [phrase, limit * 4 if site_id is not None else limit],
+        )
+        ids = [r[0] for r in cur.fetchall()]
+    by_id = Issue.objects.in_bulk(ids)
+    found = [by_id[i] for i in ids if i in by_id]
+    if site_id is not None:
+        found = [i for i in found if i.site_id == site_id]
+    return found[:limit]
