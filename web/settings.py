@@ -169,3 +169,13 @@ BLOG_SITE_DESCRIPTION = "Notes and projects."
 BLOG_COMMENT_TRUST_AFTER = 3  # approved comments before a reader's comments skip the queue
 ACCOUNTS_OPEN_SIGNUP = True
 ACCOUNTS_SMS_SENDER = "web.accounts.sms.ConsoleSmsSender"
+
+# --- analytics ---
+# Publish events.metrics.views.<site> after each worker batch (off only in unit tests/bench).
+ANALYTICS_LIVE = True
+# Exceptions logged with exc_info (django.request 500s, worker code) become issues on site 1.
+LOGGING["handlers"]["error_capture"] = {
+    "class": "web.analytics.errorlog.ErrorCaptureHandler",
+    "level": "ERROR",
+}
+LOGGING["root"]["handlers"].append("error_capture")
