@@ -53,7 +53,8 @@ DEFAULT_FAMILIES: dict[str, Family] = {
     f.name: f
     for f in (
         # Batches of up to 500 events, one DB transaction each; a batch takes well under 5 s.
-        Family("analytics", 30, 5, (1, 5, 30, 120), 500, 1000, 120),
+        # At most one batch's worth in flight: SQLite has one writer anyway.
+        Family("analytics", 30, 5, (1, 5, 30, 120), 500, 500, 120),
         # CPU-bound thumbnails: two at a time on a 2-core box; a big image takes seconds.
         Family("images", 120, 4, (5, 30, 120), 2, 2, 600),
         # Mail and webhooks: slow remote peers, many at once.

@@ -11,7 +11,7 @@ from typing import Any
 
 from django.db import connection, transaction
 
-from web.messaging.services import jobs_claim
+from web.messaging.services import job_claim, jobs_claim
 from worker.context import BatchContext, JobContext
 from worker.errors import Permanent, Retry
 from worker.registry import batch_handler, handler
@@ -31,9 +31,15 @@ def _effect(job_id: str, kind: str, n: Any, delivered: int) -> None:
         )
 
 
-@handler("notify.test_effect", once=True)
+@handler("notify.test_once", once=True)
+def test_once(payload: dict[str, Any], ctx: JobContext) -> None:
+    """Record one effect; the runtime's once=True does the claim and the transaction."""
+    _effect(ctx.job_id, "once", payload.get("n"), ctx.delivered)
+
+
+@handler("notify.test_effect")
 def test_effect(payload: dict[str, Any], ctx: JobContext) -> None:
-    """Record one effect; sleep first if asked (so a test can kill or stop us mid-job)."""
+    """Work (sleep) outside the transaction, then claim the id and record the effect."""
     if payload.get("poison"):
         raise RuntimeError(f"poison job {payload.get('n')}")
     if payload.get("permanent"):
@@ -42,7 +48,9 @@ def test_effect(payload: dict[str, Any], ctx: JobContext) -> None:
         raise Retry(delay=0.2, reason="told to retry")
     if payload.get("sleep"):
         time.sleep(float(payload["sleep"]))
-    _effect(ctx.job_id, "single", payload.get("n"), ctx.delivered)
+    with transaction.atomic():
+        if job_claim(job_id=ctx.job_id):
+            _effect(ctx.job_id, "single", payload.get("n"), ctx.delivered)
 
 
 @batch_handler("analytics.test_batch")

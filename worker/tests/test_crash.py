@@ -1,0 +1,75 @@
+"""kill -9 of the worker mid-batch: every job takes effect exactly once."""
+
+from __future__ import annotations
+
+import collections
+import json
+
+from worker.tests.harness import Harness, wait_for
+
+BATCH_JOBS = 1200  # three analytics batches (500, 500, 200), one transaction each
+SINGLE_JOBS = 24
+
+
+def test_kill9_mid_batch_every_job_takes_effect_exactly_once(queue: Harness) -> None:
+    worker = queue.start_worker(HEARTH_JOBS_MAX_DELIVER="6")
+    # Each batch sleeps 1 s inside its transaction, each single job 1 s: a kill lands
+    # in the middle of uncommitted work and of committed-but-not-yet-acked work.
+    batch = queue.produce(
+        "analytics.test_batch",
+        BATCH_JOBS,
+        prefix="b",
+        mode="async",
+        batch=400,
+        extra=json.dumps({"sleep": 1.0}),
+    )
+    single = queue.produce(
+        "notify.test_effect",
+        SINGLE_JOBS,
+        prefix="s",
+        mode="async",
+        batch=60,
+        extra=json.dumps({"sleep": 1.0}),
+    )
+    assert batch.wait(60) == 0, batch.output()
+    assert single.wait(60) == 0, single.output()
+
+    def kinds() -> collections.Counter[str]:
+        return collections.Counter(kind for _, kind, _ in queue.effects())
+
+    wait_for(
+        lambda: kinds()["batch"] >= 1 and kinds()["single"] >= 1,
+        timeout=30,
+        what="first batch committed",
+    )
+    worker.signal(9)
+    worker.wait(10)
+    before = kinds()
+    assert before["batch"] < BATCH_JOBS and before["single"] < SINGLE_JOBS, before
+
+    queue.start_worker(HEARTH_JOBS_MAX_DELIVER="6")
+    wait_for(
+        lambda: len(queue.effects()) >= BATCH_JOBS + SINGLE_JOBS,
+        timeout=60,
+        what="all effects after restart",
+    )
+
+    effects = queue.effects()
+    ids = collections.Counter(job_id for job_id, _, _ in effects)
+    assert len(effects) == BATCH_JOBS + SINGLE_JOBS
+    assert set(ids) == {f"b-{i}" for i in range(BATCH_JOBS)} | {
+        f"s-{i}" for i in range(SINGLE_JOBS)
+    }
+    assert max(ids.values()) == 1  # nothing counted twice
+    # The kill really interrupted deliveries: some jobs took effect on a redelivery.
+    assert any(delivered > 1 for _, _, delivered in effects)
+
+    def settled() -> bool:
+        c = queue.consumers()
+        return all(
+            c[name]["num_pending"] == 0 and c[name]["num_ack_pending"] == 0
+            for name in ("jobs-analytics", "jobs-notify")
+        )
+
+    wait_for(settled, timeout=10, what="every job acked")
+    assert queue.sql("SELECT count(*) FROM messaging_deadletter") == [(0,)]
