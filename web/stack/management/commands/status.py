@@ -12,6 +12,7 @@ from django.core.management.base import BaseCommand
 
 from web.core.health import check_all
 from web.env import Env
+from web.sqlite import version_risk
 from web.stack.launch import StackPaths
 
 
@@ -26,8 +27,55 @@ def _rss_kib(pid: int) -> int | None:
     return None
 
 
+def _children(pid: int) -> list[int]:
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as f:
+            return [int(p) for p in f.read().split()]
+    except OSError:
+        return []
+
+
+def tree_rss_kib(pid: int) -> int | None:
+    """RSS of a process and all its descendants (gunicorn workers, cron under litestream)."""
+    own = _rss_kib(pid)
+    if own is None:
+        return None
+    return own + sum(tree_rss_kib(child) or 0 for child in _children(pid))
+
+
+def _cmdline(pid: int) -> bytes:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            return f.read()
+    except OSError:
+        return b""
+
+
+def process_rows(state: dict[str, Any]) -> list[tuple[str, int | None, str, int, int | None]]:
+    """(name, pid, uptime, restarts, rss KiB) per process; cron is found under litestream.
+
+    RSS counts a process with its descendants (gunicorn's workers), except litestream,
+    whose child cron gets its own row.
+    """
+    rows = []
+    now = time.time()
+    for name, s in state.get("services", {}).items():
+        pid = s.get("pid")
+        alive = pid is not None and os.path.exists(f"/proc/{pid}")
+        up = f"{now - s['started_at']:.0f}s" if alive else "down"
+        if name == "litestream" and alive:
+            rows.append((name, pid, up, s["restarts"], _rss_kib(pid)))
+            for child in _children(pid):
+                if b"cron" in _cmdline(child):
+                    rows.append(("cron", child, up, s["restarts"], tree_rss_kib(child)))
+            continue
+        rows.append((name, pid, up, s["restarts"], tree_rss_kib(pid) if alive else None))
+    return rows
+
+
 class Command(BaseCommand):
     help = "Show the stack's processes and component health (exit 1 when unhealthy)."
+    requires_system_checks: list[str] = []  # the SQLite note is printed below instead
 
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument("--json", action="store_true", help="machine-readable output")
@@ -81,17 +129,13 @@ class Command(BaseCommand):
             w(f"Stack at {state.get('url')} (supervisor pid {state.get('pid')})")
             w(f"Data dir {state.get('data_dir')}")
             w(f"{'process':<11} {'pid':>7} {'up':>9} {'restarts':>8} {'rss':>9}")
-            for name, s in state.get("services", {}).items():
-                pid = s.get("pid")
-                alive = pid is not None and os.path.exists(f"/proc/{pid}")
-                up = f"{time.time() - s['started_at']:.0f}s" if alive else "down"
-                rss = _rss_kib(pid) if alive else None
-                w(
-                    f"{name:<11} {pid or '-':>7} {up:>9} {s['restarts']:>8} "
-                    f"{(str(rss // 1024) + ' MiB') if rss else '-':>9}"
-                )
+            for name, pid, up, restarts, rss in process_rows(state):
+                mib = f"{rss // 1024} MiB" if rss else "-"
+                w(f"{name:<11} {pid or '-':>7} {up:>9} {restarts:>8} {mib:>9}")
         else:
             w("No embedded stack is running on this data dir (make up starts one).")
+        version, risk = version_risk()
+        w(f"SQLite {version}" + (f": {risk}" if risk else ""))
         w("")
         w(f"{'component':<11} {'state':<6} detail")
         for r in results:
