@@ -43,7 +43,7 @@ class PostAdmin(admin.ModelAdmin):
 
     def save_model(self, request: HttpRequest, obj: Post, form: Any, change: bool) -> None:
         if obj.author_id is None:
-            obj.author = request.user
+            obj.author_id = request.user.pk
         services.post_prepare(post=obj)
         super().save_model(request, obj, form, change)
 

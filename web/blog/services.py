@@ -121,7 +121,7 @@ def comment_create(*, post: Post, author: Any, body: str) -> Comment:
     with transaction.atomic():
         comment = Comment.objects.create(
             post=post,
-            author=author,
+            author_id=author.pk,  # request.user is a lazy proxy the ORM will not take as-is
             body_md=body,
             body_html=html,
             status=Comment.Status.APPROVED if approved else Comment.Status.PENDING,
@@ -141,7 +141,7 @@ def comment_moderate(*, comment: Comment, status: str, by: Any) -> Comment:
     was = comment.status
     with transaction.atomic():
         Comment.objects.filter(pk=comment.pk).update(
-            status=status, moderated_at=timezone.now(), moderated_by=by
+            status=status, moderated_at=timezone.now(), moderated_by_id=getattr(by, "pk", None)
         )
         comment.status = status
         if status == Comment.Status.APPROVED and was != Comment.Status.APPROVED:

@@ -66,7 +66,7 @@ def image_upload(*, data: bytes, alt: str, uploaded_by: Any = None) -> Image:
             width=norm.width,
             height=norm.height,
             size=len(norm.data),
-            uploaded_by=uploaded_by if getattr(uploaded_by, "pk", None) else None,
+            uploaded_by_id=getattr(uploaded_by, "pk", None),
         )
         transaction.on_commit(lambda: _enqueue_process(image.pk))
     return image
