@@ -12,7 +12,7 @@ from web.live.runtime import get_runtime
 
 
 def register(router: LeanRouter) -> None:
-    """Public SSE skips Django (ADR-L1); the process's one NATS subscription follows the
+    """Public SSE skips Django (ADR-4); the process's one NATS subscription follows the
     lifespan."""
     router.route(sse.PATH, sse.app)
 

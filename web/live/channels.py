@@ -4,7 +4,7 @@ A channel is a NATS subject without its ``events.`` prefix: ``events.comments.po
 channel ``comments.post_12``. Channels are admin-only (staff, through django-eventstream)
 unless an app registered a public check for their prefix and that check says yes for the
 channel's key. Public channels exist only for published content, so a prefix with no
-registered check, or a check that raises, refuses (see ADR-L1 in
+registered check, or a check that raises, refuses (see ADR-4 in
 docs/architecture/queues-and-subjects.md).
 
 Other apps register their checks in ``AppConfig.ready()``::

@@ -1,4 +1,4 @@
-"""django-eventstream plumbing for admin channels (ADR-L1).
+"""django-eventstream plumbing for admin channels (ADR-4).
 
 Storage is the process's hub (the replay rings), not the database: events arrive from the NATS
 subscription with their stream sequence as id, and a resume within the window replays from

@@ -1,4 +1,4 @@
-"""Lean raw-ASGI Server-Sent Events endpoint for public channels (ADR-L1).
+"""Lean raw-ASGI Server-Sent Events endpoint for public channels (ADR-4).
 
 ``GET /live/events/?channel=<channel>`` with an optional ``Last-Event-ID`` header (or
 ``lastEventId`` query parameter, as django-eventstream accepts). One channel per connection,

@@ -217,3 +217,59 @@ def test_browser_event_source_shows_event_published_on_nats(ready: Live) -> None
             expect(page.locator("#out")).to_contain_text(text, timeout=10_000)
         finally:
             browser.close()
+
+
+def test_delivery_resumes_after_nats_restart_and_old_ids_reset(ready: Live, nats_server) -> None:  # type: ignore[no-untyped-def]
+    client = _sse(ready.a, "comments.post_9")
+    assert client.next_event().event == "stream-open"
+    publish_event("events.comments.post_9", {"before": True})
+    before = client.next_event()
+    nats_server.stop()
+    try:
+        time.sleep(0.5)
+    finally:
+        nats_server.start()
+    # The memory stream died with the server; the web process recreates it and its consumer.
+    marker = uuid.uuid4().hex
+    client.sock.settimeout(0.5)
+    deadline = time.monotonic() + 30
+    got = None
+    while got is None and time.monotonic() < deadline:
+        publish_event("events.comments.post_9", {"marker": marker})
+        try:
+            for ev in client.events():
+                if ev.event == "message" and json.loads(ev.data).get("marker") == marker:
+                    got = ev
+                    break
+        except TimeoutError:
+            continue
+    client.close()
+    assert got is not None, "no delivery after nats-server restart"
+    assert int(got.id.rsplit(":", 1)[1]) > int(before.id.rsplit(":", 1)[1])
+    # Events published while the stream was gone may be lost: resuming across that must reset.
+    again = _sse(ready.a, "comments.post_9", headers={"Last-Event-ID": before.id})
+    events = again.events()
+    assert next(events).event == "stream-open"
+    assert next(events).event == "stream-reset"
+    again.close()
+
+
+def test_publish_returns_quickly_and_drops_when_nats_is_unreachable(settings) -> None:  # type: ignore[no-untyped-def]
+    from web.live import publish
+    from web.live.tests.serverkit import free_port
+
+    settings.ENV = dataclasses.replace(settings.ENV, nats_url=f"nats://127.0.0.1:{free_port()}")
+    dropped = publish.dropped
+    started = time.monotonic()
+    publish_event("events.alerts.errors", {"x": 1})
+    assert time.monotonic() - started < 3  # bounded (about 0.5 s), never a hung request
+    assert publish.dropped == dropped + 1
+
+
+def test_publish_rejects_bad_subjects_and_payloads() -> None:
+    with pytest.raises(ValueError):
+        publish_event("jobs.images.process", {})
+    with pytest.raises(ValueError):
+        publish_event("events.>", {})
+    with pytest.raises(TypeError):
+        publish_event("events.alerts.errors", ["not", "a", "dict"])  # type: ignore[arg-type]
