@@ -28,11 +28,19 @@ def _rss_kib(pid: int) -> int | None:
 
 
 def _children(pid: int) -> list[int]:
+    """Children of every thread (Go programs fork from any thread, not just the main one)."""
+    found: list[int] = []
     try:
-        with open(f"/proc/{pid}/task/{pid}/children") as f:
-            return [int(p) for p in f.read().split()]
+        tasks = os.listdir(f"/proc/{pid}/task")
     except OSError:
-        return []
+        return found
+    for task in tasks:
+        try:
+            with open(f"/proc/{pid}/task/{task}/children") as f:
+                found.extend(int(p) for p in f.read().split())
+        except OSError:
+            continue
+    return found
 
 
 def tree_rss_kib(pid: int) -> int | None:
