@@ -7,6 +7,7 @@ test page at /ingest-test/ that runs the tracker (used by the browser tests).
 from __future__ import annotations
 
 import html
+import logging
 from urllib.parse import parse_qs
 
 from django.conf import settings
@@ -125,11 +126,15 @@ def register(router: LeanRouter) -> None:
     if settings.DEBUG:
         router.route("/ingest-test/", test_page_app(ingest))  # type: ignore[arg-type]
 
-    async def warm_sites() -> None:
-        # Load the sites before the first beacon; a failure here is retried per request.
+    async def warm_up() -> None:
+        # Load the sites and open this process's NATS link before the first beacon; a
+        # failure here is only logged: both are retried by the request path.
         try:
             await ingest.sites.get()
-        except Exception:
-            return
+            from web.messaging.client import async_link
 
-    router.on_startup(warm_sites)
+            await async_link(settings.ENV.nats_url)
+        except Exception:
+            logging.getLogger(__name__).exception("ingest: warm-up failed")
+
+    router.on_startup(warm_up)

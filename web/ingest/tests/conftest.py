@@ -1,0 +1,156 @@
+"""A real web process (gunicorn + uvicorn worker, as the stack runs it) on the session's
+real nats-server, and a reader for the analytics.event jobs it publishes to JetStream."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from web.env import REPO_ROOT
+from web.stack.servers import free_port, wait_until
+
+SUBJECT = "jobs.analytics.event"
+
+
+@dataclass
+class WebProcess:
+    url: str
+    data_dir: Path
+    nats_url: str
+    proc: subprocess.Popen[bytes]
+    log: Path
+
+    def last_seq(self) -> int:
+        return _run(_last_seq(self.nats_url))
+
+    def events_after(self, seq: int) -> list[dict[str, Any]]:
+        """Payloads of analytics.event jobs stored in the JOBS stream after ``seq``."""
+        return _run(_read(self.nats_url, seq))
+
+    def wait_events(self, seq: int, count: int, timeout: float = 15.0) -> list[dict[str, Any]]:
+        deadline = time.monotonic() + timeout
+        while True:
+            events = self.events_after(seq)
+            if len(events) >= count or time.monotonic() > deadline:
+                return events
+            time.sleep(0.2)
+
+
+def _run(coro: Any) -> Any:
+    # In a thread: Playwright's sync API keeps an event loop on the test's thread.
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coro).result()
+
+
+async def _last_seq(url: str) -> int:
+    import nats
+
+    nc = await nats.connect(url)
+    try:
+        info = await nc.jsm().stream_info("JOBS")
+        return info.state.last_seq
+    finally:
+        await nc.close()
+
+
+async def _read(url: str, after: int) -> list[dict[str, Any]]:
+    import nats
+    from nats.js.errors import NotFoundError
+
+    nc = await nats.connect(url)
+    out = []
+    try:
+        jsm = nc.jsm()
+        seq = after + 1
+        while True:
+            try:
+                msg = await jsm.get_msg("JOBS", seq=seq, subject=SUBJECT, next=True)
+            except NotFoundError:
+                break
+            out.append(json.loads(msg.data))
+            seq = msg.seq + 1
+    finally:
+        await nc.close()
+    return out
+
+
+async def _ensure_stream(url: str) -> None:
+    """Create the JOBS stream the way every Hearth process does (idempotent)."""
+    import nats
+
+    from web.messaging.streams import ensure_jobs_stream
+
+    nc = await nats.connect(url)
+    try:
+        await ensure_jobs_stream(nc.jetstream())
+    finally:
+        await nc.close()
+
+
+def _env(data_dir: Path, nats_server: Any, port: int) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HEARTH_")}
+    env.pop("AWS_CA_BUNDLE", None)
+    env.update(
+        DJANGO_SETTINGS_MODULE="web.settings",
+        PYTHONUNBUFFERED="1",
+        HEARTH_MODE="dev",
+        HEARTH_DATA_DIR=str(data_dir),
+        HEARTH_PORT=str(port),
+        HEARTH_NATS_URL=nats_server.url,
+        HEARTH_NATS_MONITOR_URL=nats_server.server.monitor_url,
+    )
+    return env
+
+
+@pytest.fixture(scope="session")
+def ingest_web(nats_server: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebProcess]:
+    data_dir = tmp_path_factory.mktemp("ingest-web")
+    port = free_port()
+    env = _env(data_dir, nats_server, port)
+    py = sys.executable
+    for db in ("default", "ttl"):
+        subprocess.run(
+            [py, "manage.py", "migrate", "--database", db, "-v", "0"],
+            cwd=REPO_ROOT, env=env, check=True, timeout=120,
+        )  # fmt: skip
+    log = data_dir / "web.log"
+    proc = subprocess.Popen(
+        [
+            str(Path(py).parent / "gunicorn"), "web.asgi:application",
+            "--worker-class", "uvicorn_worker.UvicornWorker", "--workers", "1",
+            "--bind", f"127.0.0.1:{port}",
+        ],
+        cwd=REPO_ROOT, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    web = WebProcess(url, data_dir, nats_server.url, proc, log)
+    try:
+        wait_until(
+            lambda: httpx.get(f"{url}/ingest/t.js", timeout=2).status_code == 200,
+            timeout=60,
+            what="gunicorn (ingest tests)",
+        )
+        asyncio.run(_ensure_stream(nats_server.url))
+        yield web
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
