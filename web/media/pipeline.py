@@ -21,6 +21,9 @@ WEBP_QUALITY = 80
 # about 10% larger files, which a cache-forever key pays once.
 WEBP_METHOD = 0
 JPEG_QUALITY = 82
+# Each chained step shrinks by at most 2x, where Pillow's bilinear (its kernel widens with the
+# scale, so it still averages every source pixel) looks like bicubic and costs ~40% less.
+CHAIN_FILTER = Image.Resampling.BILINEAR
 ALLOWED_FORMATS = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
 MAX_UPLOAD_BYTES = 25 * 1024 * 1024
 MAX_PIXELS = 50_000_000
@@ -177,7 +180,7 @@ def render_variants(data: bytes) -> list[Rendered]:
     by_width: dict[int, Image.Image] = {}
     for w in reversed(widths):
         h = max(1, round(height * w / width))
-        cur = prev if prev.size == (w, h) else prev.resize((w, h), Image.Resampling.BICUBIC)
+        cur = prev if prev.size == (w, h) else prev.resize((w, h), CHAIN_FILTER)
         by_width[w] = cur
         prev = cur
     for w in widths:

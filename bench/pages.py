@@ -1,0 +1,149 @@
+"""Page benchmark: server time of a post detail page with 50 approved comments.
+
+Runs in a child process on a throwaway data dir (migrated data.db and ttl.db), through the
+full Django middleware stack (sessions, CSRF, CSP, auth) with the test client, so the time
+is the server's own work: URL routing, queries, template rendering. No network, no browser.
+
+- ``post_p50_ms`` / ``post_p95_ms``: per request, over 400 requests after 20 warm-ups.
+- ``home_p50_ms``: the home page (10 posts with covers) for comparison.
+
+Run: ``python -m bench.pages`` (or ``make bench BENCH=pages``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+REQUESTS = 400
+WARMUP = 20
+
+
+def _setup_data() -> str:
+    from datetime import timedelta
+
+    from django.contrib.auth import get_user_model
+    from django.utils import timezone
+
+    from web.accounts.models import Profile
+    from web.blog import services
+    from web.blog.models import Comment, Post, Tag
+    from web.media.models import Image, Variant
+
+    User = get_user_model()
+    users = []
+    for i in range(10):
+        u = User.objects.create_user(username=f"reader{i}@example.com")
+        Profile.objects.create(user=u, display_name=f"Reader {i}")
+        users.append(u)
+    tags = [Tag.objects.create(name=f"tag{i}", slug=f"tag{i}") for i in range(3)]
+    body = "\n\n".join(
+        f"## Section {i}\n\nSome *text* with `code` and [a link](https://example.com/{i}).\n\n"
+        "```python\nprint('hello')\n```"
+        for i in range(8)
+    )
+    target = None
+    for n in range(12):
+        image = Image.objects.create(
+            alt=f"Cover {n}", original_key=f"originals/x/{n}.jpg", sha256=f"{n:064d}",
+            content_type="image/jpeg", width=4000, height=3000, size=1, status="ready",
+        )  # fmt: skip
+        Variant.objects.bulk_create(
+            Variant(image=image, kind=k, format=f, width=w, height=w * 3 // 4,
+                    key=f"img/{image.pk}/{k}-abc.{f}", size=1)
+            for k, w in (("w320", 320), ("w640", 640), ("w1024", 1024), ("w1600", 1600),
+                         ("thumb", 400))
+            for f in ("webp", "jpeg")
+        )  # fmt: skip
+        post = Post(title=f"Post {n}", body_md=body, status="published", cover=image,
+                    published_at=timezone.now() - timedelta(hours=n + 1))  # fmt: skip
+        services.post_save(post=post, tags=tags)
+        target = target or post
+    assert target is not None
+    Comment.objects.bulk_create(
+        Comment(post=target, author=users[i % 10], body_md=f"Comment {i}",
+                body_html=f"<p>Comment {i} with <strong>bold</strong> text.</p>",
+                status="approved")
+        for i in range(50)
+    )  # fmt: skip
+    return target.get_absolute_url()
+
+
+def _time(client, url: str) -> list[float]:  # type: ignore[no-untyped-def]
+    for _ in range(WARMUP):
+        assert client.get(url).status_code == 200
+    samples = []
+    for _ in range(REQUESTS):
+        t = time.perf_counter()
+        r = client.get(url)
+        samples.append((time.perf_counter() - t) * 1000)
+        assert r.status_code == 200
+    return samples
+
+
+def _child() -> dict[str, float]:
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+    from django.test import Client
+
+    for db in ("default", "ttl"):
+        call_command("migrate", database=db, verbosity=0)
+    url = _setup_data()
+    client = Client()
+    body = client.get(url).content.decode()
+    assert body.count('class="comment"') == 50, "the page must show 50 comments"
+    post = sorted(_time(client, url))
+    home = sorted(_time(client, "/"))
+
+    def pct(s: list[float], p: float) -> float:
+        return round(s[min(len(s) - 1, int(len(s) * p))], 2)
+
+    return {
+        "post_p50_ms": round(statistics.median(post), 2),
+        "post_p95_ms": pct(post, 0.95),
+        "home_p50_ms": round(statistics.median(home), 2),
+    }
+
+
+def run() -> dict[str, float]:
+    """Run in a child process on a throwaway data dir; return its metrics."""
+    with tempfile.TemporaryDirectory(prefix="hearth-bench-pages-") as data:
+        env = {**os.environ, "HEARTH_DATA_DIR": data, "HEARTH_MODE": "dev",
+               "DJANGO_SETTINGS_MODULE": "web.settings", "HEARTH_LOG_LEVEL": "WARNING"}  # fmt: skip
+        env.pop("AWS_CA_BUNDLE", None)
+        proc = subprocess.run(
+            [sys.executable, "-m", "bench.pages", "--child"],
+            cwd=REPO, env=env, capture_output=True, text=True, timeout=600, check=False,
+        )  # fmt: skip
+        if proc.returncode != 0:
+            raise RuntimeError(f"pages benchmark failed:\n{proc.stderr[-3000:]}")
+        return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    if "--child" in sys.argv:
+        print(json.dumps(_child()))
+        return
+    result = run()
+    width = max(map(len, result))
+    print(f"{'metric':<{width}}  value")
+    for k, v in result.items():
+        print(f"{k:<{width}}  {v:,}")
+    out = REPO / "var" / "bench" / "pages.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_suffix(".tmp")
+    tmp.write_text(json.dumps(result, indent=2) + "\n")
+    tmp.replace(out)
+
+
+if __name__ == "__main__":
+    main()
