@@ -101,9 +101,12 @@ def test_status_command_reports_processes_and_components(stack: StackRun) -> Non
         timeout=60,
     )
     assert out.returncode == 0, out.stdout + out.stderr
-    for name in [*SERVICES, "db", "nats", "s3", "litestream"]:
-        assert name in out.stdout
-    assert "healthy" in out.stdout
+    rows = {line.split()[0]: line.split() for line in out.stdout.splitlines() if line.strip()}
+    for name in [*SERVICES, "cron"]:
+        assert rows[name][1].isdigit() and rows[name][-1] == "MiB", out.stdout
+    for name in ("db", "nats", "s3", "litestream"):
+        assert any(line.split()[:2] == [name, "ok"] for line in out.stdout.splitlines()), name
+    assert out.stdout.rstrip().endswith("healthy")
 
 
 @pytest.mark.parametrize("victim", ["web", "worker", "nats", "s3", "litestream", "cron"])
