@@ -158,10 +158,19 @@ SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_AGE = 60 * 60 * 24 * 30
 CSRF_COOKIE_SAMESITE = "Lax"
-if ENV.production:
-    SECURE_HSTS_PRELOAD = False  # preload is a one-way door; the owner opts in by hand
-    CSRF_TRUSTED_ORIGINS = [f"https://{h}" for h in ENV.allowed_hosts if not h.startswith(".")]
+# Console email in dev; in production the box's own MTA on localhost:25 (no HEARTH_SMTP_*
+# variables exist yet), because Django refuses a console backend under check --deploy.
 MAILERS = {"default": {"BACKEND": "django.core.mail.backends.console.EmailBackend"}}
+if ENV.production:
+    # The directive only allows preloading; submitting the domain stays the owner's choice.
+    SECURE_HSTS_PRELOAD = True
+    CSRF_TRUSTED_ORIGINS = [f"https://{h}" for h in ENV.allowed_hosts if not h.startswith(".")]
+    MAILERS = {
+        "default": {
+            "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+            "OPTIONS": {"host": "localhost", "port": 25},
+        }
+    }
 DEFAULT_FROM_EMAIL = "Hearth <no-reply@localhost>"
 LOGIN_URL = "/accounts/sign-in/"
 BLOG_SITE_NAME = "Hearth"
