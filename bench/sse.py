@@ -38,6 +38,12 @@ def _raise_nofile(want: int) -> int:
     return target
 
 
+def _cpu_s(pid: int) -> float:
+    """User+system CPU seconds of a process so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def _rss_kib(pid: int) -> int:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
@@ -143,6 +149,7 @@ async def _bench(port: int, pid: int, nats_url: str) -> dict[str, float]:
     rss_1k = await _settle_rss(pid)
 
     latencies = []
+    cpu_server, cpu_client = _cpu_s(pid), time.process_time()
     for i in range(ROUNDS):
         marker = f"m{i:05d}-".encode()
         done: asyncio.Future[float] = loop.create_future()
@@ -153,6 +160,8 @@ async def _bench(port: int, pid: int, nats_url: str) -> dict[str, float]:
         t_last = await asyncio.wait_for(done, timeout=10)
         latencies.append((t_last - t0) * 1000)
         await asyncio.sleep(0.02)
+    cpu_server = (_cpu_s(pid) - cpu_server) / ROUNDS * 1000
+    cpu_client = (time.process_time() - cpu_client) / ROUNDS * 1000
     watch.clear()
 
     await _open(port, 9000, watch, conns)
@@ -168,6 +177,9 @@ async def _bench(port: int, pid: int, nats_url: str) -> dict[str, float]:
         "rss_kib_per_conn_10k": round((rss_10k - base) / 10_000, 2),
         "fanout_p50_ms_1k": round(statistics.median(latencies), 2),
         "fanout_p99_ms_1k": round(latencies[int(len(latencies) * 0.99) - 1], 2),
+        # Where fan-out time goes: CPU per event, server vs. this client (same 2 cores).
+        "fanout_server_cpu_ms_1k": round(cpu_server, 2),
+        "fanout_client_cpu_ms_1k": round(cpu_client, 2),
         "server_rss_base_mib": round(base / 1024, 1),
         "server_rss_10k_mib": round(rss_10k / 1024, 1),
     }
