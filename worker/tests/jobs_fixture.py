@@ -6,6 +6,7 @@ can count exactly how many times each job took effect.
 
 from __future__ import annotations
 
+import os
 import time
 from typing import Any
 
@@ -40,7 +41,8 @@ def test_once(payload: dict[str, Any], ctx: JobContext) -> None:
 @handler("notify.test_effect")
 def test_effect(payload: dict[str, Any], ctx: JobContext) -> None:
     """Work (sleep) outside the transaction, then claim the id and record the effect."""
-    if payload.get("poison"):
+    healed = payload.get("poison_unless")
+    if payload.get("poison") or (healed and not os.path.exists(healed)):
         raise RuntimeError(f"poison job {payload.get('n')}")
     if payload.get("permanent"):
         raise Permanent("told to fail permanently")

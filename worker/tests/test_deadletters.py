@@ -1,0 +1,105 @@
+"""Poison jobs reach the dead-letter store after max_deliver, others keep flowing, replay works;
+and a job whose last delivery is never settled (worker killed) is dead-lettered too."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from worker.tests.harness import Harness, wait_for
+
+
+def _dead(queue: Harness) -> dict[str, tuple[str, int, str, str]]:
+    rows = queue.sql("SELECT job_id, reason, deliveries, error, status FROM messaging_deadletter")
+    return {r[0]: (r[1], r[2], r[3], r[4]) for r in rows}
+
+
+def test_poison_dead_letters_after_max_deliver_others_flow_and_replay_works(
+    queue: Harness, tmp_path: Path
+) -> None:
+    healed = tmp_path / "healed"
+    queue.start_worker()  # max_deliver 3, backoff 0.2 s (harness.FAST)
+    producers = [
+        queue.produce(
+            "notify.test_effect",
+            1,
+            prefix="poison",
+            extra=json.dumps({"poison_unless": str(healed)}),
+        ),
+        queue.produce(
+            "notify.test_effect", 1, prefix="perm", extra=json.dumps({"permanent": True})
+        ),
+        queue.produce(
+            "analytics.test_batch", 1, prefix="bpoison", extra=json.dumps({"poison": True})
+        ),
+        queue.produce("notify.test_effect", 40, prefix="ok", mode="async"),
+        queue.produce("analytics.test_batch", 100, prefix="batch", mode="async", batch=100),
+        queue.produce("notify.test_once", 10, prefix="once", mode="async"),
+    ]
+    for p in producers:
+        assert p.wait(30) == 0, p.output()
+
+    wait_for(
+        lambda: len(queue.effects()) == 150 and len(_dead(queue)) == 3,
+        timeout=30,
+        what="good jobs done and poison dead-lettered",
+    )
+    dead = _dead(queue)
+    assert dead["poison-0"][:2] == ("max_deliveries", 3)
+    assert "RuntimeError: poison job 0" in dead["poison-0"][2]
+    assert dead["perm-0"][:2] == ("permanent", 1)
+    assert "told to fail permanently" in dead["perm-0"][2]
+    assert dead["bpoison-0"][:2] == ("max_deliveries", 3)
+    assert sorted(j for j, _, _ in queue.effects() if j.startswith("poison")) == []
+
+    listed = json.loads(queue.manage("queue", "list", "--json").stdout)
+    assert {d["job_id"] for d in listed} == {"poison-0", "perm-0", "bpoison-0"}
+    poison_id = next(d["id"] for d in listed if d["job_id"] == "poison-0")
+    shown = json.loads(queue.manage("queue", "show", str(poison_id), "--json").stdout)
+    assert json.loads(shown["payload"]) == {"n": 0, "poison_unless": str(healed)}
+    assert shown["subject"] == "jobs.notify.test_effect"
+
+    healed.touch()  # the bug is fixed; replay the job
+    out = queue.manage("queue", "replay", str(poison_id)).stdout
+    assert "1 replayed" in out
+    wait_for(
+        lambda: any(j == "poison-0" for j, _, _ in queue.effects()),
+        timeout=15,
+        what="replayed job to take effect",
+    )
+    assert _dead(queue)["poison-0"][3] == "replayed"
+    assert queue.manage("queue", "replay", "99999", check=False).returncode != 0
+
+    def stats() -> dict:
+        s = json.loads(queue.manage("queue", "stats", "--json").stdout)
+        return s if s["families"]["notify"]["dead_lettered"] == 2 else {}
+
+    s = wait_for(stats, timeout=10, what="counters flushed", every=0.5)
+    assert s["families"]["analytics"]["dead_lettered"] == 1
+    assert s["families"]["notify"]["processed"] >= 51
+    assert s["families"]["notify"]["lag"] == 0
+    assert s["dead_letters"] == 2 and s["outbox"] == 0
+
+    assert "1 purged" in queue.manage("queue", "purge", "--replayed").stdout
+    assert set(_dead(queue)) == {"perm-0", "bpoison-0"}
+
+
+def test_unsettled_last_delivery_is_dead_lettered_from_the_advisory(queue: Harness) -> None:
+    worker = queue.start_worker(families="notify", HEARTH_JOBS_MAX_DELIVER="1")
+    p = queue.produce("notify.test_effect", 1, prefix="hang", extra=json.dumps({"sleep": 30}))
+    assert p.wait(30) == 0, p.output()
+    wait_for(
+        lambda: queue.consumers()["jobs-notify"]["num_ack_pending"] == 1,
+        timeout=10,
+        what="job in flight",
+    )
+    worker.signal(9)  # dies during its only delivery: nobody settles it
+    worker.wait(10)
+    queue.start_worker(families="notify", HEARTH_JOBS_MAX_DELIVER="1")
+    dead = wait_for(lambda: _dead(queue).get("hang-0"), timeout=20, what="advisory dead letter")
+    assert dead[:2] == ("max_deliveries", 1)
+    assert "never settled" in dead[2]
+    shown = queue.sql("SELECT data, subject FROM messaging_deadletter WHERE job_id='hang-0'")
+    assert json.loads(shown[0][0]) == {"n": 0, "sleep": 30}
+    assert shown[0][1] == "jobs.notify.test_effect"
+    assert queue.effects() == []
