@@ -50,7 +50,7 @@ class _LoopPublisher:
 
     def __init__(self) -> None:
         self.url = ""
-        self.nc: Client | None = None
+        self.started = 0.0
         self.task: asyncio.Task[Client] | None = None
         self.closing: asyncio.Future[None] | None = None  # old client after a URL change
 
@@ -62,13 +62,20 @@ class _LoopPublisher:
             elif old is not None and not old.cancelled() and old.exception() is None:
                 self.closing = asyncio.ensure_future(old.result().close())
             self.url = url
+            self.started = time.monotonic()
             self.task = asyncio.ensure_future(connect_forever(url, name="publish"))
         return self.task
 
     async def publish(self, subject: str, payload: bytes, headers: dict[str, str]) -> bool:
         task = self._connect(nats_url())
         if not task.done():
-            done, _ = await asyncio.wait({task}, timeout=CONNECT_WAIT_S)
+            # Only the first CONNECT_WAIT_S after the client was made may wait; later callers
+            # drop at once while NATS stays unreachable, so a view publishing many events
+            # cannot pile up waits.
+            left = self.started + CONNECT_WAIT_S - time.monotonic()
+            if left <= 0:
+                return False
+            done, _ = await asyncio.wait({task}, timeout=left)
             if not done:
                 return False
         nc = task.result()
