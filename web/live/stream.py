@@ -44,12 +44,26 @@ def stream_config(*, per_subject: int, first_seq: int | None = None) -> StreamCo
 
 
 async def ensure_stream(js: JetStreamContext, *, per_subject: int) -> int:
-    """Create the stream if it is missing (idempotent, race-safe); return its last sequence."""
+    """Create the stream if it is missing, or apply changed limits (idempotent, race-safe);
+    return its last sequence."""
     try:
         info = await js.stream_info(STREAM)
-        return info.state.last_seq
     except NotFoundError:
-        pass
+        info = None
+    if info is not None:
+        want = stream_config(per_subject=per_subject)
+        have = info.config
+        if (have.max_age, have.max_bytes, have.max_msgs_per_subject, have.duplicate_window) != (
+            want.max_age,
+            want.max_bytes,
+            want.max_msgs_per_subject,
+            want.duplicate_window,
+        ):
+            # Limits changed in code: apply them (first_seq only matters at creation).
+            want.first_seq = have.first_seq
+            with contextlib.suppress(BadRequestError):
+                await js.update_stream(want)
+        return info.state.last_seq
     first_seq = int(time.time() * 1_000_000)
     # BadRequest: the other web process created it a moment ago, with its own first_seq.
     with contextlib.suppress(BadRequestError):
