@@ -15,6 +15,7 @@ from datetime import timedelta
 
 from cron import tasks
 from web.analytics import cron as analytics_cron
+from web.dashboard import cron as dashboard_cron
 
 
 @dataclass(frozen=True)
@@ -31,6 +32,10 @@ JOBS: list[Job] = [
     Job("backup weekly", tasks.backup_weekly, every=timedelta(days=7), jitter_s=600),
     Job("backup biweekly", tasks.backup_biweekly, every=timedelta(days=14), jitter_s=600),
     Job("analytics retention", analytics_cron.analytics_retention, every=timedelta(days=1)),
+    Job("dashboard alerts", dashboard_cron.alerts_check, every=timedelta(minutes=10), jitter_s=30),
+    Job("dashboard compact", dashboard_cron.rollups_compact, every=timedelta(hours=1)),
+    Job("dashboard report weekly", dashboard_cron.report_weekly, every=timedelta(days=7)),
+    Job("dashboard report monthly", dashboard_cron.report_monthly, every=timedelta(days=1)),
 ]
 
 

@@ -1,0 +1,108 @@
+"""Panel definitions shared by the HTML views, CSV/zip export and the benchmark: a panel name
+maps to a function Query -> rows (a list of flat dicts)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import zipfile
+from collections.abc import Callable
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from web.dashboard import selectors as sel
+
+# Breakdown panels: name -> (dimension, title)
+BREAKDOWNS: dict[str, tuple[str, str]] = {
+    "pages": ("page", "Top pages"),
+    "entry": ("entry", "Entry pages"),
+    "exit": ("exit", "Exit pages"),
+    "sources": ("source", "Sources"),
+    "referrers": ("referrer", "Referrers"),
+    "utm_source": ("utm_source", "UTM source"),
+    "utm_medium": ("utm_medium", "UTM medium"),
+    "utm_campaign": ("utm_campaign", "UTM campaign"),
+    "countries": ("country", "Countries"),
+    "devices": ("device", "Devices"),
+    "browsers": ("browser", "Browsers"),
+    "os": ("os", "Operating systems"),
+    "events": ("event", "Custom events"),
+    "goals": ("goal", "Goals"),
+}
+PANELS = ("top", "chart", *BREAKDOWNS, "funnels")
+
+
+def panel_rows(name: str, q: sel.Query, *, limit: int = 10) -> list[dict[str, Any]]:
+    """Rows of one panel (the same data the HTML shows and the CSV exports)."""
+    if name == "top":
+        return [{"metric": k, "value": v} for k, v in sel.top_stats(q).items()]
+    if name == "chart":
+        return sel.timeseries(q)
+    if name in BREAKDOWNS:
+        return sel.breakdown(q, BREAKDOWNS[name][0], limit=limit)
+    if name == "funnels":
+        from web.dashboard.models import Funnel
+
+        rows = []
+        for f in Funnel.objects.filter(site_id=q.site_id).order_by("name"):
+            rows += [{"funnel": f.name, **step} for step in sel.funnel(q, list(f.steps))]
+        return rows
+    raise sel.QueryError(f"unknown panel {name!r}; use one of {', '.join(PANELS)}")
+
+
+def to_csv(rows: list[dict[str, Any]]) -> str:
+    buf = io.StringIO()
+    if rows:
+        w = csv.DictWriter(buf, fieldnames=list(rows[0]), lineterminator="\n")
+        w.writeheader()
+        w.writerows(rows)
+    return buf.getvalue()
+
+
+def zip_all(q: sel.Query) -> bytes:
+    """Every panel of the range as CSV files in one zip (breakdowns up to 1,000 rows)."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+        for name in PANELS:
+            z.writestr(f"{name}.csv", to_csv(panel_rows(name, q, limit=1000)))
+    return buf.getvalue()
+
+
+WORLD_PATH = Path(__file__).parent / "static" / "dashboard" / "world.json"
+
+
+@cache
+def world() -> dict[str, Any]:
+    """Simplified country shapes (from @svg-maps/world, CC BY 4.0), keyed by ISO alpha-2."""
+    return json.loads(WORLD_PATH.read_text())
+
+
+def shade(value: int, top: int) -> str:
+    """Fill colour from pale to deep blue by share of the top country (square-root scale,
+    so small countries still show)."""
+    if not value or not top:
+        return "#e8ebf0"
+    f = (value / top) ** 0.5
+    lo, hi = (214, 228, 247), (29, 78, 216)
+    r, g, b = (round(a + (c - a) * f) for a, c in zip(lo, hi, strict=True))
+    return f"#{r:02x}{g:02x}{b:02x}"
+
+
+def world_map(rows: list[dict[str, Any]]) -> list[dict[str, str]]:
+    """Paths of the world map with fills by visitors (rows: the countries breakdown)."""
+    by = {r["value"]: r["visitors"] for r in rows}
+    top = max(by.values(), default=0)
+    return [
+        {"code": code, "name": c["n"], "d": c["d"], "fill": shade(by.get(code, 0), top),
+         "visitors": str(by.get(code, 0))}
+        for code, c in world()["countries"].items()
+    ]  # fmt: skip
+
+
+def centroids() -> dict[str, list[int]]:
+    return {code: c["c"] for code, c in world()["countries"].items()}
+
+
+PanelFunc = Callable[[sel.Query], list[dict[str, Any]]]

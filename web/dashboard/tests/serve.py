@@ -1,0 +1,73 @@
+"""Run the real ASGI app (web.asgi) under uvicorn against a fresh data dir with seeded
+traffic, for the browser tests. ``python -m web.dashboard.tests.serve setup`` (run with the
+server's env) migrates, seeds and prints the staff session key as JSON."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from web.env import REPO_ROOT
+from web.live.tests.serverkit import Server, free_port, server_env  # noqa: F401
+
+SEED_EVENTS = 6000
+SEED_DAYS = 7
+
+
+def setup(env: dict[str, str]) -> dict[str, str]:
+    out = subprocess.run(
+        [sys.executable, "-m", "web.dashboard.tests.serve", "setup"],
+        env=env,
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    if out.returncode:
+        raise RuntimeError(out.stderr[-3000:])
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def _setup_main() -> None:
+    import django
+
+    django.setup()
+    from django.contrib.auth import (
+        BACKEND_SESSION_KEY,
+        HASH_SESSION_KEY,
+        SESSION_KEY,
+        get_user_model,
+    )
+    from django.contrib.sessions.backends.db import SessionStore
+    from django.core.management import call_command
+
+    from web.dashboard.models import Funnel
+    from web.dashboard.seed import traffic_seed
+    from web.dashboard.services import rollups_compact
+
+    call_command("migrate", database="default", verbosity=0)
+    call_command("migrate", database="ttl", verbosity=0)
+    traffic_seed(site_id=1, events=SEED_EVENTS, days=SEED_DAYS, raw=True, seed=7)
+    rollups_compact(site_id=1)
+    Funnel.objects.create(site_id=1, name="Signup", steps=["/", "/pricing/", "event:signup"])
+    user = get_user_model().objects.create(username="owner", is_staff=True, is_superuser=True)
+    session = SessionStore()
+    session[SESSION_KEY] = str(user.pk)
+    session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+    session[HASH_SESSION_KEY] = user.get_session_auth_hash()
+    session.create()
+    print(json.dumps({"staff": session.session_key}))
+
+
+def start(nats_url: str, data_dir: Path, log: Path) -> tuple[Server, dict[str, str]]:
+    env = server_env(nats_url=nats_url, data_dir=data_dir, public=[])
+    env.pop("HEARTH_TEST_PUBLIC_CHANNELS", None)
+    keys = setup(env)
+    server = Server(env=env, log=log).start(app="web.asgi:application")
+    return server, keys
+
+
+if __name__ == "__main__" and sys.argv[1:] == ["setup"]:
+    _setup_main()

@@ -1,0 +1,294 @@
+"""Dashboard HTML views (staff and public links). Thin: parse, call selectors, render."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlencode
+
+from django.contrib.admin.views.decorators import staff_member_required
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from web.analytics.models import Issue, Site
+from web.dashboard import panels as P
+from web.dashboard import selectors as sel
+from web.dashboard.models import Funnel, PublicLink
+
+RANGE_LABELS = [
+    ("today", "Today"),
+    ("yesterday", "Yesterday"),
+    ("7d", "7 days"),
+    ("30d", "30 days"),
+    ("month", "This month"),
+    ("year", "This year"),
+]
+FILTER_LABELS = {
+    "page": "Page", "entry": "Entry page", "exit": "Exit page", "source": "Source",
+    "medium": "Medium", "referrer": "Referrer", "utm_source": "UTM source",
+    "utm_medium": "UTM medium", "utm_campaign": "UTM campaign", "country": "Country",
+    "device": "Device", "browser": "Browser", "os": "OS", "event": "Event", "goal": "Goal",
+}  # fmt: skip
+
+
+def _qs(params: dict[str, str]) -> str:
+    return "?" + urlencode(params)
+
+
+def _query(request: HttpRequest, site: Site) -> sel.Query:
+    return sel.parse_query(site.pk, request.GET)
+
+
+def _page_context(request: HttpRequest, site: Site, q: sel.Query, base: str) -> dict[str, Any]:
+    compare = request.GET.get("compare") == "previous"
+    extra = {"compare": "previous"} if compare else {}
+    params = {**q.params(), **extra}
+    return {
+        "site": site,
+        "q": q,
+        "base": base,
+        "qs": _qs(params),
+        "compare": compare,
+        "compare_toggle": _qs({**q.params(), **({} if compare else {"compare": "previous"})}),
+        "ranges": [
+            (key, label, _qs({**q.params(range=key, **{"from": None, "to": None}), **extra}))
+            for key, label in RANGE_LABELS
+        ],
+        "filters": [
+            (FILTER_LABELS[k], v, _qs({**q.params(**{k: None}), **extra}))
+            for k, v in q.filters.items()
+        ],
+        "panels": [
+            ("pages", "Pages", ["pages", "entry", "exit"]),
+            ("sources", "Sources", ["sources", "referrers"]),
+            ("utm", "Campaigns", ["utm_source", "utm_medium", "utm_campaign"]),
+            ("countries", "Countries", ["countries"]),
+            ("devices", "Devices", ["devices", "browsers", "os"]),
+            ("events", "Custom events", ["events"]),
+            ("goals", "Goals", ["goals"]),
+            ("funnels", "Funnels", ["funnels"]),
+        ],
+        "titles": {k: v[1] for k, v in P.BREAKDOWNS.items()},
+    }
+
+
+@staff_member_required
+def index(request: HttpRequest) -> HttpResponse:
+    site = Site.objects.order_by("pk").first()
+    if site is None:
+        raise Http404("no sites yet: add one in the admin")
+    return redirect("dashboard:site", site_id=site.pk)
+
+
+@staff_member_required
+def site_dashboard(request: HttpRequest, site_id: int) -> HttpResponse:
+    site = get_object_or_404(Site, pk=site_id)
+    try:
+        q = _query(request, site)
+    except sel.QueryError as exc:
+        return HttpResponseBadRequest(str(exc))
+    ctx = _page_context(request, site, q, f"/dashboard/{site.pk}")
+    ctx["sites"] = [(s, s.pk == site.pk) for s in Site.objects.order_by("pk")]
+    ctx["staff"] = True
+    return render(request, "dashboard/dashboard.html", ctx)
+
+
+def _panel(request: HttpRequest, site: Site, name: str) -> HttpResponse:
+    try:
+        q = _query(request, site)
+        fmt = request.GET.get("format", "html")
+        if name == "props":
+            event = request.GET.get("name", "")
+            rows = sel.event_props(q, event)
+            if fmt == "csv":
+                return _csv(rows, f"{site.pk}-props-{event}")
+            return render(request, "dashboard/_props.html", {"rows": rows, "event": event})
+        limit = 1000 if fmt == "csv" else 10
+        rows = P.panel_rows(name, q, limit=limit)
+    except sel.QueryError as exc:
+        return HttpResponseBadRequest(str(exc))
+    if fmt == "csv":
+        return _csv(rows, f"{site.pk}-{name}-{q.range}")
+    ctx: dict[str, Any] = {"rows": rows, "name": name, "q": q, "site": site}
+    compare = request.GET.get("compare") == "previous"
+    if name == "top":
+        prev = sel.top_stats(q.previous()) if compare else {}
+        ctx["stats"] = [
+            (k, r["value"], sel.compare({k: r["value"]}, prev)[k]["change"] if compare else None)
+            for k, r in ((r["metric"], r) for r in rows)
+        ]
+        ctx["multi_day"] = q.days > 1
+        return render(request, "dashboard/_top.html", ctx)
+    if name == "chart":
+        ctx["series"] = {
+            "t": [r["t"] for r in rows],
+            "visitors": [r["visitors"] for r in rows],
+            "pageviews": [r["pageviews"] for r in rows],
+            "previous": [r["visitors"] for r in sel.timeseries(q.previous())] if compare else [],
+            "interval": q.interval,
+        }
+        return render(request, "dashboard/_chart.html", ctx)
+    if name == "funnels":
+        groups: dict[str, list[dict[str, Any]]] = {}
+        for r in rows:
+            groups.setdefault(r["funnel"], []).append(r)
+        ctx["funnels"] = groups
+        ctx["defined"] = Funnel.objects.filter(site=site).exists()
+        return render(request, "dashboard/_funnels.html", ctx)
+    dim = P.BREAKDOWNS[name][0]
+    top = max((r["visitors"] or r["pageviews"] or r["events"] for r in rows), default=0)
+    ctx.update(
+        dim=dim,
+        title=P.BREAKDOWNS[name][1],
+        items=[
+            {
+                **r,
+                "share": round(100 * (r["visitors"] or r["pageviews"] or r["events"]) / top)
+                if top
+                else 0,
+                "href": _qs(
+                    {
+                        **q.params(**{dim: r["value"]}),
+                        **({"compare": "previous"} if compare else {}),
+                    }
+                ),
+            }
+            for r in rows
+        ],
+    )
+    if name == "countries":
+        ctx["map"] = P.world_map(sel.breakdown(q, "country", limit=300))
+        ctx["viewbox"] = P.world()["viewBox"]
+    return render(request, "dashboard/_breakdown.html", ctx)
+
+
+def _csv(rows: list[dict[str, Any]], stem: str) -> HttpResponse:
+    resp = HttpResponse(P.to_csv(rows), content_type="text/csv; charset=utf-8")
+    resp["Content-Disposition"] = f'attachment; filename="{stem}.csv"'
+    return resp
+
+
+@staff_member_required
+def panel(request: HttpRequest, site_id: int, name: str) -> HttpResponse:
+    return _panel(request, get_object_or_404(Site, pk=site_id), name)
+
+
+@staff_member_required
+def export_zip(request: HttpRequest, site_id: int) -> HttpResponse:
+    site = get_object_or_404(Site, pk=site_id)
+    try:
+        q = _query(request, site)
+    except sel.QueryError as exc:
+        return HttpResponseBadRequest(str(exc))
+    resp = HttpResponse(P.zip_all(q), content_type="application/zip")
+    resp["Content-Disposition"] = f'attachment; filename="site{site.pk}-{q.range}.zip"'
+    return resp
+
+
+@staff_member_required
+def realtime(request: HttpRequest, site_id: int) -> HttpResponse:
+    site = get_object_or_404(Site, pk=site_id)
+    return render(request, "dashboard/realtime.html", _realtime_ctx(site, staff=True))
+
+
+def _realtime_ctx(site: Site, *, staff: bool) -> dict[str, Any]:
+    channel = f"metrics.views.{site.pk}"
+    sse = "/live/admin/events/" if staff else "/live/events/"
+    return {
+        "site": site,
+        "snapshot": sel.realtime_snapshot(site.pk),
+        "sse_url": f"{sse}?{urlencode({'channel': channel})}",
+        "map": P.world_map([]),
+        "viewbox": P.world()["viewBox"],
+        "centroids": P.centroids(),
+        "staff": staff,
+    }
+
+
+# --- errors ---------------------------------------------------------------------------------
+
+
+@staff_member_required
+def issues(request: HttpRequest, site_id: int) -> HttpResponse:
+    site = get_object_or_404(Site, pk=site_id)
+    search = request.GET.get("q", "")[:200]
+    status = request.GET.get("status", "open")
+    if status not in ("", *Issue.Status.values):
+        return HttpResponseBadRequest("status must be open, resolved, ignored or empty")
+    rows = sel.issues_search(site.pk, search=search, status=status)
+    return render(
+        request,
+        "dashboard/issues.html",
+        {"site": site, "issues": rows, "search": search, "status": status, "staff": True},
+    )
+
+
+@staff_member_required
+def issue(request: HttpRequest, site_id: int, issue_id: int) -> HttpResponse:
+    site = get_object_or_404(Site, pk=site_id)
+    try:
+        detail = sel.issue_detail(issue_id)
+    except Issue.DoesNotExist as exc:
+        raise Http404("no such issue") from exc
+    if detail["issue"].site_id != site.pk:
+        raise Http404("no such issue")
+    detail["series_json"] = {
+        "t": [p["t"] + "T00:00:00Z" for p in detail["series"]],
+        "events": [p["events"] for p in detail["series"]],
+    }
+    return render(request, "dashboard/issue.html", {"site": site, "staff": True, **detail})
+
+
+@staff_member_required
+@require_POST
+def issue_status(request: HttpRequest, site_id: int, issue_id: int) -> HttpResponse:
+    from web.analytics.services import issue_set_status
+
+    get_object_or_404(Issue, pk=issue_id, site_id=site_id)
+    try:
+        issue_set_status(issue_id=issue_id, status=request.POST.get("status", ""))
+    except ValueError as exc:
+        return HttpResponseBadRequest(str(exc))
+    return redirect("dashboard:issue", site_id=site_id, issue_id=issue_id)
+
+
+# --- status ---------------------------------------------------------------------------------
+
+
+@staff_member_required
+def status(request: HttpRequest) -> HttpResponse:
+    from web.dashboard.models import AlertState
+
+    ctx = sel.status_overview()
+    ctx["alerts"] = list(AlertState.objects.order_by("-last_sent_at")[:20])
+    ctx["staff"] = True
+    return render(request, "dashboard/status.html", ctx)
+
+
+# --- public links ---------------------------------------------------------------------------
+
+
+def _shared_site(key: str) -> Site:
+    link = PublicLink.objects.select_related("site").filter(key=key, revoked_at=None).first()
+    if link is None:
+        raise Http404("this link does not exist or was revoked")
+    return link.site
+
+
+def share(request: HttpRequest, key: str) -> HttpResponse:
+    site = _shared_site(key)
+    try:
+        q = _query(request, site)
+    except sel.QueryError as exc:
+        return HttpResponseBadRequest(str(exc))
+    ctx = _page_context(request, site, q, f"/share/{key}")
+    ctx["staff"] = False
+    return render(request, "dashboard/dashboard.html", ctx)
+
+
+def share_panel(request: HttpRequest, key: str, name: str) -> HttpResponse:
+    return _panel(request, _shared_site(key), name)
+
+
+def share_realtime(request: HttpRequest, key: str) -> HttpResponse:
+    return render(request, "dashboard/realtime.html", _realtime_ctx(_shared_site(key), staff=False))
