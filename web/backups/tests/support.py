@@ -124,7 +124,7 @@ def own_s3(data_dir: Path, port: int | None = None) -> Iterator[S3Server]:
         )
         yield server
     finally:
-        stop(proc)
+        stop(proc, grace=1.0)  # weed's graceful stop can hang; writes are fsynced per request
         log.close()
 
 

@@ -16,6 +16,9 @@ from web.backups.manifest import TIERS
 
 
 class Command(BaseCommand):
+    # System checks may open data.db, which would create an empty file where the restore
+    # is about to put the real one.
+    requires_system_checks: list[str] = []
     help = (
         "Restore Hearth: `db` from the Litestream replica (latest or --timestamp), "
         "`objects` from an offsite tier, `box` = objects from a tier, then db from them."
