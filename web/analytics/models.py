@@ -130,10 +130,8 @@ class Event(models.Model):
     props = models.JSONField(default=dict)
 
     class Meta:
-        indexes = [
-            models.Index(fields=["site", "ts"], name="analytics_event_site_ts"),
-            models.Index(fields=["ts"], name="analytics_event_ts"),
-        ]
+        # (site, ts) only: every extra index costs each insert; retention goes per site.
+        indexes = [models.Index(fields=["site", "ts"], name="analytics_event_site_ts")]
 
 
 class Goal(models.Model):

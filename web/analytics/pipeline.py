@@ -32,7 +32,7 @@ DAY = 86_400
 HOUR = 3_600
 CACHE_TTL = 30.0
 DB = "default"
-_NO_UTM = ("", "", "", "", "")
+_NO_UTM = steps.NO_UTM  # identity matters: parse_url returns this object when no UTM
 _SEP, _REC = "\x1f", "\x1e"
 
 
@@ -61,8 +61,18 @@ def day_str(d: int) -> str:
     return s
 
 
+_sec_cache: dict[int, str] = {}
+
+
 def ts_str(ts: float) -> str:
-    return time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(ts)) + f".{int(ts % 1 * 1e6):06d}"
+    """Unix seconds as Django's SQLite datetime text (microseconds kept)."""
+    sec = int(ts)
+    prefix = _sec_cache.get(sec)
+    if prefix is None:
+        if len(_sec_cache) > 100_000:
+            _sec_cache.clear()
+        prefix = _sec_cache[sec] = time.strftime("%Y-%m-%d %H:%M:%S.", time.gmtime(sec))
+    return f"{prefix}{int((ts - sec) * 1e6):06d}"
 
 
 def parse_ts(v: object) -> float:
@@ -110,9 +120,10 @@ CACHE = _Cache()
 
 
 def reset_caches() -> None:
-    """Forget cached sites, goals and salts (tests, or after an admin change)."""
+    """Forget cached sites, goals, salts, states and sessions (tests, admin changes)."""
     CACHE.loaded_at = -1e9
     CACHE.salts.clear()
+    STATES.clear()
 
 
 def salts_for(cur, today: int, now: float) -> dict[int, bytes]:
@@ -174,12 +185,14 @@ class Sess:
     __slots__ = (
         "active_hour", "browser", "click", "country", "device", "dims", "duration", "entry",
         "errors", "events", "exit", "id", "is_bounce", "last_seen", "medium", "os",
-        "pageviews", "referrer", "site", "source", "start_hour", "started", "utm", "vid",
+        "pageviews", "referrer", "site", "source", "start_hour", "started", "started_str", "utm",
+        "vid",
     )  # fmt: skip
 
     def set_dims(self) -> None:
+        """Precompute the rollup keys ("dim\x1fvalue") of the session's attributes."""
         self.dims = [
-            (d, v)
+            d + _SEP + v
             for d, v in (
                 ("source", self.source),
                 ("medium", self.medium),
@@ -230,9 +243,9 @@ class _Batch:
     def __init__(self, now: float) -> None:
         self.now = now
         self.res = BatchResult()
-        # (site, hour, dim, value) -> [pageviews, events, visitors, visitors_day, sessions,
-        #                              bounces, duration_ms]
-        self.roll: dict[tuple[int, int, str, str], list[int]] = {}
+        # (site, hour, "dim\x1fvalue") -> [pageviews, events, visitors, visitors_day, sessions,
+        #                                  bounces, duration_ms]
+        self.roll: dict[tuple[int, int, str], list[int]] = {}
         # (site, hour) -> [started, active, pageviews, events, errors, visitors, visitors_day,
         #                  bounces, duration_ms]
         self.graph: dict[tuple[int, int], list[int]] = {}
@@ -241,6 +254,7 @@ class _Batch:
         self.errors: list[Rec] = []
         self.sessions: dict[int, Sess] = {}
         self.dirty_sessions: set[int] = set()
+        self.new_sessions: set[int] = set()
         self.states: dict[int, VState] = {}
         self.dirty_states: set[int] = set()
 
@@ -255,8 +269,8 @@ class _Batch:
             self.counters[(p["site"], int(ts // DAY), f"dropped:{key}")] += 1
             self.dropped_rows.append((eid, p["site"], ts_str(ts), d.step, d.reason))
 
-    def r(self, site: int, hour: int, dim: str, value: str) -> list[int]:
-        k = (site, hour, dim, value)
+    def r(self, site: int, hour: int, key: str) -> list[int]:
+        k = (site, hour, key)
         row = self.roll.get(k)
         if row is None:
             row = self.roll[k] = [0, 0, 0, 0, 0, 0, 0]
@@ -283,6 +297,20 @@ def process_batch(
     b = _Batch(now)
     b.res.received = len(payloads)
     conn = connections[DB]
+    try:
+        stored = _run(conn, b, payloads, job_ids, now)
+    except BaseException:
+        STATES.clear()  # cached objects may hold this batch's uncommitted changes
+        CACHE.salts.clear()
+        raise
+    STATES.keep(b, now)
+    b.res.stored = len(stored)
+    for kind, n in Counter(rec.kind for rec in stored).items():
+        metrics.STORED.labels(kind).inc(n)
+    return b.res
+
+
+def _run(conn, b: _Batch, payloads: list[dict], job_ids: list[str] | None, now: float) -> list:
     with transaction.atomic(using=DB):
         conn.ensure_connection()
         cur = conn.connection.cursor()
@@ -329,10 +357,7 @@ def process_batch(
         if b.errors:
             new, reopened = issues_record(cur, [_issue_item(r) for r in b.errors])
             b.res.new_issues, b.res.reopened_issues = new, reopened
-    b.res.stored = len(stored)
-    for rec in stored:
-        metrics.STORED.labels(rec.kind).inc()
-    return b.res
+    return stored
 
 
 def _already_seen(cur, eids: list[str]) -> set[str]:
@@ -366,7 +391,8 @@ def _enrich(p: dict, eid: str, salts: dict[int, bytes], today: int) -> Rec:
     ip = p.get("ip") or ""
     ua = p.get("ua") or ""
     r.vid = steps.visitor_id(salt, site, ip, ua)
-    prev = salts.get(day - 1)
+    # Yesterday's id is only needed to continue a session across midnight.
+    prev = salts.get(day - 1) if ts - day * DAY < SESSION_TIMEOUT else None
     r.prev_vid = steps.visitor_id(prev, site, ip, ua) if prev is not None else 0
     # step: user agent
     r.browser, r.os, device = steps.ua_step(ua)
@@ -392,14 +418,65 @@ def _enrich(p: dict, eid: str, salts: dict[int, bytes], today: int) -> Rec:
     return r
 
 
+class _StateCache:
+    """Visitor states and sessions this process wrote, reused across batches.
+
+    Validated per batch against data.db with one narrow query (visitor id, last_seen,
+    session id): a state some other worker process changed since is reloaded with its
+    session. Objects are mutated in place during a batch, so any failed batch clears it.
+    """
+
+    MAX = 200_000
+
+    def __init__(self) -> None:
+        self.states: dict[int, VState] = {}
+        self.sessions: dict[int, Sess] = {}
+
+    def clear(self) -> None:
+        self.states.clear()
+        self.sessions.clear()
+
+    def keep(self, b: _Batch, now: float) -> None:
+        self.states.update(b.states)
+        self.sessions.update(b.sessions)
+        if len(self.states) > self.MAX or len(self.sessions) > self.MAX:
+            horizon = now - 2 * SESSION_TIMEOUT
+            self.states = {k: v for k, v in self.states.items() if v.last_seen >= horizon}
+            self.sessions = {k: v for k, v in self.sessions.items() if v.last_seen >= horizon}
+
+
+STATES = _StateCache()
+
+
 def _load_state(cur, b: _Batch, recs: list[Rec]) -> None:
     vids = list({v for r in recs for v in (r.vid, r.prev_vid) if v})
+    cached, cached_sessions = STATES.states, STATES.sessions
+    fresh: list[int] = []
     sids: set[int] = set()
     for i in range(0, len(vids), 500):
         chunk = vids[i : i + 500]
+        for vid, last, sid in cur.execute(
+            "SELECT visitor_id, last_seen, session_id FROM analytics_visitorstate "
+            f"WHERE visitor_id IN ({','.join('?' * len(chunk))})",
+            chunk,
+        ):
+            st = cached.get(vid)
+            if st is not None and st.last_seen == last and st.session_id == sid:
+                b.states[vid] = st
+                if sid:
+                    s = cached_sessions.get(sid)
+                    if s is not None:
+                        b.sessions[sid] = s
+                    else:
+                        sids.add(sid)
+            else:
+                fresh.append(vid)
+    for i in range(0, len(fresh), 500):
+        chunk = fresh[i : i + 500]
         for vid, site, sid, last, hour, seen_h, day, seen_d in cur.execute(
-            "SELECT visitor_id, site_id, session_id, last_seen, hour, seen_hour, day, seen_day "
-            f"FROM analytics_visitorstate WHERE visitor_id IN ({','.join('?' * len(chunk))})",
+            "SELECT visitor_id, site_id, session_id, last_seen, hour || '', seen_hour, "
+            "day || '', seen_day FROM analytics_visitorstate "
+            f"WHERE visitor_id IN ({','.join('?' * len(chunk))})",
             chunk,
         ):
             st = VState(vid, site)
@@ -436,6 +513,7 @@ def _session_from_row(row: tuple) -> Sess:
      s.duration, bounce, s.source, s.medium, s.referrer, u1, u2, u3, u4, u5, s.click,
      s.country, s.device, s.browser, s.os, active) = row  # fmt: skip
     s.started = parse_ts(started)
+    s.started_str = ts_str(s.started)
     s.last_seen = parse_ts(last)
     s.is_bounce = bool(bounce)
     s.utm = (u1, u2, u3, u4, u5)
@@ -447,7 +525,7 @@ def _session_from_row(row: tuple) -> Sess:
 
 def _session_row(s: Sess) -> tuple:
     return (
-        s.id, s.site, s.vid, ts_str(s.started), ts_str(s.last_seen), s.entry, s.exit,
+        s.id, s.site, s.vid, s.started_str, ts_str(s.last_seen), s.entry, s.exit,
         s.pageviews, s.events, s.errors, s.duration, int(s.is_bounce), s.source, s.medium,
         s.referrer, *s.utm, s.click, s.country, s.device, s.browser, s.os,
         hour_str(s.active_hour),
@@ -459,6 +537,7 @@ def _new_session(b: _Batch, st: VState, rec: Rec) -> Sess:
     s.id = steps.session_id_for(rec.vid, rec.ts)
     s.site, s.vid = rec.site, rec.vid
     s.started = s.last_seen = rec.ts
+    s.started_str = ts_str(rec.ts)
     s.start_hour = rec.hour
     s.active_hour = -1
     s.entry = rec.url.path
@@ -471,17 +550,15 @@ def _new_session(b: _Batch, st: VState, rec: Rec) -> Sess:
     s.country, s.device, s.browser, s.os = rec.country, rec.device, rec.browser, rec.os
     s.set_dims()
     b.sessions[s.id] = s
+    b.new_sessions.add(s.id)
     st.session_id = s.id
     # Session-level counters live in the start hour (see analytics.md).
     site, h = s.site, s.start_hour
     g = b.g(site, h)
     g[0] += 1
     g[7] += 1
-    row = b.r(site, h, "entry", s.entry)
-    row[4] += 1
-    row[5] += 1
-    for dim, value in s.dims:
-        row = b.r(site, h, dim, value)
+    for key in ("entry" + _SEP + s.entry, *s.dims):
+        row = b.r(site, h, key)
         row[4] += 1
         row[5] += 1
     return s
@@ -491,22 +568,29 @@ def _unbounce(b: _Batch, s: Sess) -> None:
     s.is_bounce = False
     site, h = s.site, s.start_hour
     b.g(site, h)[7] -= 1
-    b.r(site, h, "entry", s.entry)[5] -= 1
-    for dim, value in s.dims:
-        b.r(site, h, dim, value)[5] -= 1
+    for key in ("entry" + _SEP + s.entry, *s.dims):
+        b.r(site, h, key)[5] -= 1
 
 
-def _count(b: _Batch, st: VState, rec: Rec, dim: str, value: str, col: int) -> None:
-    """Add 1 to column `col` of a rollup row and count the visitor once per hour and day."""
-    row = b.r(rec.site, rec.hour, dim, value)
-    row[col] += 1
-    key = dim + _SEP + value
-    if rec.hour == st.hour and key not in st.seen_hour:
-        st.seen_hour.add(key)
-        row[2] += 1
-    if rec.day == st.day and key not in st.seen_day:
-        st.seen_day.add(key)
-        row[3] += 1
+def _count(b: _Batch, st: VState, rec: Rec, keys: list[str], col: int) -> None:
+    """Add 1 to column `col` of each key's rollup row in the event's hour, and count the
+    visitor once per hour and once per UTC day per key (the hot loop: keep it flat)."""
+    roll = b.roll
+    site, h = rec.site, rec.hour
+    seen_h = st.seen_hour if h == st.hour else None
+    seen_d = st.seen_day if rec.day == st.day else None
+    for key in keys:
+        k = (site, h, key)
+        row = roll.get(k)
+        if row is None:
+            row = roll[k] = [0, 0, 0, 0, 0, 0, 0]
+        row[col] += 1
+        if seen_h is not None and key not in seen_h:
+            seen_h.add(key)
+            row[2] += 1
+        if seen_d is not None and key not in seen_d:
+            seen_d.add(key)
+            row[3] += 1
 
 
 def _sessionize(b: _Batch, rec: Rec) -> None:
@@ -523,12 +607,8 @@ def _sessionize(b: _Batch, rec: Rec) -> None:
     url = rec.url
     if (
         is_open
-        and (url.utm != _NO_UTM or url.click_id)
-        and (url.utm, url.click_id)
-        != (
-            s.utm,
-            s.click,
-        )
+        and (url.utm is not _NO_UTM or url.click_id)
+        and (url.utm, url.click_id) != (s.utm, s.click)
     ):
         is_open = False  # a campaign change starts a new session
     kind = rec.kind
@@ -536,14 +616,15 @@ def _sessionize(b: _Batch, rec: Rec) -> None:
         if kind == "engagement":
             raise steps.Drop("session", "no_session")
         s = None if kind in ("error", "csp") else _new_session(b, st, rec)
-    # unique counting windows
+    # unique-counting windows (an event later than the window opens a new one)
     if rec.hour > st.hour:
         st.hour = rec.hour
         st.seen_hour = set()
     if rec.day > st.day:
         st.day = rec.day
         st.seen_day = set()
-    st.last_seen = max(st.last_seen, rec.ts)
+    if rec.ts > st.last_seen:
+        st.last_seen = rec.ts
     b.dirty_states.add(st.vid)
     rec.session = s
     site, h = rec.site, rec.hour
@@ -561,52 +642,58 @@ def _sessionize(b: _Batch, rec: Rec) -> None:
     if kind == "pageview":
         s.pageviews += 1
         if s.pageviews == 1:
+            # entry visitors: counted with the session's first pageview, in the start hour
             key = "entry" + _SEP + s.entry
-            row = b.r(site, s.start_hour, "entry", s.entry)
-            if key not in st.seen_day and rec.day == st.day:
-                st.seen_day.add(key)
-                row[3] += 1
-            if key not in st.seen_hour and rec.hour == st.hour:
+            row = b.r(site, s.start_hour, key)
+            if rec.hour == st.hour and key not in st.seen_hour:
                 st.seen_hour.add(key)
                 row[2] += 1
+            if rec.day == st.day and key not in st.seen_day:
+                st.seen_day.add(key)
+                row[3] += 1
         elif s.is_bounce:
             _unbounce(b, s)
         if s.exit != path:
             if s.exit:
-                b.r(site, s.start_hour, "exit", s.exit)[4] -= 1
-            b.r(site, s.start_hour, "exit", path)[4] += 1
+                b.r(site, s.start_hour, "exit" + _SEP + s.exit)[4] -= 1
+            b.r(site, s.start_hour, "exit" + _SEP + path)[4] += 1
             s.exit = path
-        _count(b, st, rec, "page", path, 0)
-        for dim, value in s.dims:
-            _count(b, st, rec, dim, value, 0)
+        _count(b, st, rec, ["page" + _SEP + path, *s.dims, ""], 0)
         g[2] += 1
-        _total(st, rec, g)
-        for name, gkind, match in CACHE.goals.get(site, ()):
-            if gkind == "page" and (
-                path == match or (match.endswith("*") and path.startswith(match[:-1]))
-            ):
-                _count(b, st, rec, "goal", name, 1)
+        goals = CACHE.goals.get(site)
+        if goals:
+            hits = [
+                "goal" + _SEP + name
+                for name, gkind, match in goals
+                if gkind == "page"
+                and (path == match or (match.endswith("*") and path.startswith(match[:-1])))
+            ]
+            if hits:
+                _count(b, st, rec, hits, 1)
     elif kind == "custom":
         s.events += 1
         if s.is_bounce:
             _unbounce(b, s)
-        _count(b, st, rec, "event", rec.name, 1)
-        for dim, value in s.dims:
-            _count(b, st, rec, dim, value, 1)
+        _count(b, st, rec, ["event" + _SEP + rec.name, *s.dims, ""], 1)
         g[3] += 1
-        _total(st, rec, g)
-        for name, gkind, match in CACHE.goals.get(site, ()):
-            if gkind == "event" and rec.name == match:
-                _count(b, st, rec, "goal", name, 1)
+        goals = CACHE.goals.get(site)
+        if goals:
+            hits = [
+                "goal" + _SEP + name
+                for name, gkind, match in goals
+                if gkind == "event" and rec.name == match
+            ]
+            if hits:
+                _count(b, st, rec, hits, 1)
     elif kind == "engagement":
         ms = rec.engaged
         if ms:
             s.duration += ms
-            b.g(site, s.start_hour)[8] += ms
-            b.r(site, s.start_hour, "entry", s.entry)[6] += ms
-            for dim, value in s.dims:
-                b.r(site, s.start_hour, dim, value)[6] += ms
-            b.r(site, h, "page", path)[6] += ms
+            sh = s.start_hour
+            b.g(site, sh)[8] += ms
+            for key in ("entry" + _SEP + s.entry, *s.dims):
+                b.r(site, sh, key)[6] += ms
+            b.r(site, h, "page" + _SEP + path)[6] += ms
     else:  # error, csp
         g[4] += 1
         if s is not None:
@@ -614,18 +701,10 @@ def _sessionize(b: _Batch, rec: Rec) -> None:
         b.errors.append(rec)
 
 
-def _total(st: VState, rec: Rec, g: list[int]) -> None:
-    if rec.hour == st.hour and "" not in st.seen_hour:
-        st.seen_hour.add("")
-        g[5] += 1
-    if rec.day == st.day and "" not in st.seen_day:
-        st.seen_day.add("")
-        g[6] += 1
-
-
 def _write(cur, b: _Batch, stored: list[Rec]) -> None:
     rows = []
     live: dict[int, dict] = b.res.live
+    per_day: Counter[tuple[int, int]] = Counter()
     for r in stored:
         s = r.session
         if s is not None:
@@ -641,8 +720,7 @@ def _write(cur, b: _Batch, stored: list[Rec]) -> None:
                 json.dumps(r.props, separators=(",", ":")) if r.props else "{}",
             )
         )  # fmt: skip
-        b.counters[(r.site, r.day, "received")] += 1
-        b.counters[(r.site, r.day, "stored")] += 1
+        per_day[(r.site, r.day)] += 1
         lv = live.get(r.site)
         if lv is None:
             lv = live[r.site] = {"pageviews": 0, "events": 0, "errors": 0, "pages": {},
@@ -656,6 +734,9 @@ def _write(cur, b: _Batch, stored: list[Rec]) -> None:
             lv["events"] += 1
         elif r.kind in ("error", "csp"):
             lv["errors"] += 1
+    for (site, day), n in per_day.items():
+        b.counters[(site, day, "received")] += n
+        b.counters[(site, day, "stored")] += n
     if rows:
         cur.executemany(
             "INSERT INTO analytics_event (event_id, site_id, ts, kind, name, hostname, path, "
@@ -671,13 +752,24 @@ def _write(cur, b: _Batch, stored: list[Rec]) -> None:
             b.dropped_rows,
         )
     if b.dirty_sessions:
+        # New sessions: a full insert (a redelivered batch never gets here: deduped above).
+        # Existing ones: only the columns an event can change.
+        new = b.new_sessions
         cols = _SESSION_COLS.split(", ")
-        updates = ", ".join(f"{c}=excluded.{c}" for c in cols if c not in ("id", "site_id"))
         cur.executemany(
             f"INSERT INTO analytics_session ({_SESSION_COLS}) VALUES ({','.join('?' * len(cols))}) "
-            f"ON CONFLICT(id) DO UPDATE SET {updates}",
-            [_session_row(b.sessions[i]) for i in b.dirty_sessions],
+            "ON CONFLICT(id) DO UPDATE SET last_seen=excluded.last_seen",
+            [_session_row(b.sessions[i]) for i in b.dirty_sessions if i in new],
         )
+        cur.executemany(
+            "UPDATE analytics_session SET visitor_id=?, last_seen=?, exit_path=?, pageviews=?, "
+            "events=?, errors=?, duration_ms=?, is_bounce=?, active_hour=? WHERE id=?",
+            [
+                (s.vid, ts_str(s.last_seen), s.exit, s.pageviews, s.events, s.errors,
+                 s.duration, int(s.is_bounce), hour_str(s.active_hour), s.id)
+                for s in (b.sessions[i] for i in b.dirty_sessions if i not in new)
+            ],
+        )  # fmt: skip
     if b.dirty_states:
         cur.executemany(
             "INSERT INTO analytics_visitorstate (visitor_id, site_id, session_id, last_seen, "
@@ -699,6 +791,13 @@ def _write(cur, b: _Batch, stored: list[Rec]) -> None:
                 for st in (b.states[v] for v in b.dirty_states)
             ],
         )
+    total = b.roll
+    for key in [k for k in total if not k[2]]:
+        # key "" is the site-wide visitor (the hourly graph's visitors columns)
+        vals = total.pop(key)
+        g = b.g(key[0], key[1])
+        g[5] += vals[2]
+        g[6] += vals[3]
     if b.roll:
         cur.executemany(
             "INSERT INTO analytics_rollup (site_id, hour, dim, value, pageviews, events, "
@@ -710,7 +809,8 @@ def _write(cur, b: _Batch, stored: list[Rec]) -> None:
             "duration_ms=duration_ms+excluded.duration_ms",
             [
                 (site, hour_str(h), dim, value[:500], *vals)
-                for (site, h, dim, value), vals in b.roll.items()
+                for (site, h, key), vals in b.roll.items()
+                for dim, value in (key.split(_SEP, 1),)
                 if any(vals)
             ],
         )

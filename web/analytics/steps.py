@@ -179,7 +179,7 @@ class Url:
         self.ref_param = ref
 
 
-_NO_UTM = ("", "", "", "", "")
+NO_UTM = ("", "", "", "", "")
 
 
 @lru_cache(maxsize=50_000)
@@ -188,8 +188,8 @@ def parse_url(url: str) -> Url:
     try:
         parts = urlsplit(url)
     except ValueError:
-        return Url("", "/", _NO_UTM, "", "")
-    utm = _NO_UTM
+        return Url("", "/", NO_UTM, "", "")
+    utm = NO_UTM
     click = ""
     ref = ""
     if parts.query:
