@@ -1,0 +1,135 @@
+"""The site in real headless Chromium: responsive images without layout shift, and live
+comments (reader posts → admin sees it live → admin approves → other readers see it live)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from web.blog.tests.sitekit import seed, site_env
+from web.live.tests.serverkit import Server
+
+pytestmark = pytest.mark.browser
+
+ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
+]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+@pytest.fixture(scope="module")
+def site(nats_server, s3_server, tmp_path_factory) -> Iterator[tuple[Server, dict[str, Any]]]:  # type: ignore[no-untyped-def]
+    root = tmp_path_factory.mktemp("site")
+    env = site_env(nats_server, s3_server, root / "data")
+    data = seed(env)
+    server = Server(env, log=root / "uvicorn.log").start("web.asgi:application")
+    try:
+        yield server, data
+    finally:
+        server.stop()
+
+
+def _context(browser: Any, server: Server, session: str | None = None, **kw: Any) -> Any:
+    ctx = browser.new_context(**kw)
+    if session:
+        ctx.add_cookies([{"name": "sessionid", "value": session, "url": server.url}])
+    return ctx
+
+
+CLS_PROBE = """
+window.__cls = 0;
+new PerformanceObserver((list) => {
+  for (const e of list.getEntries()) { if (!e.hadRecentInput) window.__cls += e.value; }
+}).observe({type: "layout-shift", buffered: true});
+"""
+
+
+def test_post_page_images_come_from_srcset_without_layout_shift(browser, site) -> None:  # type: ignore[no-untyped-def]
+    server, data = site
+    ctx = _context(browser, server, viewport={"width": 800, "height": 900})
+    ctx.add_init_script(CLS_PROBE)
+    page = ctx.new_page()
+    page.goto(server.url + data["post_url"])
+    img = page.locator("picture.cover img")
+    img.wait_for()
+    page.wait_for_function(
+        "() => { const i = document.querySelector('picture.cover img');"
+        " return i.complete && i.naturalWidth > 0; }",
+        timeout=10_000,
+    )
+    info = page.evaluate(
+        """() => { const i = document.querySelector('picture.cover img');
+        const s = i.closest('picture').querySelector('source');
+        return {current: i.currentSrc, w: i.getAttribute('width'), h: i.getAttribute('height'),
+                alt: i.alt, natural: i.naturalWidth, srcset: s.srcset, type: s.type,
+                box: i.getBoundingClientRect().height}; }"""
+    )
+    assert info["type"] == "image/webp" and info["alt"] == "A soft radial gradient"
+    assert info["w"] == "1024" and info["h"] == "768"
+    candidates = [c.strip().split(" ")[0] for c in info["srcset"].split(",")]
+    assert info["current"] in candidates, info  # chosen from the WebP srcset
+    # naturalWidth is density-corrected for srcset images (file width / chosen density).
+    assert info["current"].endswith(".webp") and info["natural"] > 0
+    page.wait_for_timeout(300)
+    assert page.evaluate("window.__cls") == 0
+    # The box was reserved before the image arrived: width/height give the aspect ratio.
+    assert (
+        abs(info["box"] - page.evaluate("document.querySelector('picture.cover img').width") * 0.75)
+        < 2
+    )
+    ctx.close()
+
+
+def test_comment_appears_live_in_admin_and_other_browsers(browser, site) -> None:  # type: ignore[no-untyped-def]
+    server, data = site
+    post_url = server.url + data["post_url"]
+
+    anon = _context(browser, server).new_page()
+    anon.goto(post_url)
+    anon.evaluate("window.__noReload = 'still here'")
+
+    admin = _context(browser, server, data["staff_session"]).new_page()
+    admin.goto(server.url + "/admin/blog/comment/")
+    assert admin.locator("#live-pending").is_hidden()
+
+    reader = _context(browser, server, data["reader_session"]).new_page()
+    reader.goto(post_url)
+    reader.fill("#c-name", "Rita Reader")
+    reader.fill("#c-body", "Live *hello* from a reader")
+    reader.click(".comment-form button[type=submit]")
+    reader.wait_for_url("**?posted=pending#comments")
+    reader.evaluate("window.__noReload = 'still here'")
+
+    # The moderation queue shows the new comment without reload.
+    admin.locator("#live-pending li").first.wait_for(timeout=5_000)
+    assert "Live" in admin.locator("#live-pending li").first.inner_text()
+    assert anon.locator(".comment").count() == 0
+
+    admin.reload()  # the queue itself (server-rendered) lists it too
+    admin.locator("input.action-select").first.check()
+    admin.select_option("select[name=action]", "approve")
+    admin.click("button[name=index]")
+    admin.wait_for_load_state()
+    approved_at = time.monotonic()
+    for page in (anon, reader):
+        page.locator(".comment em", has_text="hello").wait_for(timeout=1_000)
+    elapsed = time.monotonic() - approved_at
+    assert elapsed < 1.0, f"comment took {elapsed:.2f}s to appear"
+    for page in (anon, reader):
+        assert page.evaluate("window.__noReload") == "still here"  # no reload happened
+        assert "Rita Reader" in page.locator(".comment").first.inner_text()
