@@ -111,9 +111,6 @@ LOGGING = {
     },
 }
 
-# django-eventstream: admin channels (see docs/architecture/queues-and-subjects.md).
-EVENTSTREAM_STORAGE_CLASS = "django_eventstream.storage.DjangoModelStorage"
-
 # --- live ---
 # Admin channels: django-eventstream reads replay from the per-process hub fed by NATS, not from
 # the database (see "Live subjects and SSE" in docs/architecture/queues-and-subjects.md).
@@ -121,11 +118,6 @@ EVENTSTREAM_STORAGE_CLASS = "web.live.eventstream.HubStorage"
 EVENTSTREAM_CHANNELMANAGER_CLASS = "web.live.eventstream.StaffChannelManager"
 LIVE_RING_SIZE = 100  # events kept per channel per process for Last-Event-ID replay
 LIVE_MAX_CHANNELS = 10_000  # channels with a ring per process (least recently used dropped)
-
-# --- backups ---
-# Cron failure alerts are emailed to ADMINS through EMAIL_BACKEND (console unless configured).
-ADMINS = globals().get("ADMINS") or ["admin@localhost"]
-SERVER_EMAIL = globals().get("SERVER_EMAIL", "Hearth cron <cron@localhost>")
 
 # --- blog ---
 # Public site, sign-in and media (docs/architecture/site.md). CSP with per-request nonces:
@@ -178,6 +170,11 @@ BLOG_SITE_DESCRIPTION = "Notes and projects."
 BLOG_COMMENT_TRUST_AFTER = 3  # approved comments before a reader's comments skip the queue
 ACCOUNTS_OPEN_SIGNUP = True
 ACCOUNTS_SMS_SENDER = "web.accounts.sms.ConsoleSmsSender"
+
+# --- backups ---
+# Cron failure alerts are emailed to ADMINS through EMAIL_BACKEND (console unless configured).
+ADMINS = globals().get("ADMINS") or ["admin@localhost"]
+SERVER_EMAIL = globals().get("SERVER_EMAIL", "Hearth cron <cron@localhost>")
 
 # --- analytics ---
 # Publish events.metrics.views.<site> after each worker batch (off only in unit tests/bench).
