@@ -57,5 +57,5 @@ def _fresh_caches():
 @pytest.fixture(autouse=True)
 def _no_live(settings, request):
     """Unit tests run without NATS; live publishing is tested where a server runs."""
-    if "live_env" not in request.fixturenames:
+    if not {"live_env", "nats_env"} & set(request.fixturenames):
         settings.ANALYTICS_LIVE = False

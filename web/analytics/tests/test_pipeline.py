@@ -299,3 +299,43 @@ def test_invalid_and_unknown_site_payloads_are_dropped_not_stored():
     assert res.dropped == {"validate:unknown_site": 1, "validate:invalid": 2}
     assert Event.objects.count() == 0
     assert res.stored == 0
+
+
+def test_state_cache_notices_another_worker_wrote_the_visitor():
+    """Two worker processes share data.db: each one's cached state must yield to the DB."""
+    from web.analytics import pipeline
+
+    run([ev(T, url="https://hearth.test/a")])
+    mine = pipeline.STATES
+    pipeline.STATES = pipeline._StateCache()  # "another process": empty cache, same DB
+    try:
+        run([ev(T + 60, url="https://hearth.test/b")])
+    finally:
+        pipeline.STATES = mine  # back to this process's now stale cache
+    run([ev(T + 120, url="https://hearth.test/c")])
+    s = Session.objects.get()
+    assert (s.pageviews, s.exit_path, s.is_bounce) == (3, "/c", False)
+    exits = dict(Rollup.objects.filter(dim="exit").values_list("value", "sessions"))
+    assert exits == {"/a": 0, "/b": 0, "/c": 1}
+    assert roll("page", "/c").visitors == 1
+    assert SessionsHourly.objects.get().visitors == 1
+
+
+def test_failed_batch_writes_nothing_and_leaves_no_stale_cache(monkeypatch):
+    from web.analytics import pipeline
+
+    run([ev(T, url="https://hearth.test/a")])
+
+    def broken(*a: object, **k: object) -> None:
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(pipeline, "_write", broken)
+    with pytest.raises(RuntimeError):
+        run([ev(T + 60, url="https://hearth.test/b")], job_ids=["redo"])
+    monkeypatch.undo()
+    assert Event.objects.count() == 1
+    res = run([ev(T + 60, url="https://hearth.test/b")], job_ids=["redo"])  # the redelivery
+    assert res.stored == 1
+    s = Session.objects.get()
+    assert (s.pageviews, s.exit_path) == (2, "/b")
+    assert SessionsHourly.objects.get().pageviews == 2

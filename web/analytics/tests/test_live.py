@@ -1,0 +1,90 @@
+"""After a batch: the live view and new-issue alerts reach real core NATS subscribers."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import json
+import threading
+import time
+from typing import Any
+
+import pytest
+
+from web.analytics import pipeline
+from web.analytics.services import events_process_batch
+from web.analytics.tests.conftest import ev
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+class Subscriber:
+    """Collects messages on some subjects in a background event loop."""
+
+    def __init__(self, url: str, subjects: list[str]) -> None:
+        self.msgs: list[tuple[str, dict[str, Any]]] = []
+        self.ready = threading.Event()
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=asyncio.run, args=(self._run(url, subjects),))
+        self.thread.start()
+        assert self.ready.wait(10), "subscriber did not connect"
+
+    async def _run(self, url: str, subjects: list[str]) -> None:
+        import nats
+
+        nc = await nats.connect(url)
+
+        async def on(msg: Any) -> None:
+            self.msgs.append((msg.subject, json.loads(msg.data)))
+
+        for s in subjects:
+            await nc.subscribe(s, cb=on)
+        await nc.flush()
+        self.ready.set()
+        while not self.stop.is_set():
+            await asyncio.sleep(0.05)
+        await nc.close()
+
+    def wait(self, n: int, timeout: float = 10) -> list[tuple[str, dict[str, Any]]]:
+        deadline = time.monotonic() + timeout
+        while len(self.msgs) < n and time.monotonic() < deadline:
+            time.sleep(0.05)
+        return list(self.msgs)
+
+    def close(self) -> None:
+        self.stop.set()
+        self.thread.join(10)
+
+
+@pytest.fixture
+def nats_env(settings, nats_server):  # type: ignore[no-untyped-def]
+    """settings.ENV pointed at the session's real nats-server (no S3 needed here)."""
+    settings.ENV = dataclasses.replace(settings.ENV, nats_url=nats_server.url)
+    return settings.ENV
+
+
+def test_batch_publishes_live_view_and_new_issue_alert(nats_env):
+    pipeline.reset_caches()
+    sub = Subscriber(nats_env.nats_url, ["events.metrics.views.*", "events.alerts.errors"])
+    try:
+        now = time.time()
+        err = {"message": "Uncaught TypeError: liveBoom is not a function", "stack": ""}
+        events_process_batch(
+            payloads=[
+                ev(now - 30, url="https://hearth.test/a", ip="81.2.69.142"),
+                ev(now - 20, url="https://hearth.test/b", ip="81.2.69.142"),
+                ev(now - 10, url="https://hearth.test/a", ip="8.8.8.8"),
+                ev(now - 5, kind="error", name="TypeError", error=err),
+            ],
+            now=now,
+        )
+        msgs = dict(sub.wait(2))
+    finally:
+        sub.close()
+    view = msgs["events.metrics.views.1"]
+    assert (view["pageviews"], view["errors"], view["visitors_now"]) == (3, 1, 2)
+    assert view["pages"] == ["/a", "/b"]  # latest first
+    assert view["countries"] == {"GB": 2, "US": 1}
+    alert = msgs["events.alerts.errors"]
+    assert (alert["type"], alert["kind"], alert["reopened"]) == ("TypeError", "js", False)
+    assert "liveBoom" in alert["message"]
