@@ -10,3 +10,11 @@ class AccountsConfig(AppConfig):
 
         register_ttl_model("accounts.logincode")
         register_ttl_model("accounts.ratecounter")
+        try:
+            from web.backups.cleanup import register_cleaner
+        except ImportError:  # the backups app owns the cleanup job; without it, no cleanup
+            return
+        from web.accounts.cleanup import clean_codes, clean_rate_counters
+
+        register_cleaner("accounts.codes", clean_codes)
+        register_cleaner("accounts.rate_counters", clean_rate_counters)

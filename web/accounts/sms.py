@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 import sys
 from functools import cache
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from django.conf import settings
 from django.utils.module_loading import import_string
@@ -16,6 +16,7 @@ from django.utils.module_loading import import_string
 log = logging.getLogger(__name__)
 
 
+@runtime_checkable
 class SmsSender(Protocol):
     def send(self, *, to: str, body: str) -> None:
         """Deliver one message or raise; the job retries on any exception."""

@@ -147,3 +147,23 @@ def test_open_redirect_is_refused(_no_enqueue) -> None:  # type: ignore[no-untyp
     client.post("/accounts/sign-in/", {"email": "r@example.com", "next": "https://evil.example/"})
     (_, code), *_ = _no_enqueue
     assert client.post("/accounts/sign-in/code/", {"code": code})["Location"] == "/"
+
+
+def test_ttl_cleanup_removes_expired_codes_and_windows() -> None:
+    from web.accounts import ratelimit
+    from web.accounts.cleanup import clean_codes, clean_rate_counters
+    from web.accounts.models import RateCounter
+    from web.backups.cleanup import CLEANERS
+
+    assert CLEANERS["accounts.codes"] is clean_codes
+    services.code_request(email="old@example.com", ip=IP)
+    services.code_request(email="new@example.com", ip=IP)
+    LoginCode.objects.filter(email="old@example.com").update(
+        expires_at=timezone.now() - timedelta(minutes=1)
+    )
+    assert clean_codes(timezone.now()) == 1
+    assert list(LoginCode.objects.values_list("email", flat=True)) == ["new@example.com"]
+    ratelimit.hit("x", limit=1, window_s=60, now=0)
+    before = RateCounter.objects.count()
+    assert clean_rate_counters(timezone.now()) == 1
+    assert RateCounter.objects.count() == before - 1

@@ -173,3 +173,16 @@ def test_admin_works_under_csp(admin_client: Client) -> None:
     _scripts_allowed(r.content.decode(), r["Content-Security-Policy"])
     assert admin_client.get("/admin/blog/comment/").status_code == 200
     assert admin_client.get("/admin/media/image/add/").status_code == 200
+
+
+def test_every_public_page_includes_the_site_1_tracker(site, client: Client, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from web.analytics.models import Site
+    from web.blog.templatetags import site_tags
+
+    monkeypatch.setattr(site_tags, "_key_cache", (0.0, None))
+    key = Site.objects.get(pk=1).public_key
+    for url in ("/", site["live"].get_absolute_url(), "/projects/", "/accounts/sign-in/"):
+        body = client.get(url).content.decode()
+        tags = [t for t in re.findall(r"<script[^>]*>", body) if f'data-site="{key}"' in t]
+        assert len(tags) == 1, (url, body[:500])
+        assert re.search(r'src="/[^"]+\.js"', tags[0])  # same origin: allowed by the CSP

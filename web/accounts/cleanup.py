@@ -1,0 +1,19 @@
+"""ttl.db cleaners for the daily `ttl cleanup` cron job (web/backups/cleanup.py registry)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from web.accounts import ratelimit
+from web.accounts.models import LoginCode
+
+
+def clean_codes(now: datetime) -> int:
+    """Expired one-time codes (a used or burnt code is already gone)."""
+    deleted, _ = LoginCode.objects.filter(expires_at__lt=now).delete()
+    return deleted
+
+
+def clean_rate_counters(now: datetime) -> int:
+    """Rate-limit windows that have ended."""
+    return ratelimit.purge_expired(now=now.timestamp())
