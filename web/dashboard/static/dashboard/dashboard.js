@@ -34,7 +34,8 @@
       el.dataset.drawn = "1";
       new uPlot({
         width: Math.max(300, el.clientWidth || 800), height: 220, series: series,
-        axes: [{ values: fmtTime(d.interval) }, {}], scales: { x: { time: true } },
+        axes: [{ values: fmtTime(d.interval), incrs: d.interval === "hour" ? [3600, 7200, 10800, 21600, 43200] : [86400, 172800, 604800, 2592000] }, {}],
+        scales: { x: { time: true } },
       }, data, el);
     });
   }

@@ -1,0 +1,225 @@
+"""Headless Chromium against the real ASGI app (uvicorn subprocess, real nats-server):
+the dashboard loads with data, a filter click changes every panel and the URL, and the
+realtime counter moves when a pageview is published the way the analytics worker does."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from web.dashboard.tests import serve
+from web.env import REPO_ROOT
+
+pytestmark = pytest.mark.browser
+
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+SCREENSHOT = REPO_ROOT / "test-artifacts" / "dashboard.png"
+PANELS = ["top", "chart", "pages", "entry", "exit", "sources", "referrers", "utm_source",
+          "utm_medium", "utm_campaign", "countries", "devices", "browsers", "os", "events",
+          "goals", "funnels"]  # fmt: skip
+TABLE_PANELS = [p for p in PANELS if p not in ("top", "chart")]
+
+
+@dataclass
+class App:
+    url: str
+    session: str
+    env: dict[str, str]
+
+
+@pytest.fixture(scope="module")
+def app(nats_server: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[App]:
+    root = tmp_path_factory.mktemp("dashboard-app")
+    server, keys = serve.start(nats_server.url, root / "data", root / "uvicorn.log")
+    try:
+        yield App(server.url, keys["staff"], server.env)
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(app: App, browser: Any) -> Iterator[Any]:
+    url, session = app.url, app.session
+    ctx = browser.new_context(viewport={"width": 1300, "height": 1000})
+    ctx.add_cookies([{"name": "sessionid", "value": session, "url": url}])
+    errors: list[str] = []
+    pg = ctx.new_page()
+    pg.on("pageerror", lambda e: errors.append(str(e)))
+    pg.on(
+        "response",
+        lambda r: (
+            errors.append(f"{r.status} {r.url}")
+            if r.status >= 400 and not r.url.endswith("/favicon.ico")
+            else None
+        ),
+    )
+    yield pg
+    ctx.close()
+    assert errors == [], errors
+
+
+def _wait_panels(page: Any) -> None:
+    page.wait_for_function(
+        "names => names.every(n => { const el = document.getElementById('panel-' + n);"
+        " return el && !el.querySelector('.loading'); })",
+        arg=PANELS,
+        timeout=20_000,
+    )
+
+
+def _panel_texts(page: Any) -> dict[str, str]:
+    return {n: page.locator(f"#panel-{n}").inner_text() for n in PANELS if n != "chart"}
+
+
+def test_dashboard_loads_with_data(app: App, page: Any) -> None:
+    url = app.url
+    page.goto(f"{url}/dashboard/1/?range=7d")
+    _wait_panels(page)
+    visitors = page.locator("#panel-top [data-metric=visits] .value").inner_text()
+    assert int(visitors) > 500
+    for name in TABLE_PANELS:
+        if name == "funnels":
+            assert page.locator("#panel-funnels table.funnel tbody tr").count() == 3
+            continue
+        assert page.locator(f"#panel-{name} tbody tr").count() > 0, name
+    # uPlot drew the chart; the map is shaded (some country is not the empty colour).
+    page.wait_for_selector("#panel-chart .uplot canvas")
+    fills = page.locator("#panel-countries svg.worldmap path").evaluate_all(
+        "ps => ps.map(p => p.getAttribute('fill'))"
+    )
+    assert len(fills) > 200 and len({f for f in fills if f != "#e8ebf0"}) > 5
+    # CSV of a panel.
+    csv = page.request.get(f"{url}/dashboard/1/panel/countries/?range=7d&format=csv").text()
+    assert csv.splitlines()[0].startswith("value,visitors")
+    SCREENSHOT.parent.mkdir(exist_ok=True)
+    page.screenshot(path=str(SCREENSHOT), full_page=True)
+    print(f"screenshot: {SCREENSHOT}")
+    assert SCREENSHOT.stat().st_size > 10_000
+
+
+def test_filter_click_changes_every_panel_and_the_url(app: App, page: Any) -> None:
+    url = app.url
+    page.goto(f"{url}/dashboard/1/?range=7d")
+    _wait_panels(page)
+    before = _panel_texts(page)
+    chart_before = page.locator("#chart-data").inner_text()
+    page.locator("#panel-countries a[data-filter=country]", has_text="US").first.click()
+    page.wait_for_url("**country=US**")
+    page.wait_for_selector("#filters")
+    _wait_panels(page)
+    after = _panel_texts(page)
+    unchanged = [n for n in before if before[n] == after[n]]
+    assert unchanged == []
+    assert page.locator("#chart-data").inner_text() != chart_before
+    assert page.locator("#panel-countries tbody tr").count() == 1
+    assert "country=US" in page.url and "range=7d" in page.url
+    # The URL is the view: loading it fresh gives the same panels.
+    page.goto(page.url)
+    _wait_panels(page)
+    assert _panel_texts(page)["top"] == after["top"]
+
+
+async def _publish(nats_url: str, subject: str, data: dict[str, Any]) -> None:
+    import nats
+
+    nc = await nats.connect(nats_url)
+    await nc.publish(subject, json.dumps(data).encode())
+    await nc.flush()
+    await nc.close()
+
+
+def test_realtime_counter_moves_without_reload(app: App, page: Any, nats_server: Any) -> None:
+    url = app.url
+    page.goto(f"{url}/dashboard/1/realtime/")
+    page.wait_for_function("() => document.getElementById('rt-state').textContent === 'live'")
+    page.evaluate("() => { window.__notReloaded = true; }")
+    assert page.locator("#rt-pageviews").inner_text() == "0"
+    # As web.analytics.services._publish_batch publishes after a batch is stored.
+    data = {"site": 1, "ts": 0, "pageviews": 1, "events": 0, "errors": 0, "visitors_now": 42,
+            "pages": ["/blog/live-test/"], "countries": {"DE": 1}}  # fmt: skip
+    for _ in range(20):  # the server's subscription may still be starting: publish until seen
+        # Playwright's sync API owns this thread's event loop: publish from another thread.
+        t = threading.Thread(
+            target=asyncio.run, args=(_publish(nats_server.url, "events.metrics.views.1", data),)
+        )
+        t.start()
+        t.join(10)
+        try:
+            page.wait_for_function(
+                "() => document.getElementById('rt-pageviews').textContent !== '0'", timeout=1000
+            )
+            break
+        except Exception:
+            continue
+    assert int(page.locator("#rt-pageviews").inner_text()) >= 1
+    assert page.locator("#rt-visitors").inner_text() == "42"
+    assert "/blog/live-test/" in page.locator("#rt-feed").inner_text()
+    assert page.locator("#rt-dots circle").count() >= 1
+    assert page.evaluate("() => window.__notReloaded") is True
+
+
+def test_public_link_is_read_only_and_revocable(app: App, browser: Any) -> None:
+    url = app.url
+    ctx = browser.new_context()  # anonymous
+    pg = ctx.new_page()
+    try:
+        assert pg.goto(f"{url}/dashboard/1/").url.startswith(f"{url}/admin/login/")
+        key = _share_key(app.env)
+        pg.goto(f"{url}/share/{key}/?range=7d")
+        pg.wait_for_selector("#panel-top [data-metric=visits] .value")
+        assert int(pg.locator("#panel-top [data-metric=visits] .value").inner_text()) > 500
+        assert pg.locator("a[href$='export.zip']").count() == 0
+        _revoke(app.env)
+        assert pg.goto(f"{url}/share/{key}/").status == 404
+    finally:
+        ctx.close()
+
+
+def _manage(env: dict[str, str], code: str) -> str:
+    """Run Django code in the server's data dir (a separate process, as an admin would)."""
+    import subprocess
+    import sys
+
+    argv = [sys.executable, "-c", "import django; django.setup();" + code]
+    out = subprocess.run(argv, env=env, cwd=REPO_ROOT, capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr[-2000:]
+    return out.stdout.strip().splitlines()[-1] if out.stdout.strip() else ""
+
+
+def _share_key(env: dict[str, str]) -> str:
+    return _manage(
+        env, "from web.dashboard.services import public_link_create as c;print(c(site_id=1).key)"
+    )
+
+
+def _revoke(env: dict[str, str]) -> None:
+    _manage(
+        env,
+        "from web.dashboard.models import PublicLink;"
+        "from web.dashboard.services import public_link_revoke as r;"
+        "[r(link_id=link.pk) for link in PublicLink.objects.all()]",
+    )
