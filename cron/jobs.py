@@ -16,6 +16,7 @@ from datetime import timedelta
 from cron import tasks
 from web.analytics import cron as analytics_cron
 from web.dashboard import cron as dashboard_cron
+from web.messaging import cron as messaging_cron
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,7 @@ JOBS: list[Job] = [
     Job("dashboard compact", dashboard_cron.rollups_compact, every=timedelta(hours=1)),
     Job("dashboard report weekly", dashboard_cron.report_weekly, every=timedelta(days=7)),
     Job("dashboard report monthly", dashboard_cron.report_monthly, every=timedelta(days=1)),
+    Job("processed jobs trim", messaging_cron.processed_jobs_trim, every=timedelta(days=1)),
 ]
 
 
