@@ -1,0 +1,138 @@
+"""Staff pages through the full Django stack: access, errors list (FTS) and issue actions,
+CSV and zip export, status page, reports, seeding command."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core import mail
+from django.core.management import call_command
+from django.test import Client
+
+from web.analytics.models import Issue, IssueEvent, Rollup, SessionsHourly
+from web.dashboard.panels import PANELS
+from web.dashboard.reports import report_build, reports_send
+from web.dashboard.tests.conftest import RANGE
+
+pytestmark = pytest.mark.django_db(databases=["default", "ttl"])
+
+
+@pytest.fixture
+def staff(client: Client) -> Client:
+    user = get_user_model().objects.create(username="owner", email="o@example.com", is_staff=True)
+    client.force_login(user)
+    return client
+
+
+def test_dashboard_is_staff_only(client: Client, seeded: dict[str, int]) -> None:
+    assert client.get("/dashboard/1/").status_code == 302
+    reader = get_user_model().objects.create(username="reader")
+    client.force_login(reader)
+    resp = client.get("/dashboard/1/panel/top/")
+    assert resp.status_code == 302 and "/admin/login/" in resp["Location"]
+    assert client.get("/dashboard/status/").status_code == 302
+
+
+def test_bad_range_is_400_and_unknown_panel_is_400(staff: Client, seeded: dict[str, int]) -> None:
+    resp = staff.get("/dashboard/1/panel/top/", {"range": "forever"})
+    assert resp.status_code == 400 and b"unknown range" in resp.content
+    assert staff.get("/dashboard/1/panel/shoes/").status_code == 400
+
+
+def test_csv_of_a_panel_and_zip_of_all(staff: Client, seeded: dict[str, int]) -> None:
+    resp = staff.get("/dashboard/1/panel/sources/", {**RANGE, "format": "csv"})
+    assert resp["Content-Type"].startswith("text/csv")
+    lines = resp.content.decode().splitlines()
+    assert lines[0].startswith("value,visitors,visits")
+    assert any(line.startswith("Google,") for line in lines)
+    resp = staff.get("/dashboard/1/export.zip", RANGE)
+    z = zipfile.ZipFile(io.BytesIO(resp.content))
+    assert sorted(z.namelist()) == sorted(f"{p}.csv" for p in PANELS)
+    top = z.read("top.csv").decode()
+    assert "visits," in top and "pageviews," in top
+    assert len(z.read("chart.csv").decode().splitlines()) == 5  # header + 4 days
+
+
+def test_event_props_panel(staff: Client, seeded: dict[str, int]) -> None:
+    resp = staff.get("/dashboard/1/panel/props/", {**RANGE, "name": "signup", "format": "csv"})
+    rows = resp.content.decode().splitlines()
+    assert rows[0] == "prop,value,events"
+    assert {r.split(",")[1] for r in rows[1:]} <= {"free", "pro", "team"} and len(rows) > 1
+
+
+def _issue(message: str, **kw: Any) -> Issue:
+    now = datetime.now(UTC)
+    return Issue.objects.create(
+        site_id=1, fingerprint=message[:60], kind="js", type=kw.pop("type", "TypeError"),
+        message=message, culprit=kw.pop("culprit", "app.js:10"), first_seen=now,
+        last_seen=now, count=3, sessions=2, **kw,
+    )  # fmt: skip
+
+
+def test_errors_list_search_and_issue_actions(staff: Client) -> None:
+    a = _issue("Cannot read properties of undefined (reading 'map')")
+    _issue("NetworkError when attempting to fetch resource", type="TypeError")
+    _issue("Refused to load the script", type="csp", status="ignored")
+    for i in range(3):
+        IssueEvent.objects.create(
+            issue=a, event_id=f"e{i}", ts=datetime.now(UTC) - timedelta(days=i),
+            url="https://example.com/x", message=a.message, stack="at render (app.js:10)",
+        )  # fmt: skip
+    page = staff.get("/dashboard/1/errors/").content.decode()
+    assert "reading &#x27;map&#x27;" in page and "NetworkError" in page
+    assert "Refused to load" not in page  # ignored issues are not in the open list
+    found = staff.get("/dashboard/1/errors/", {"q": "propert"}).content.decode()
+    assert "reading &#x27;map&#x27;" in found and "NetworkError" not in found
+    assert (
+        "Refused"
+        in staff.get("/dashboard/1/errors/", {"q": "script", "status": ""}).content.decode()
+    )
+    detail = staff.get(f"/dashboard/1/errors/{a.pk}/").content.decode()
+    assert detail.count("at render (app.js:10)") == 3  # sample events
+    assert '"events": [' in detail  # the events-over-time series for the chart
+    resp = staff.post(f"/dashboard/1/errors/{a.pk}/status/", {"status": "resolved"})
+    assert resp.status_code == 302
+    a.refresh_from_db()
+    assert a.status == "resolved" and a.resolved_at is not None
+    assert staff.post(f"/dashboard/1/errors/{a.pk}/status/", {"status": "gone"}).status_code == 400
+    staff.post(f"/dashboard/1/errors/{a.pk}/status/", {"status": "ignored"})
+    a.refresh_from_db()
+    assert a.status == "ignored"
+    assert staff.get(f"/dashboard/2/errors/{a.pk}/").status_code == 404
+
+
+def test_status_page_reports_what_it_cannot_read(staff: Client) -> None:
+    page = staff.get("/dashboard/status/").content.decode()
+    assert "Queues and backups" in page
+    assert "Dead letters" in page and "Litestream replication" in page
+    # No Litestream in tests: the page says so rather than failing.
+    assert "HEARTH_LITESTREAM_URL unset" in page or "not available" in page
+
+
+def test_weekly_report_has_top_stats_pages_sources_countries(
+    staff: Client, seeded: dict[str, int]
+) -> None:
+    from web.dashboard.tests.conftest import LAST
+
+    subject, body = report_build(site_id=1, period="weekly", today=LAST + timedelta(days=1))
+    assert "weekly report" in subject
+    for part in ("Visitors (sum of daily uniques)", "Top pages", "Top sources", "Top countries"):
+        assert part in body
+    assert "Google" in body and "  /" in body
+    assert reports_send(period="weekly") == {"sites": 1, "sent": 1}
+    assert mail.outbox[-1].to == ["o@example.com"]
+
+
+def test_seed_command_writes_rollups_and_compacts(capsys: Any) -> None:
+    call_command("dashboard_seed", events=2000, days=3)
+    out = capsys.readouterr().out
+    assert "visits=" in out and "rollup_rows=" in out
+    assert Rollup.objects.filter(site_id=1, dim="page").exists()
+    total = sum(SessionsHourly.objects.filter(site_id=1).values_list("pageviews", flat=True))
+    pages = sum(Rollup.objects.filter(site_id=1, dim="page").values_list("pageviews", flat=True))
+    assert total == pages > 0
