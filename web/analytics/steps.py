@@ -65,9 +65,11 @@ def visitor_id(salt: bytes, site: int, ip: str, ua: str) -> int:
 
 
 def session_id_for(vid: int, ts: float) -> int:
-    """Deterministic session id, so a redelivered batch recreates the same ids."""
-    digest = hashlib.blake2b(f"{vid}|{int(ts * 1000)}".encode(), digest_size=8).digest()
-    return int.from_bytes(digest, "big") >> 1
+    """Deterministic session id, so a redelivered batch recreates the same ids. Start
+    second in the high bits: new sessions append to the table's B-tree instead of
+    touching random pages (each touched page is 4 KiB of WAL per batch)."""
+    digest = hashlib.blake2b(f"{vid}|{int(ts * 1000)}".encode(), digest_size=4).digest()
+    return (int(ts) << 28) | (int.from_bytes(digest, "big") >> 4)
 
 
 # --- user agent -------------------------------------------------------------------------

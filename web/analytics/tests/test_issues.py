@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import sqlite3
+import threading
 
 import pytest
 from django.db import connection, transaction
@@ -193,6 +194,9 @@ def test_logged_exception_inside_a_transaction_is_recorded_after_it():
         except OperationalError:
             pass
         time.sleep(0.05)
+    for t in threading.enumerate():  # let the writer finish (alerts) before teardown
+        if t.name == "error-capture":
+            t.join(10)
     issue = Issue.objects.get(kind="server", type="KeyError")
     assert issue.culprit.startswith("_boom")
     assert connection.in_atomic_block is False
