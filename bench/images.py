@@ -13,7 +13,6 @@ Run: ``python -m bench.images`` (or ``make bench BENCH=images``).
 from __future__ import annotations
 
 import io
-import json
 import os
 import time
 from pathlib import Path
@@ -75,18 +74,13 @@ def run() -> dict[str, float]:
 
 
 def main() -> None:
+    from bench import format_table, write_result
+
     result = run()
-    width = max(map(len, result))
-    print(f"{'metric':<{width}}  value")
-    for k, v in result.items():
-        print(f"{k:<{width}}  {v:,}")
+    print(format_table("images", result))
     met = "met" if result["images_per_s"] >= TARGET else "MISSED"
     print(f"target images_per_s >= {TARGET}: {met}")
-    out = REPO / "var" / "bench" / "images.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_suffix(".tmp")
-    tmp.write_text(json.dumps(result, indent=2) + "\n")
-    tmp.replace(out)
+    write_result("images", result)
 
 
 if __name__ == "__main__":

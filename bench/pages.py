@@ -133,16 +133,11 @@ def main() -> None:
     if "--child" in sys.argv:
         print(json.dumps(_child()))
         return
+    from bench import format_table, write_result
+
     result = run()
-    width = max(map(len, result))
-    print(f"{'metric':<{width}}  value")
-    for k, v in result.items():
-        print(f"{k:<{width}}  {v:,}")
-    out = REPO / "var" / "bench" / "pages.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_suffix(".tmp")
-    tmp.write_text(json.dumps(result, indent=2) + "\n")
-    tmp.replace(out)
+    print(format_table("pages", result))
+    write_result("pages", result)
 
 
 if __name__ == "__main__":
