@@ -185,3 +185,11 @@ LOGGING["handlers"]["error_capture"] = {
     "level": "ERROR",
 }
 LOGGING["root"]["handlers"].append("error_capture")
+
+# --- dashboard ---
+# Alerts and reports (docs/architecture/dashboard.md): extra recipients besides active staff
+# with an email address, and an optional HMAC-signed webhook for alerts.
+DASHBOARD_ALERT_EMAILS: list[str] = []
+DASHBOARD_REPORT_EMAILS: list[str] = []
+DASHBOARD_ALERT_WEBHOOK_URL = ""
+DASHBOARD_ALERT_WEBHOOK_SECRET = ""

@@ -240,3 +240,31 @@ def test_validator_rejects_wrong_shapes() -> None:
     assert openapi.validate({**good, "visits": "1"}, schema, doc)
     assert openapi.validate({**good, "extra": 1}, schema, doc)
     assert openapi.validate({**good, "visits": True}, schema, doc)
+
+
+def test_token_created_and_revoked_in_the_admin(seeded: dict[str, int]) -> None:
+    from django.contrib.auth import get_user_model
+
+    from web.dashboard.models import ApiToken
+
+    admin = Client()
+    admin.force_login(
+        get_user_model().objects.create(username="a", is_staff=True, is_superuser=True)
+    )
+    resp = admin.post(
+        "/admin/dashboard/apitoken/add/",
+        {"name": "ci", "sites": ["1"], "rate_per_minute": "60"},
+        follow=True,
+    )
+    assert resp.status_code == 200
+    shown = [str(m) for m in resp.context["messages"] if "Copy this token" in str(m)]
+    raw = shown[0].rsplit(" ", 1)[-1]
+    token = ApiToken.objects.get(name="ci")
+    assert raw.startswith("hth_") and token.digest != raw and raw not in str(token.__dict__)
+    api = Client()
+    assert _get(api, "/api/v1/aggregate", raw, site_id=1).status_code == 200
+    admin.post(
+        "/admin/dashboard/apitoken/",
+        {"action": "revoke", "_selected_action": [str(token.pk)]},
+    )
+    assert _get(api, "/api/v1/aggregate", raw, site_id=1).status_code == 401
