@@ -162,12 +162,7 @@ def test_realtime_counter_moves_without_reload(app: App, page: Any, nats_server:
     data = {"site": 1, "ts": 0, "pageviews": 1, "events": 0, "errors": 0, "visitors_now": 42,
             "pages": ["/blog/live-test/"], "countries": {"DE": 1}}  # fmt: skip
     for _ in range(20):  # the server's subscription may still be starting: publish until seen
-        # Playwright's sync API owns this thread's event loop: publish from another thread.
-        t = threading.Thread(
-            target=asyncio.run, args=(_publish(nats_server.url, "events.metrics.views.1", data),)
-        )
-        t.start()
-        t.join(10)
+        _publish_sync(nats_server.url, "events.metrics.views.1", data)
         try:
             page.wait_for_function(
                 "() => document.getElementById('rt-pageviews').textContent !== '0'", timeout=1000
@@ -180,6 +175,21 @@ def test_realtime_counter_moves_without_reload(app: App, page: Any, nats_server:
     assert "/blog/live-test/" in page.locator("#rt-feed").inner_text()
     assert page.locator("#rt-dots circle").count() >= 1
     assert page.evaluate("() => window.__notReloaded") is True
+    # Alerts are shown live on every staff page (the bar subscribes to events.alerts.*).
+    alert = {"kind": "traffic", "key": "site:1", "title": "Traffic spike on Hearth (test)"}
+    _publish_sync(nats_server.url, "events.alerts.traffic", alert)
+    page.wait_for_function(
+        "() => document.getElementById('alerts').textContent.includes('Traffic spike on Hearth')",
+        timeout=10_000,
+    )
+    assert page.evaluate("() => window.__notReloaded") is True
+
+
+def _publish_sync(nats_url: str, subject: str, data: dict[str, Any]) -> None:
+    # Playwright's sync API owns this thread's event loop: publish from another thread.
+    t = threading.Thread(target=asyncio.run, args=(_publish(nats_url, subject, data),))
+    t.start()
+    t.join(10)
 
 
 def test_public_link_is_read_only_and_revocable(app: App, browser: Any) -> None:
