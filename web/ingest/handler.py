@@ -27,7 +27,6 @@ from web.ingest.validate import MAX_BODY
 
 log = logging.getLogger(__name__)
 
-JOB_TYPE = "analytics.event"
 # The smallest valid image: a 1x1 transparent GIF (42 bytes), for <img> based beacons.
 GIF = bytes.fromhex(
     "47494638396101000100800000000000ffffff21f90401000000002c000000000100010000020144003b"
@@ -191,7 +190,7 @@ class IngestApp:
             extra.append((ACCEPTED_MARK, out.drop_reason.encode()))
         if out.events:
             try:
-                await self.coalescer.submit([(JOB_TYPE, dict(e), None) for e in out.events])
+                await self.coalescer.submit(out.events)  # type: ignore[arg-type]
             except Exception:
                 log.exception("ingest: publishing %d events failed", len(out.events))
                 metrics.PUBLISH_FAILED.inc()

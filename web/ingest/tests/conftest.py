@@ -22,7 +22,7 @@ import pytest
 from web.env import REPO_ROOT
 from web.stack.servers import free_port, wait_until
 
-SUBJECT = "jobs.analytics.event"
+SUBJECT = "jobs.analytics.>"  # analytics.event jobs and analytics.events packs
 
 
 @dataclass
@@ -37,7 +37,7 @@ class WebProcess:
         return _run(_last_seq(self.nats_url))
 
     def events_after(self, seq: int) -> list[dict[str, Any]]:
-        """Payloads of analytics.event jobs stored in the JOBS stream after ``seq``."""
+        """Analytics events stored in the JOBS stream after ``seq`` (packs unpacked)."""
         return _run(_read(self.nats_url, seq))
 
     def wait_events(self, seq: int, count: int, timeout: float = 15.0) -> list[dict[str, Any]]:
@@ -80,7 +80,11 @@ async def _read(url: str, after: int) -> list[dict[str, Any]]:
                 msg = await jsm.get_msg("JOBS", seq=seq, subject=SUBJECT, next=True)
             except NotFoundError:
                 break
-            out.append(json.loads(msg.data))
+            payload = json.loads(msg.data)
+            if msg.subject == "jobs.analytics.events":
+                out.extend(payload["events"])
+            else:
+                out.append(payload)
             seq = msg.seq + 1
     finally:
         await nc.close()

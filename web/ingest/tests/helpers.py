@@ -40,6 +40,14 @@ class Recorder:
     jobs: list[Job] = field(default_factory=list)
     fail: bool = False
 
+    @property
+    def events(self) -> list[dict[str, Any]]:
+        """Every published event, packs unpacked, in order."""
+        out: list[dict[str, Any]] = []
+        for job_type, payload, _ in self.jobs:
+            out.extend(payload["events"] if job_type == "analytics.events" else [payload])
+        return out
+
     async def __call__(self, jobs: list[Job]) -> None:
         if self.fail:
             raise ConnectionError("publish failed on purpose")

@@ -194,7 +194,9 @@ def test_partial_batch_publishes_the_good_and_counts_the_rest() -> None:
     batch = [NATIVE, {**NATIVE, "u": "https://elsewhere.example/"}, {**NATIVE, "n": "B"}]
     r = call(app, "POST", "/ingest/e", body=body(batch))
     assert r.status == 202 and r.json() == {"ok": True, "accepted": 2, "dropped": "hostname"}
-    assert [e["name"] for _, e, _ in rec.jobs] == ["pageview", "B"]
+    [(job_type, pack, _)] = rec.jobs  # one request's events travel in one pack
+    assert job_type == "analytics.events" and pack["v"] == 1
+    assert [e["name"] for e in pack["events"]] == ["pageview", "B"]
 
 
 def test_umami_identify_is_dropped_as_unsupported() -> None:
@@ -207,7 +209,7 @@ def test_goatcounter_path_without_origin_gets_the_site_host() -> None:
     app, rec = make_app()
     r = call(app, "GET", "/count", query="p=/a&k=shopkey")
     assert r.status == 202
-    assert rec.jobs[0][1]["url"] == "https://shop.example/a" and rec.jobs[0][1]["site"] == 7
+    assert rec.events[0]["url"] == "https://shop.example/a" and rec.events[0]["site"] == 7
 
 
 def test_publish_failure_is_503_not_202() -> None:
@@ -234,7 +236,7 @@ def test_client_ip_trusts_forwarded_for_only_from_trusted_proxies() -> None:
         client="127.0.0.1",
         headers={"x-forwarded-for": "198.51.100.7"},
     )
-    assert rec.jobs[0][1]["ip"] == "198.51.100.7"
+    assert rec.events[0]["ip"] == "198.51.100.7"
 
 
 def test_filters() -> None:
@@ -271,5 +273,6 @@ def test_concurrent_requests_are_coalesced_into_few_batches() -> None:
         return app.coalescer.batches
 
     batches = asyncio.run(scenario())
-    assert len(rec.jobs) == 50
     assert batches == 2  # the first request alone, then the 49 that queued behind it
+    assert [t for t, _, _ in rec.jobs] == ["analytics.event", "analytics.events"]
+    assert len(rec.jobs[1][1]["events"]) == 49 and len(rec.events) == 50
