@@ -14,6 +14,9 @@ import nh3
 from markdown_it import MarkdownIt
 
 URL_SCHEMES = {"http", "https", "mailto"}
+# Posts may embed uploaded images as ![alt](media:<id>); the page expands them to <picture>
+# at request time (web.media.selectors.expand_media_images), only once they are processed.
+POST_URL_SCHEMES = URL_SCHEMES | {"media"}
 
 POST_TAGS = {
     "a", "abbr", "blockquote", "br", "code", "em", "h2", "h3", "h4", "h5", "h6", "hr",
@@ -44,7 +47,7 @@ def render_post(text: str) -> str:
         html,
         tags=POST_TAGS,
         attributes=POST_ATTRS,
-        url_schemes=URL_SCHEMES,
+        url_schemes=POST_URL_SCHEMES,
         link_rel="noopener noreferrer",
         set_tag_attribute_values={"img": {"loading": "lazy", "decoding": "async"}},
     )

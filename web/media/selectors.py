@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import html
+import re
 from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
+from django.template.loader import render_to_string
 
 from web.media import storage
 from web.media.models import Image
@@ -65,3 +68,34 @@ def original_url_for(*, image: Image, user: Any) -> str:
     if not (getattr(user, "is_active", False) and getattr(user, "is_staff", False)):
         raise PermissionError("only staff may open original files")
     return storage.presigned_original_url(settings.ENV, image.original_key)
+
+
+# What render_post makes of ![alt](media:12): markdown-it output after nh3 (attribute order
+# src, alt, then nh3's loading/decoding).
+_MEDIA_IMG = re.compile(r'<img src="media:(\d+)"(?: alt="([^"]*)")?[^>]*>')
+
+
+def expand_media_images(body_html: str, *, sizes: str = "(max-width: 720px) 100vw, 720px") -> str:
+    """Replace embedded `media:<id>` images by responsive <picture> markup.
+
+    Images that are missing or not READY are left out entirely, so the page never points
+    at an object that does not exist yet. One query for all images of the body.
+    """
+    ids = {int(m.group(1)) for m in _MEDIA_IMG.finditer(body_html)}
+    if not ids:
+        return body_html
+    images = {i.pk: i for i in Image.objects.filter(pk__in=ids).prefetch_related("variants")}
+
+    def replace(m: re.Match[str]) -> str:
+        image = images.get(int(m.group(1)))
+        pic = picture(image)
+        if pic is None:
+            return ""
+        alt = html.unescape(m.group(2) or "") or pic.alt
+        pic = Picture(alt, pic.width, pic.height, pic.src, pic.webp_srcset, pic.jpeg_srcset)
+        return render_to_string(
+            "media/picture.html",
+            {"pic": pic, "sizes": sizes, "loading": "lazy", "css_class": "inline"},
+        ).strip()
+
+    return _MEDIA_IMG.sub(replace, body_html)

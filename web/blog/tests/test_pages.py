@@ -186,3 +186,40 @@ def test_every_public_page_includes_the_site_1_tracker(site, client: Client, mon
         tags = [t for t in re.findall(r"<script[^>]*>", body) if f'data-site="{key}"' in t]
         assert len(tags) == 1, (url, body[:500])
         assert re.search(r'src="/[^"]+\.js"', tags[0])  # same origin: allowed by the CSP
+
+
+def _ready_image(alt: str, status: str = "ready"):  # type: ignore[no-untyped-def]
+    from web.media.models import Image, Variant
+
+    image = Image.objects.create(
+        alt=alt, original_key=f"originals/{alt}.jpg", sha256=alt.ljust(64, "0")[:64],
+        content_type="image/jpeg", width=2000, height=1000, size=1, status=status,
+    )  # fmt: skip
+    Variant.objects.bulk_create(
+        Variant(image=image, kind=f"w{w}", format=f, width=w, height=w // 2,
+                key=f"img/{image.pk}/w{w}-abc.{f}", size=1)
+        for w in (320, 640, 1024, 1600) for f in ("webp", "jpeg")
+    )  # fmt: skip
+    return image
+
+
+def test_embedded_media_images_become_pictures_only_when_ready(make_post, client: Client) -> None:  # type: ignore[no-untyped-def]
+    ready = _ready_image("ready")
+    pending = _ready_image("pending", status="pending")
+    post = make_post(
+        "With pictures",
+        body_md=f'![A "quoted" cat](media:{ready.pk})\n\n![x](media:{pending.pk})\n\n'
+        "![gone](media:999999)",
+        cover=ready,
+    )
+    body = client.get(post.get_absolute_url()).content.decode()
+    inline = re.findall(r'<picture class="inline">.*?</picture>', body)
+    assert len(inline) == 1, body
+    assert 'alt="A &quot;quoted&quot; cat"' in inline[0]
+    assert 'width="1024" height="512"' in inline[0] and 'loading="lazy"' in inline[0]
+    assert f"img/{ready.pk}/w1600-abc.webp 1600w" in inline[0]
+    assert "media:" not in body  # nothing points at an unprocessed or missing image
+    # The cover: eager, same sizes, and og:image at 1024 px.
+    assert re.search(r'<picture class="cover">.*?loading="eager"', body)
+    assert re.search(r'<meta property="og:image" content="[^"]+/w1024-abc\.jpeg">', body)
+    assert '<meta name="twitter:card" content="summary_large_image">' in body

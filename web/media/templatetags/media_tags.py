@@ -33,3 +33,13 @@ def public_url(key: str) -> str:
     from web.media.storage import variant_url
 
     return variant_url(settings.ENV, key)
+
+
+@register.filter
+def media_pictures(body_html: str) -> str:
+    """Post body HTML (already sanitised) with `media:<id>` images as <picture> elements."""
+    from django.utils.safestring import mark_safe
+
+    from web.media.selectors import expand_media_images
+
+    return mark_safe(expand_media_images(body_html))
