@@ -142,4 +142,21 @@ def test_every_job_is_a_command_with_dry_run(settings, capsys) -> None:  # type:
     assert "backup weekly (dry run): skipped: HEARTH_OFFSITE_ENDPOINT unset" in out
     runs = JobRun.objects.all()
     assert runs.count() == 5 and all(r.dry_run for r in runs)
-    assert {r.job for r in runs} == {j.name for j in JOBS}
+    assert {r.job for r in runs} == {
+        "ttl cleanup",
+        "backup daily",
+        "backup weekly",
+        "backup biweekly",
+    }
+
+
+def test_job_table_contract() -> None:
+    """Every declared job has a unique name, a sane schedule, and a --dry-run."""
+    from cron.runner import supports_dry_run
+
+    names = [j.name for j in JOBS]
+    assert len(names) == len(set(names))
+    for job in JOBS:
+        assert job.every >= timedelta(minutes=1) and job.jitter_s >= 0, job
+        assert supports_dry_run(job), f"{job.name}: its function needs a dry_run keyword"
+        assert job_named(job.name.replace(" ", "_")) is job

@@ -76,6 +76,7 @@ class CopySummary:
     vanished: int = 0
     mismatched: list[str] = field(default_factory=list)
     dry_run: bool = False
+    taken_at: str = ""
 
     def counts(self) -> dict[str, Any]:
         d = asdict(self)
@@ -85,7 +86,7 @@ class CopySummary:
     def lines(self) -> list[str]:
         verb = "would copy" if self.dry_run else "copied"
         return [
-            f"tier {self.tier}: {self.objects} objects in manifest",
+            f"tier {self.tier} ({self.taken_at or 'no manifest'}): {self.objects} objects",
             f"  {verb:<10} {self.copied:>7} objects {_human(self.copied_bytes):>10}",
             f"  {'unchanged':<10} {self.skipped:>7} objects {_human(self.skipped_bytes):>10}",
             f"  {'removed':<10} {self.removed:>7} objects",
@@ -213,6 +214,7 @@ def backup_daily(
                 summary.copied += 1
                 summary.copied_bytes += entry.size
         manifest = mf.Manifest(taken_at=taken_at, buckets=_local_buckets(env), objects=entries)
+        summary.taken_at = taken_at
         off.put_object(Bucket=bucket, Key=mf.manifest_key(tier), Body=manifest.to_bytes())
         stale = sorted(set(offsite) - set(entries))
         _delete_keys(off, bucket, [prefix + rel for rel in stale])
@@ -357,7 +359,9 @@ def restore_objects(
             f"{tier}/ was being updated when its last run stopped; choose another tier "
             "or pass --force to restore it anyway (checksums are still verified)"
         )
-    summary = CopySummary(tier=tier, dry_run=dry_run, objects=len(manifest.objects))
+    summary = CopySummary(
+        tier=tier, dry_run=dry_run, objects=len(manifest.objects), taken_at=manifest.taken_at
+    )
     present: dict[str, tuple[int, str]] = {}
     for b in manifest.buckets:
         if not dry_run:

@@ -175,3 +175,12 @@ def test_restore_drill_whole_box_from_offsite_tier(s3_server, tmp_path: Path) ->
             got = client.get_object(Bucket=bucket, Key=key)
             assert got["Body"].read() == body, key
             assert got["ContentType"] == "image/png"
+
+        # 6. The restored box replicates again: a new commit reaches the replica.
+        with litestream(env) as url:
+            db = sqlite3.connect(env.data_db, isolation_level=None)
+            db.executescript(PRAGMAS + "INSERT INTO posts(title, body) VALUES ('after', 'x');")
+            db.close()
+            wait_replicated(dataclasses.replace(env, litestream_url=url))
+        again = services.restore_db(env=env, output=tmp_path / "after.db")
+        assert again.tables["posts"] == len(posts) + 1

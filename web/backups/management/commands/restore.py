@@ -65,6 +65,10 @@ class Command(BaseCommand):
                         force=o["force"],
                         workers=o["workers"],
                     )
+                    self.stdout.write(
+                        f"tier {o['tier']}/ taken at {summary.taken_at}: "
+                        f"{summary.objects} objects in its manifest"
+                    )
                     verb = "would restore" if o["dry_run"] else "restored"
                     self.stdout.write(
                         f"objects from offsite {env.offsite_bucket}/{o['tier']}/: {verb} "
