@@ -77,10 +77,12 @@ def _check_s3(env: Env) -> str:
 def _check_litestream(env: Env) -> str:
     if not env.litestream_url:
         return "not configured (HEARTH_LITESTREAM_URL unset)"
-    r = _http.get(f"{env.litestream_url}/metrics")
-    if r.status_code != 200:
-        raise RuntimeError(f"litestream metrics answered {r.status_code}")
-    return "replicating"
+    from web.backups.selectors import replication_status
+
+    status = replication_status(env, timeout=TIMEOUT_S)
+    if not status["ok"]:
+        raise RuntimeError(status["detail"])
+    return f"replicating, {status['detail']} (lag {status['lag_s']}s, txid {status['local_txid']})"
 
 
 CHECKS: dict[str, Callable[[Env], str]] = {
