@@ -362,9 +362,7 @@ class Worker:
             n = 0
             if self.nc.is_connected:
                 try:
-                    n = await services.outbox_relay_once(
-                        self.js, timeout=max(CONFIG.puback_timeout_s, 2.0)
-                    )
+                    n = await services.outbox_relay_once(self.js, timeout=CONFIG.pipeline_stall_s)
                 except Exception as exc:
                     log.warning("outbox relay failed: %r", exc)
             if n < 1000:

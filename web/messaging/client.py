@@ -106,7 +106,7 @@ class SyncPublisher:
             publish_pipelined(self.link.js, items, timeout), self.loop
         )
         try:
-            return fut.result(timeout + 5)
+            return fut.result(timeout + 5 + len(items) / 100)
         except FutureTimeout:
             fut.cancel()
             return [TimeoutError("no PubAck in time")] * len(items)
@@ -120,14 +120,22 @@ async def publish_pipelined(
     futures: list[asyncio.Future[Any] | None] = []
     for i, (subject, data, headers) in enumerate(items):
         try:
-            futures.append(await js.publish_async(subject, data, headers=dict(headers)))
+            futures.append(
+                await js.publish_async(subject, data, headers=dict(headers), wait_stall=timeout)
+            )
         except Exception as exc:
             results[i] = exc
             futures.append(None)
-    pending = [f for f in futures if f is not None]
-    if pending:
-        # Allow for the pipeline to drain: ~28k acks/s measured, so 5k/s is generous.
-        await asyncio.wait(pending, timeout=timeout + len(pending) / 5000)
+    pending = {f for f in futures if f is not None}
+    # Wait as long as PubAcks keep arriving; give up on the rest once none arrived for
+    # `timeout` seconds. The server fsyncs each message (sync_interval always), so a large
+    # pipeline legitimately takes (count / fsync rate) seconds; only a stall means trouble.
+    while pending:
+        done, pending = await asyncio.wait(
+            pending, timeout=timeout, return_when=asyncio.FIRST_COMPLETED
+        )
+        if not done:
+            break
     for i, f in enumerate(futures):
         if f is None:
             continue

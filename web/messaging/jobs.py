@@ -50,7 +50,7 @@ def enqueue_many(jobs: list[tuple[str, dict[str, Any], str | None]]) -> list[str
     envs = [encode(t, p, id=i) for t, p, i in jobs]
     pub = sync_publisher(settings.ENV.nats_url)
     results = pub.publish_many(
-        [(e.subject, e.data, e.headers) for e in envs], CONFIG.puback_timeout_s
+        [(e.subject, e.data, e.headers) for e in envs], CONFIG.pipeline_stall_s
     )
     _outbox_failed(envs, results)
     return [e.id for e in envs]
@@ -71,7 +71,7 @@ async def enqueue_many_async(jobs: list[tuple[str, dict[str, Any], str | None]])
         results: list[BaseException | None] = [ConnectionError("NATS is not connected")] * len(envs)
     else:
         results = await publish_pipelined(
-            link.js, [(e.subject, e.data, e.headers) for e in envs], CONFIG.puback_timeout_s
+            link.js, [(e.subject, e.data, e.headers) for e in envs], CONFIG.pipeline_stall_s
         )
     if any(r is not None for r in results):
         from asgiref.sync import sync_to_async
