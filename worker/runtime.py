@@ -40,6 +40,7 @@ from worker.registry import HANDLERS, Registration
 
 log = logging.getLogger("worker")
 FETCH_TIMEOUT_S = 1.0  # also how fast a SIGTERM stops fetching
+ALERT_SUBJECT = "events.alerts.deadletters"
 
 
 def decode(msg: Msg) -> Job:
@@ -280,8 +281,9 @@ class Worker:
     async def dead_letter(
         self, subject: str, data: bytes, job: Job, reason: str, error: str
     ) -> bool:
+        """Record the dead letter in data.db (True if stored) and tell staff about it."""
         try:
-            await self.loop.run_in_executor(
+            dl = await self.loop.run_in_executor(
                 self.db,
                 lambda: services.deadletter_record(
                     job_id=job.id,
@@ -295,10 +297,18 @@ class Worker:
                     stream_seq=job.stream_seq,
                 ),
             )
-            return True
         except Exception:
             log.exception("could not record dead letter for job %s", job.id)
             return False
+        # A live hint for the admin (events.alerts.deadletters); losing it loses nothing.
+        alert = {"type": "deadletter", "id": dl.id, "job_type": job.type, "reason": reason}
+        with contextlib.suppress(Exception):
+            await self.nc.publish(
+                ALERT_SUBJECT,
+                json.dumps(alert).encode(),
+                headers={"Nats-Msg-Id": f"deadletter-{dl.id}-{dl.times_dead}"},
+            )
+        return True
 
     async def advisory_loop(self) -> None:
         """Dead-letter jobs whose last delivery was never settled (worker died, ack_wait)."""

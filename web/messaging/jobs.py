@@ -15,9 +15,9 @@ from django.conf import settings
 from web.messaging import services
 from web.messaging.client import async_link, publish_pipelined, sync_publisher
 from web.messaging.config import CONFIG
-from web.messaging.envelope import Envelope, InvalidJob, encode
+from web.messaging.envelope import Envelope, InvalidJob, encode, new_id
 
-__all__ = ["InvalidJob", "enqueue", "enqueue_many", "enqueue_many_async"]
+__all__ = ["InvalidJob", "enqueue", "enqueue_async", "enqueue_many", "enqueue_many_async"]
 
 log = logging.getLogger("web.messaging")
 
@@ -54,6 +54,14 @@ def enqueue_many(jobs: list[tuple[str, dict[str, Any], str | None]]) -> list[str
     )
     _outbox_failed(envs, results)
     return [e.id for e in envs]
+
+
+async def enqueue_async(type: str, payload: dict[str, Any], *, id: str | None = None) -> str:
+    """enqueue() for async code (never call the sync enqueue() on an event loop thread:
+    its outbox fallback uses the ORM). Returns the job id."""
+    job_id = id or new_id()
+    await enqueue_many_async([(type, payload, job_id)])
+    return job_id
 
 
 async def enqueue_many_async(jobs: list[tuple[str, dict[str, Any], str | None]]) -> None:

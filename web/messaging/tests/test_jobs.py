@@ -14,7 +14,7 @@ from django.contrib.auth import get_user_model
 
 from web.messaging.config import DEFAULT_FAMILIES, STREAM
 from web.messaging.envelope import CREATED_AT, MSG_ID, InvalidJob, encode
-from web.messaging.jobs import enqueue, enqueue_many_async
+from web.messaging.jobs import enqueue, enqueue_async, enqueue_many_async
 from web.messaging.metrics import render
 from web.messaging.models import OutboxJob
 from web.messaging.streams import ensure_all
@@ -137,12 +137,13 @@ def test_enqueue_many_async_waits_for_every_puback(nats_env) -> None:  # type: i
     asyncio.run(_stream_messages(nats_env.nats_url, setup=True))
     jobs = [("analytics.event", {"i": i}, f"ev-{i}") for i in range(300)]
 
-    async def go() -> None:
+    async def go() -> str:
         await enqueue_many_async(jobs)
+        return await enqueue_async("analytics.event", {"i": 300})
 
-    asyncio.run(go())
+    last_id = asyncio.run(go())
     msgs = asyncio.run(_stream_messages(nats_env.nats_url))
-    assert [m.headers[MSG_ID] for m in msgs] == [f"ev-{i}" for i in range(300)]
+    assert [m.headers[MSG_ID] for m in msgs] == [f"ev-{i}" for i in range(300)] + [last_id]
     assert OutboxJob.objects.count() == 0
 
 
