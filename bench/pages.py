@@ -1,7 +1,8 @@
 """Page benchmark: server time of a post detail page with 50 approved comments.
 
-Runs in a child process on a throwaway data dir (migrated data.db and ttl.db), through the
-full Django middleware stack (sessions, CSRF, CSP, auth) with the test client, so the time
+Runs in a child process on a throwaway data dir (migrated data.db and ttl.db), in production
+mode, through the full Django middleware stack (security, sessions, CSRF, CSP, auth) with
+the test client over "https", so the time
 is the server's own work: URL routing, queries, template rendering. No network, no browser.
 
 - ``post_p50_ms`` / ``post_p95_ms``: per request, over 400 requests after 20 warm-ups.
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import statistics
 import subprocess
 import sys
@@ -23,6 +25,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 REQUESTS = 400
+HOST = "blog.example.org"
 WARMUP = 20
 
 
@@ -78,11 +81,11 @@ def _setup_data() -> str:
 
 def _time(client, url: str) -> list[float]:  # type: ignore[no-untyped-def]
     for _ in range(WARMUP):
-        assert client.get(url).status_code == 200
+        assert client.get(url, secure=True).status_code == 200
     samples = []
     for _ in range(REQUESTS):
         t = time.perf_counter()
-        r = client.get(url)
+        r = client.get(url, secure=True)
         samples.append((time.perf_counter() - t) * 1000)
         assert r.status_code == 200
     return samples
@@ -98,9 +101,12 @@ def _child() -> dict[str, float]:
     for db in ("default", "ttl"):
         call_command("migrate", database=db, verbosity=0)
     url = _setup_data()
-    client = Client()
-    body = client.get(url).content.decode()
-    assert body.count('class="comment"') == 50, "the page must show 50 comments"
+    # HTTPS as behind the reverse proxy, so SECURE_SSL_REDIRECT does not answer 301.
+    client = Client(HTTP_HOST=HOST)
+    r = client.get(url, secure=True)
+    assert r.status_code == 200, r.status_code
+    body = r.content.decode()
+    assert body.count('class="comment"') == 50, body[:3000]
     post = sorted(_time(client, url))
     home = sorted(_time(client, "/"))
 
@@ -117,7 +123,11 @@ def _child() -> dict[str, float]:
 def run() -> dict[str, float]:
     """Run in a child process on a throwaway data dir; return its metrics."""
     with tempfile.TemporaryDirectory(prefix="hearth-bench-pages-") as data:
-        env = {**os.environ, "HEARTH_DATA_DIR": data, "HEARTH_MODE": "dev",
+        # Production mode (DEBUG off, all security middleware on), as the site really runs.
+        env = {**os.environ, "HEARTH_DATA_DIR": data, "HEARTH_MODE": "production",
+               "HEARTH_SECRET_KEY": secrets.token_urlsafe(50),
+               "HEARTH_ALLOWED_HOSTS": HOST, "HEARTH_S3_ACCESS_KEY": "bench",
+               "HEARTH_S3_SECRET_KEY": secrets.token_urlsafe(24),
                "DJANGO_SETTINGS_MODULE": "web.settings", "HEARTH_LOG_LEVEL": "WARNING"}  # fmt: skip
         env.pop("AWS_CA_BUNDLE", None)
         proc = subprocess.run(

@@ -11,8 +11,9 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from django.template.loader import render_to_string
 from django.urls import reverse
+
+from web.blog.fragments import comment_html
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +47,12 @@ def comment_payload(comment: Any) -> dict[str, Any]:
         "type": "comment.approved",
         "id": comment.pk,
         "post_id": comment.post_id,
-        "html": render_to_string("blog/_comment.html", {"comment": comment}),
+        "html": comment_html(
+            id=comment.pk,
+            name=getattr(getattr(comment.author, "profile", None), "display_name", ""),
+            created_at=comment.created_at,
+            body_html=comment.body_html,
+        ),
     }
 
 

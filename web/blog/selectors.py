@@ -39,16 +39,11 @@ def post_public(*, slug: str) -> Post | None:
     )
 
 
-def comments_visible(*, post: Post) -> list[Comment]:
+def comments_visible(*, post: Post) -> list[dict[str, Any]]:
+    """Approved comments, oldest first, as plain rows (no model instances: see fragments.py)."""
     return list(
-        Comment.objects.filter(post=post, status=Comment.Status.APPROVED)
-        .select_related("author__profile")
-        .only(
-            "id",
-            "body_html",
-            "created_at",
-            "author__id",
-            "author__profile__display_name",
+        Comment.objects.filter(post=post, status=Comment.Status.APPROVED).values(
+            "id", "body_html", "created_at", "author__profile__display_name"
         )
     )
 

@@ -11,6 +11,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from web.accounts.services import profile_set_name
 from web.blog import live, selectors, services
+from web.blog.fragments import comments_html
 from web.blog.models import Post, Tag
 
 LIVE_SSE_PATH = "/live/events/"
@@ -49,7 +50,7 @@ def post_detail(request: HttpRequest, slug: str) -> HttpResponse:
         raise Http404("no such post")
     context = {
         "post": post,
-        "comments": selectors.comments_visible(post=post),
+        "comments": comments_html(selectors.comments_visible(post=post)),
         "live_url": _live_url(post),
         "posted": request.GET.get("posted"),
     }
@@ -69,7 +70,7 @@ def comment_post(request: HttpRequest, slug: str) -> HttpResponse:
     except services.CommentRejected as exc:
         context = {
             "post": post,
-            "comments": selectors.comments_visible(post=post),
+            "comments": comments_html(selectors.comments_visible(post=post)),
             "live_url": _live_url(post),
             "error": str(exc),
             "draft": request.POST.get("body", ""),
