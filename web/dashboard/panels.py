@@ -12,6 +12,8 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from django.utils.html import escape
+
 from web.dashboard import selectors as sel
 
 # Breakdown panels: name -> (dimension, title)
@@ -90,15 +92,17 @@ def shade(value: int, top: int) -> str:
     return f"#{r:02x}{g:02x}{b:02x}"
 
 
-def world_map(rows: list[dict[str, Any]]) -> list[dict[str, str]]:
-    """Paths of the world map with fills by visitors (rows: the countries breakdown)."""
+def world_map(rows: list[dict[str, Any]]) -> str:
+    """The world map as SVG paths with fills by visitors (rows: the countries breakdown).
+    Built as a string, not in the template: 256 template loop iterations cost more than
+    every query of the panel."""
     by = {r["value"]: r["visitors"] for r in rows}
     top = max(by.values(), default=0)
-    return [
-        {"code": code, "name": c["n"], "d": c["d"], "fill": shade(by.get(code, 0), top),
-         "visitors": str(by.get(code, 0))}
+    return "".join(
+        f'<path d="{c["d"]}" fill="{shade(by.get(code, 0), top)}" data-code="{code}">'
+        f"<title>{escape(c['n'])}: {by.get(code, 0)}</title></path>"
         for code, c in world()["countries"].items()
-    ]  # fmt: skip
+    )
 
 
 def centroids() -> dict[str, list[int]]:

@@ -98,10 +98,12 @@ def rollups_compact(
     *, site_id: int, through: date | None = None, rebuild: bool = False
 ) -> dict[str, int]:
     """Sum hourly rollups into PeriodRollup day rows for days before ``through`` (default:
-    yesterday, which late events may still change, stays hourly) and month rows for whole
-    months before it. Idempotent: touched days and months are deleted and recomputed in one
-    transaction. ``rebuild`` recomputes everything (after late data older than a day)."""
-    through = through or (datetime.now(UTC).date() - timedelta(days=1))
+    today, so only today is read hourly) and month rows for whole months before it. Each run
+    recomputes the last compacted day again, so events that arrive late for yesterday show
+    up on the next (hourly) run. Idempotent: touched days and months are deleted and
+    recomputed in one transaction. ``rebuild`` recomputes everything (late data older than
+    a day)."""
+    through = through or datetime.now(UTC).date()
     with connections["default"].cursor() as cur:
         cur.execute("SELECT through FROM dashboard_compactstate WHERE site_id=%s", [site_id])
         row = cur.fetchone()
@@ -111,7 +113,8 @@ def rollups_compact(
         return {"days": 0, "rows": 0}
     first = date.fromisoformat(str(first_hour)[:10])
     if row and not rebuild:
-        first = max(first, row[0] if isinstance(row[0], date) else date.fromisoformat(str(row[0])))
+        done = row[0] if isinstance(row[0], date) else date.fromisoformat(str(row[0]))
+        first = max(first, min(done, through) - timedelta(days=1))
     if first >= through:
         return {"days": 0, "rows": 0}
     m0 = _month(first)

@@ -103,7 +103,8 @@ def _panel(request: HttpRequest, site: Site, name: str) -> HttpResponse:
             if fmt == "csv":
                 return _csv(rows, f"{site.pk}-props-{event}")
             return render(request, "dashboard/_props.html", {"rows": rows, "event": event})
-        limit = 1000 if fmt == "csv" else 10
+        # Countries: one query serves both the map (all countries) and the top-10 table.
+        limit = 1000 if fmt == "csv" else 300 if name == "countries" else 10
         rows = P.panel_rows(name, q, limit=limit)
     except sel.QueryError as exc:
         return HttpResponseBadRequest(str(exc))
@@ -136,6 +137,10 @@ def _panel(request: HttpRequest, site: Site, name: str) -> HttpResponse:
         ctx["defined"] = Funnel.objects.filter(site=site).exists()
         return render(request, "dashboard/_funnels.html", ctx)
     dim = P.BREAKDOWNS[name][0]
+    if name == "countries":
+        ctx["map"] = P.world_map(rows)
+        ctx["viewbox"] = P.world()["viewBox"]
+        rows = rows[:10]
     top = max((r["visitors"] or r["pageviews"] or r["events"] for r in rows), default=0)
     ctx.update(
         dim=dim,
@@ -156,9 +161,6 @@ def _panel(request: HttpRequest, site: Site, name: str) -> HttpResponse:
             for r in rows
         ],
     )
-    if name == "countries":
-        ctx["map"] = P.world_map(sel.breakdown(q, "country", limit=300))
-        ctx["viewbox"] = P.world()["viewBox"]
     return render(request, "dashboard/_breakdown.html", ctx)
 
 
