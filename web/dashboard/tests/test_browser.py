@@ -112,6 +112,10 @@ def test_dashboard_loads_with_data(app: App, page: Any) -> None:
         "ps => ps.map(p => p.getAttribute('fill'))"
     )
     assert len(fills) > 200 and len({f for f in fills if f != "#e8ebf0"}) > 5
+    # Custom event props open in place (htmx), read from raw events.
+    page.locator("#panel-events a.props").first.click()
+    page.wait_for_selector("#panel-events .propbox table.props")
+    assert page.locator("#panel-events .propbox tbody tr").count() >= 2
     # CSV of a panel.
     csv = page.request.get(f"{url}/dashboard/1/panel/countries/?range=7d&format=csv").text()
     assert csv.splitlines()[0].startswith("value,visitors")
@@ -203,6 +207,9 @@ def test_public_link_is_read_only_and_revocable(app: App, browser: Any) -> None:
         pg.wait_for_selector("#panel-top [data-metric=visits] .value")
         assert int(pg.locator("#panel-top [data-metric=visits] .value").inner_text()) > 500
         assert pg.locator("a[href$='export.zip']").count() == 0
+        # The public realtime view streams through the lean public SSE endpoint.
+        pg.goto(f"{url}/share/{key}/realtime/")
+        pg.wait_for_function("() => document.getElementById('rt-state').textContent === 'live'")
         _revoke(app.env)
         assert pg.goto(f"{url}/share/{key}/").status == 404
     finally:
