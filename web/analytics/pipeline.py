@@ -128,10 +128,17 @@ def reset_caches() -> None:
 
 
 def salts_for(cur, today: int, now: float) -> dict[int, bytes]:
-    """Today's and yesterday's salts, creating today's on first use and deleting salts older
-    than 48 h when it does. Race-safe across workers: INSERT OR IGNORE, then read back."""
+    """Today's and yesterday's salts, creating them on first use and deleting salts older
+    than 48 h when today's is created. Race-safe across workers: INSERT OR IGNORE, then
+    read back."""
     if today in CACHE.salts and (today - 1) in CACHE.salts:
         return CACHE.salts
+    # Yesterday's too: a late event from yesterday (the worker was down at midnight, or this
+    # is its first run) has a salt to hash with instead of being dropped as stale.
+    cur.execute(
+        "INSERT OR IGNORE INTO analytics_salt(day, value, created_at) VALUES (?, ?, ?)",
+        (day_str(today - 1), secrets.token_bytes(32), ts_str(now)),
+    )
     cur.execute(
         "INSERT OR IGNORE INTO analytics_salt(day, value, created_at) VALUES (?, ?, ?)",
         (day_str(today), secrets.token_bytes(32), ts_str(now)),

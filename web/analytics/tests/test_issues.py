@@ -159,7 +159,7 @@ def _boom(n: int) -> None:
     raise KeyError(f"missing post {n}")
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_error_capture_groups_hearths_own_exceptions():
     ids = []
     for n in (1, 2):
@@ -174,7 +174,7 @@ def test_error_capture_groups_hearths_own_exceptions():
     assert "missing post 2" in IssueEvent.objects.filter(issue=issue).latest("ts").message
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_logged_exception_inside_a_transaction_is_recorded_after_it():
     log = logging.getLogger("web.blog.views")
     with transaction.atomic():

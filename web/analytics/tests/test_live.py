@@ -15,7 +15,7 @@ from web.analytics import pipeline
 from web.analytics.services import events_process_batch
 from web.analytics.tests.conftest import ev
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
 
 class Subscriber:
@@ -81,6 +81,7 @@ def test_batch_publishes_live_view_and_new_issue_alert(nats_env):
         msgs = dict(sub.wait(2))
     finally:
         sub.close()
+    assert "events.metrics.views.1" in msgs, (msgs, len(sub.msgs))
     view = msgs["events.metrics.views.1"]
     assert (view["pageviews"], view["errors"], view["visitors_now"]) == (3, 1, 2)
     assert view["pages"] == ["/a", "/b"]  # latest first

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from datetime import date
 
 import pytest
 from django.core.management import call_command
@@ -38,13 +39,14 @@ def test_retention_deletes_raw_rows_and_keeps_rollups_and_issues():
     _seed()
     rollups, graph = Rollup.objects.count(), SessionsHourly.objects.count()
     now = DAY0 + 40 * DAY + 60
+    Salt.objects.create(day=date(2026, 12, 1), value=b"x" * 32)  # a salt that outlived 48 h
 
     dry = analytics_retention(days=30, dry_run=True, now=now)
     assert dry["analytics_event"] == 2
     assert dry["analytics_issueevent"] == 1
     assert dry["analytics_session"] == 1
     assert dry["analytics_visitorstate"] == 1
-    assert dry["analytics_salt"] == 0  # day 0's salt went when day 40's was made
+    assert dry["analytics_salt"] == 1  # the stray one; days 39 and 40 stay
     assert Event.objects.count() == 3  # nothing deleted
 
     done = analytics_retention(days=30, now=now)
@@ -53,7 +55,7 @@ def test_retention_deletes_raw_rows_and_keeps_rollups_and_issues():
     assert IssueEvent.objects.count() == 0
     assert Session.objects.count() == 1
     assert VisitorState.objects.count() == 1
-    assert Salt.objects.count() == 1
+    assert Salt.objects.count() == 2
     assert (Rollup.objects.count(), SessionsHourly.objects.count()) == (rollups, graph)
     assert Issue.objects.get().count == 1
 
