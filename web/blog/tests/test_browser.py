@@ -133,3 +133,71 @@ def test_comment_appears_live_in_admin_and_other_browsers(browser, site) -> None
     for page in (anon, reader):
         assert page.evaluate("window.__noReload") == "still here"  # no reload happened
         assert "Rita Reader" in page.locator(".comment").first.inner_text()
+
+
+def test_admin_upload_is_processed_by_the_real_worker(browser, site, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Staff upload in the admin → images.process on JetStream → the worker (a real
+    `python -m worker` process) writes the variants → the admin shows the processed image."""
+    import io
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    from PIL import Image as PILImage
+
+    from web.env import REPO_ROOT
+
+    server, data = site
+    env = {
+        **server.env,
+        "HEARTH_WORKER_JOBS": "web.media.jobs,web.accounts.jobs",
+        "HEARTH_WORKER_FAMILIES": "images,notify",
+    }
+    log = tmp_path / "worker.log"
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "worker"],
+        env=env,
+        cwd=REPO_ROOT,
+        stdout=log.open("wb"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    try:
+        upload = tmp_path / "upload.jpg"
+        im = PILImage.linear_gradient("L").resize((1200, 900)).convert("RGB")
+        buf = io.BytesIO()
+        im.save(buf, "JPEG", quality=85)
+        upload.write_bytes(buf.getvalue())
+
+        page = _context(browser, server, data["staff_session"]).new_page()
+        page.goto(server.url + "/admin/media/image/add/")
+        page.fill("#id_alt", "Uploaded through the admin")
+        page.set_input_files("#id_upload", str(upload))
+        page.click("input[name=_continue]")
+        page.wait_for_url("**/admin/media/image/*/change/**")
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if page.locator(".field-preview img").count():
+                break
+            time.sleep(0.5)
+            page.reload()
+        else:
+            raise AssertionError(f"not processed in 30 s; worker log:\n{log.read_text()[-3000:]}")
+        thumb = page.locator(".field-preview img")
+        assert thumb.get_attribute("alt") == "Uploaded through the admin"
+        page.wait_for_function(
+            "() => document.querySelector('.field-preview img').naturalWidth === 400"
+        )
+        assert page.locator(".field-status .readonly").inner_text().strip() == "Ready"
+        kinds = page.locator("#variants-group td.field-kind").all_inner_texts()
+        # 320/640/1024 (never upscaled to 1600) and the thumbnail, each WebP and JPEG.
+        assert sorted(kinds) == sorted(["w320", "w640", "w1024", "thumb"] * 2), kinds
+    finally:
+        if worker.poll() is None:
+            os.killpg(worker.pid, signal.SIGTERM)
+            try:
+                worker.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                os.killpg(worker.pid, signal.SIGKILL)
+                worker.wait()
