@@ -317,19 +317,30 @@ def _raw_events_breakdown(q: Query, kind: str, col: str, limit: int) -> list[tup
 
 
 def _raw_goals(q: Query) -> list[tuple[Any, ...]]:
+    """Conversions and converting visitor-days of every goal in one scan of the range."""
+    goals = list(Goal.objects.filter(site_id=q.site_id).order_by("name"))
+    if not goals:
+        return []
     where, params = _session_where(q)
-    rows = []
-    for goal in Goal.objects.filter(site_id=q.site_id).order_by("name"):
+    cols, col_params = [], []
+    for goal in goals:
         cond, cp = _goal_clause(q.site_id, goal.name)
-        sql = (
-            "SELECT COUNT(*), COUNT(DISTINCT substr(ts,1,10)||':'||visitor_id) "
-            "FROM analytics_event "
-            f"WHERE site_id=%s AND ts>=%s AND ts<%s AND {cond} AND session_id IN "
-            f"(SELECT s.id FROM analytics_session s WHERE {where} LIMIT {RAW_SCAN_CAP})"
+        cols.append(
+            f"SUM({cond}), COUNT(DISTINCT CASE WHEN {cond} "
+            "THEN substr(ts,1,10)||':'||visitor_id END)"
         )
-        n, v = _fetch(sql, [q.site_id, _hs(q.start), _hs(q.end), *cp, *params])[0]
-        if n:
-            rows.append((goal.name, 0, n, v, 0, 0, 0))
+        col_params += [*cp, *cp]
+    row = _fetch(
+        f"SELECT {', '.join(cols)} FROM analytics_event WHERE site_id=%s AND ts>=%s AND ts<%s "
+        f"AND session_id IN (SELECT s.id FROM analytics_session s WHERE {where} "
+        f"LIMIT {RAW_SCAN_CAP})",
+        [*col_params, q.site_id, _hs(q.start), _hs(q.end), *params],
+    )[0]
+    rows = [
+        (goal.name, 0, int(row[2 * i] or 0), int(row[2 * i + 1] or 0), 0, 0, 0)
+        for i, goal in enumerate(goals)
+        if row[2 * i]
+    ]
     rows.sort(key=lambda r: (-r[3], r[0]))
     return rows
 

@@ -268,3 +268,17 @@ def test_token_created_and_revoked_in_the_admin(seeded: dict[str, int]) -> None:
         {"action": "revoke", "_selected_action": [str(token.pk)]},
     )
     assert _get(api, "/api/v1/aggregate", raw, site_id=1).status_code == 401
+
+
+def test_goals_under_a_filter_count_exactly(client: Client, token: str) -> None:
+    rows = _get(client, "/api/v1/breakdown", token, site_id=1, property="goal", country="US",
+                **RANGE).json()["results"]  # fmt: skip
+    by = {r["value"]: r for r in rows}
+    us = set(_raw_sessions(country="US").values_list("id", flat=True))
+    signups = Event.objects.filter(kind="custom", name="signup", session_id__in=us)
+    pricing = Event.objects.filter(kind="pageview", path="/pricing/", session_id__in=us)
+    assert by["Signup"]["events"] == signups.count() > 0
+    assert by["Signup"]["visitors"] == len({e.session_id for e in signups})
+    assert by["Pricing visit"]["events"] == pricing.count() > 0
+    assert by["Pricing visit"]["visitors"] == len({e.session_id for e in pricing})
+    assert by["Signup"]["conversion_rate"] == round(by["Signup"]["visitors"] / len(us), 4)
