@@ -138,3 +138,19 @@ def test_pending_goes_to_admin_alerts_and_approval_to_readers_over_nats(  # type
     assert comment.status == Comment.Status.APPROVED and comment.moderated_by == admin_user
     assert "<em>live</em>" in Client().get(post.get_absolute_url()).content.decode()
     assert admin_site.is_registered(Comment)
+
+
+def test_unapproving_withdraws_the_comment_live(  # type: ignore[no-untyped-def]
+    live_env, post, reader, admin_user, django_capture_on_commit_callbacks
+) -> None:
+    comment = services.comment_create(post=post, author=reader, body="soon gone")
+    with Collector(live_env.nats_url, f"events.comments.post_{post.pk}") as readers:
+        with django_capture_on_commit_callbacks(execute=True):
+            services.comment_moderate(comment=comment, status="approved", by=admin_user)
+        with django_capture_on_commit_callbacks(execute=True):
+            services.comment_moderate(comment=comment, status="spam", by=admin_user)
+        events = readers.wait_for(2)
+    assert [e["type"] for e in events] == ["comment.approved", "comment.withdrawn"]
+    assert events[1]["id"] == comment.pk
+    with pytest.raises(ValueError):
+        services.comment_moderate(comment=comment, status="pending", by=admin_user)
