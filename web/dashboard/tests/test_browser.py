@@ -186,6 +186,14 @@ def test_realtime_counter_moves_without_reload(app: App, page: Any, nats_server:
         "() => document.getElementById('alerts').textContent.includes('Traffic spike on Hearth')",
         timeout=10_000,
     )
+    # A burst of the same kind is one line with a counter.
+    for i in range(3):
+        _publish_sync(nats_server.url, "events.alerts.traffic", {**alert, "title": f"burst {i}"})
+    page.wait_for_function(
+        "() => document.getElementById('alerts').textContent.includes('(+3 more)')",
+        timeout=10_000,
+    )
+    assert page.locator("#alerts li").count() == 1
     assert page.evaluate("() => window.__notReloaded") is True
 
 

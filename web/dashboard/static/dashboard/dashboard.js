@@ -66,14 +66,27 @@
     return JSON.stringify(d);
   }
 
+  // A burst of alerts of one kind (say 200 new issues after a deploy) is one line with a
+  // counter, not 200 lines: the server dedupes per key, this coalesces per kind.
+  var lastByKind = {};
+
   function initAlerts() {
     var list = document.getElementById("alerts");
     if (!list || !list.dataset.sse) return;
     open("alerts", list.dataset.sse, function (d) {
+      var kind = d.kind || (d.issue ? "errors" : "alert");
+      var now = Date.now();
+      var last = lastByKind[kind];
+      if (last && now - last.at < 60000 && last.li.isConnected) {
+        last.more += 1;
+        last.li.textContent = last.text + " (+" + last.more + " more)";
+        return;
+      }
       var li = document.createElement("li");
-      li.className = "alert " + (d.kind || "");
+      li.className = "alert " + kind;
       li.textContent = alertText(d);
       list.prepend(li);
+      lastByKind[kind] = { at: now, li: li, text: li.textContent, more: 0 };
       while (list.children.length > 5) list.lastChild.remove();
     });
   }
