@@ -79,13 +79,16 @@ class SyncPublisher:
         self.loop.create_task(self.link.run())
         self.loop.run_forever()
 
-    def publish(self, subject: str, data: bytes, headers: dict[str, str], timeout: float) -> None:
-        """Publish and wait for the PubAck; raise on any failure (the caller outboxes)."""
+    def _ready(self, timeout: float) -> bool:
         if not self._first_wait_done:
             # A fresh process gets one bound's worth of time to connect, not more.
             self.link.up.wait(timeout)
             self._first_wait_done = True
-        if not self.link.connected or self.link.js is None:
+        return self.link.connected and self.link.js is not None
+
+    def publish(self, subject: str, data: bytes, headers: dict[str, str], timeout: float) -> None:
+        """Publish and wait for the PubAck; raise on any failure (the caller outboxes)."""
+        if not self._ready(timeout):
             raise ConnectionError("NATS is not connected")
         fut: Future[Any] = asyncio.run_coroutine_threadsafe(
             self.link.js.publish(subject, data, timeout=timeout, headers=headers), self.loop
@@ -100,7 +103,7 @@ class SyncPublisher:
         self, items: list[tuple[str, bytes, dict[str, str]]], timeout: float
     ) -> list[BaseException | None]:
         """Pipelined publish from sync code; one result per item (None = acked)."""
-        if not self.link.connected or self.link.js is None:
+        if not self._ready(timeout):
             return [ConnectionError("NATS is not connected")] * len(items)
         fut = asyncio.run_coroutine_threadsafe(
             publish_pipelined(self.link.js, items, timeout), self.loop

@@ -157,6 +157,13 @@ class Harness:
         finally:
             con.close()
 
+    def worker_counters(self) -> dict[str, dict[str, int]]:
+        """The worker's counters file (flushed every 2 s)."""
+        try:
+            return read_json(self.data_dir / "run" / "worker-metrics.json")["families"]
+        except (OSError, ValueError, KeyError):
+            return {}
+
     def effects(self) -> list[tuple[str, str, int]]:
         return self.sql("SELECT job_id, kind, delivered FROM test_effects")
 
@@ -201,16 +208,14 @@ class Harness:
 
 
 def migrate(data_dir: Path, nats: Any) -> Harness:
+    """A Harness on a freshly migrated data dir (both databases, one Python start)."""
     h = Harness(data_dir, nats)
-    for db in ("default", "ttl"):
-        r = subprocess.run(
-            [PY, "manage.py", "migrate", "--database", db, "-v", "0"],
-            cwd=REPO_ROOT,
-            env=h.env(),
-            capture_output=True,
-            text=True,
-        )
-        assert r.returncode == 0, r.stderr
+    code = (
+        "import django; django.setup(); from django.core.management import call_command; "
+        "[call_command('migrate', database=db, verbosity=0) for db in ('default', 'ttl')]"
+    )
+    r = subprocess.run([PY, "-c", code], cwd=REPO_ROOT, env=h.env(), capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
     return h
 
 

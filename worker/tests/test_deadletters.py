@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from web.messaging.jobs import enqueue_many
 from worker.tests.harness import Harness, wait_for
 
 
@@ -19,25 +20,16 @@ def test_poison_dead_letters_after_max_deliver_others_flow_and_replay_works(
 ) -> None:
     healed = tmp_path / "healed"
     queue.start_worker()  # max_deliver 3, backoff 0.2 s (harness.FAST)
-    producers = [
-        queue.produce(
-            "notify.test_effect",
-            1,
-            prefix="poison",
-            extra=json.dumps({"poison_unless": str(healed)}),
-        ),
-        queue.produce(
-            "notify.test_effect", 1, prefix="perm", extra=json.dumps({"permanent": True})
-        ),
-        queue.produce(
-            "analytics.test_batch", 1, prefix="bpoison", extra=json.dumps({"poison": True})
-        ),
-        queue.produce("notify.test_effect", 40, prefix="ok", mode="async"),
-        queue.produce("analytics.test_batch", 100, prefix="batch", mode="async", batch=100),
-        queue.produce("notify.test_once", 10, prefix="once", mode="async"),
-    ]
-    for p in producers:
-        assert p.wait(30) == 0, p.output()
+    enqueue_many(
+        [
+            ("notify.test_effect", {"n": 0, "poison_unless": str(healed)}, "poison-0"),
+            ("notify.test_effect", {"n": 0, "permanent": True}, "perm-0"),
+            ("analytics.test_batch", {"n": 0, "poison": True}, "bpoison-0"),
+            *[("notify.test_effect", {"n": i}, f"ok-{i}") for i in range(40)],
+            *[("analytics.test_batch", {"n": i}, f"batch-{i}") for i in range(100)],
+            *[("notify.test_once", {"n": i}, f"once-{i}") for i in range(10)],
+        ]
+    )
 
     wait_for(
         lambda: len(queue.effects()) == 150 and len(_dead(queue)) == 3,
@@ -70,11 +62,13 @@ def test_poison_dead_letters_after_max_deliver_others_flow_and_replay_works(
     assert _dead(queue)["poison-0"][3] == "replayed"
     assert queue.manage("queue", "replay", "99999", check=False).returncode != 0
 
-    def stats() -> dict:
-        s = json.loads(queue.manage("queue", "stats", "--json").stdout)
-        return s if s["families"]["notify"]["dead_lettered"] == 2 else {}
-
-    s = wait_for(stats, timeout=10, what="counters flushed", every=0.5)
+    wait_for(
+        lambda: queue.worker_counters().get("notify", {}).get("dead_lettered") == 2,
+        timeout=10,
+        what="worker counters flushed",
+    )
+    s = json.loads(queue.manage("queue", "stats", "--json").stdout)
+    assert s["families"]["notify"]["dead_lettered"] == 2
     assert s["families"]["analytics"]["dead_lettered"] == 1
     assert s["families"]["notify"]["processed"] >= 51
     assert s["families"]["notify"]["lag"] == 0
@@ -86,8 +80,7 @@ def test_poison_dead_letters_after_max_deliver_others_flow_and_replay_works(
 
 def test_unsettled_last_delivery_is_dead_lettered_from_the_advisory(queue: Harness) -> None:
     worker = queue.start_worker(families="notify", HEARTH_JOBS_MAX_DELIVER="1")
-    p = queue.produce("notify.test_effect", 1, prefix="hang", extra=json.dumps({"sleep": 30}))
-    assert p.wait(30) == 0, p.output()
+    enqueue_many([("notify.test_effect", {"n": 0, "sleep": 30}, "hang-0")])
     wait_for(
         lambda: queue.consumers()["jobs-notify"]["num_ack_pending"] == 1,
         timeout=10,

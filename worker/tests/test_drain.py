@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import collections
-import json
 import signal
 import time
 
+from web.messaging.jobs import enqueue_many
 from worker.runtime import FETCH_TIMEOUT_S
 from worker.tests.harness import Harness, wait_for
 
@@ -17,15 +17,9 @@ def test_sigterm_finishes_inflight_jobs_acks_them_and_fetches_nothing_new(
     queue: Harness,
 ) -> None:
     worker = queue.start_worker(families="notify", HEARTH_WORKER_DRAIN_S="12")
-    p = queue.produce(
-        "notify.test_effect",
-        IN_FLIGHT,
-        prefix="d",
-        mode="async",
-        batch=IN_FLIGHT,
-        extra=json.dumps({"sleep": 6.0}),
+    enqueue_many(
+        [("notify.test_effect", {"n": i, "sleep": 4.0}, f"d-{i}") for i in range(IN_FLIGHT)]
     )
-    assert p.wait(30) == 0, p.output()
     wait_for(
         lambda: queue.consumers()["jobs-notify"]["num_ack_pending"] == IN_FLIGHT,
         timeout=10,
@@ -39,8 +33,7 @@ def test_sigterm_finishes_inflight_jobs_acks_them_and_fetches_nothing_new(
     # A pull already outstanding at SIGTERM is honoured (it expires within FETCH_TIMEOUT_S);
     # after that, jobs published while the worker drains stay in the stream.
     time.sleep(FETCH_TIMEOUT_S + 0.3)
-    late = queue.produce("notify.test_effect", 5, prefix="late", mode="async", batch=5)
-    assert late.wait(30) == 0, late.output()
+    enqueue_many([("notify.test_effect", {"n": i}, f"late-{i}") for i in range(5)])
     assert worker.proc.poll() is None, "late jobs must be published while the worker drains"
     assert worker.wait(20) == 0, worker.output()
     assert time.monotonic() - started < 12

@@ -14,7 +14,7 @@ from django.contrib.auth import get_user_model
 
 from web.messaging.config import DEFAULT_FAMILIES, STREAM
 from web.messaging.envelope import CREATED_AT, MSG_ID, InvalidJob, encode
-from web.messaging.jobs import enqueue, enqueue_async, enqueue_many_async
+from web.messaging.jobs import enqueue, enqueue_async, enqueue_many, enqueue_many_async
 from web.messaging.metrics import render
 from web.messaging.models import OutboxJob
 from web.messaging.streams import ensure_all
@@ -184,3 +184,16 @@ def test_metrics_url_is_for_localhost_or_staff(client, nats_env) -> None:  # typ
     staff = get_user_model().objects.create_user("ops", password="x" * 12, is_staff=True)
     client.force_login(staff)
     assert client.get("/metrics", REMOTE_ADDR="203.0.113.9").status_code == 200
+
+
+@TTL
+def test_first_enqueue_many_of_a_process_waits_for_the_connection(nats_env) -> None:  # type: ignore[no-untyped-def]
+    from web.messaging import client
+
+    asyncio.run(_stream_messages(nats_env.nats_url, setup=True))
+    client._sync.pop(nats_env.nats_url, None)  # as in a freshly started cron process
+    ids = enqueue_many([("maintenance.cleanup", {"i": i}, f"c-{i}") for i in range(3)])
+    assert ids == ["c-0", "c-1", "c-2"]
+    msgs = asyncio.run(_stream_messages(nats_env.nats_url))
+    assert [m.headers[MSG_ID] for m in msgs] == ids
+    assert OutboxJob.objects.count() == 0
