@@ -12,12 +12,17 @@ from django.utils.html import format_html
 
 from web.media import services
 from web.media.models import Image, Variant
-from web.media.pipeline import MAX_UPLOAD_BYTES, UploadRejected, normalize_upload
+from web.media.pipeline import MAX_UPLOAD_BYTES, UploadRejected
 from web.media.selectors import picture
 
 
 class ImageUploadForm(forms.ModelForm):
+    """Stores the upload during validation, so a bad file or an S3 outage becomes a form
+    error (nothing stored) instead of a 500. The admin view runs in one transaction, so the
+    images.process job is enqueued only once the whole add view has committed."""
+
     upload = forms.FileField(help_text="JPEG, PNG or WebP, up to 25 MB and 50 megapixels.")
+    uploaded_by: Any = None
 
     class Meta:
         model = Image
@@ -27,12 +32,23 @@ class ImageUploadForm(forms.ModelForm):
         f = self.cleaned_data["upload"]
         if f.size > MAX_UPLOAD_BYTES:
             raise forms.ValidationError("The file is larger than 25 MB.")
-        data = f.read()
+        return f.read()
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        if self.errors:
+            return cleaned
         try:
-            normalize_upload(data)
+            self.stored = services.image_upload(
+                data=cleaned["upload"], alt=cleaned.get("alt", ""), uploaded_by=self.uploaded_by
+            )
         except UploadRejected as exc:
             raise forms.ValidationError(str(exc)) from exc
-        return data
+        except services.StorageUnavailable as exc:
+            raise forms.ValidationError(
+                "The image store is not answering, so nothing was saved. Try again in a minute."
+            ) from exc
+        return cleaned
 
 
 class VariantInline(admin.TabularInline):
@@ -55,7 +71,7 @@ class ImageAdmin(admin.ModelAdmin):
 
     def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kw: Any):
         if obj is None:
-            kw["form"] = ImageUploadForm
+            kw["form"] = type("UploadForm", (ImageUploadForm,), {"uploaded_by": request.user})
         return super().get_form(request, obj, change=change, **kw)
 
     def get_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
@@ -75,9 +91,7 @@ class ImageAdmin(admin.ModelAdmin):
         if change:
             obj.save(update_fields=["alt"])
             return
-        image = services.image_upload(
-            data=form.cleaned_data["upload"], alt=obj.alt, uploaded_by=request.user
-        )
+        image = form.stored  # stored by ImageUploadForm.clean()
         obj.__dict__.update({k: v for k, v in image.__dict__.items() if not k.startswith("_")})
         obj._state.adding = False
         obj._state.db = image._state.db

@@ -155,3 +155,27 @@ def test_admin_upload_form(live_env, staff, monkeypatch) -> None:  # type: ignor
     assert ok.status_code == 302
     image = Image.objects.get()
     assert image.alt == "ok" and (image.width, image.height) == (500, 400)
+
+
+def test_admin_upload_during_an_s3_outage_stores_nothing(live_env, settings, staff) -> None:  # type: ignore[no-untyped-def]
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    settings.ENV = dataclasses.replace(live_env, s3_endpoint="http://127.0.0.1:9")
+    client = Client()
+    client.force_login(staff)
+    r = client.post(
+        "/admin/media/image/add/",
+        {"alt": "ok", "upload": SimpleUploadedFile("p.jpg", photo(500, 400), "image/jpeg")},
+    )
+    assert r.status_code == 200 and b"not answering, so nothing was saved" in r.content
+    assert Image.objects.count() == 0
+
+
+def test_s3_down_while_reading_the_original_means_retry(live_env, settings, staff) -> None:  # type: ignore[no-untyped-def]
+    image = services.image_upload(data=photo(600, 400), alt="x", uploaded_by=staff)
+    settings.ENV = dataclasses.replace(live_env, s3_endpoint="http://127.0.0.1:9")
+    with pytest.raises(Retry) as exc_info:
+        jobs.images_process({"image_id": image.pk}, ctx(1))
+    assert exc_info.value.delay == 5.0
+    image.refresh_from_db()
+    assert image.status == Image.Status.PENDING and not image.variants.exists()
