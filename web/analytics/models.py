@@ -54,9 +54,10 @@ class VisitorState(models.Model):
     session_id = models.BigIntegerField(default=0)
     last_seen = models.FloatField()  # unix seconds
     hour = models.DateTimeField()  # hour that seen_hour belongs to
-    seen_hour = models.TextField(default="")  # "\x1e"-joined "dim\x1fvalue" keys
+    # packed uint32 array of crc32("dim\x1fvalue") of the keys already counted
+    seen_hour = models.BinaryField(default=b"")
     day = models.DateField()  # UTC day that seen_day belongs to
-    seen_day = models.TextField(default="")
+    seen_day = models.BinaryField(default=b"")
 
     class Meta:
         indexes = [models.Index(fields=["site", "last_seen"], name="analytics_vs_site_seen")]

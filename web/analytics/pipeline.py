@@ -19,6 +19,8 @@ import hashlib
 import json
 import secrets
 import time
+import zlib
+from array import array
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -34,7 +36,32 @@ HOUR = 3_600
 CACHE_TTL = 30.0
 DB = "default"
 _NO_UTM = steps.NO_UTM  # identity matters: parse_url returns this object when no UTM
-_SEP, _REC = "\x1f", "\x1e"
+_SEP = "\x1f"
+
+# Seen sets hold 32-bit CRCs of the rollup keys, stored as a packed array: a visitor's state
+# row stays small (4 bytes a key instead of ~20), which is what each batch rewrites into the
+# WAL. A collision (~1e-6 per visitor-day) undercounts one unique by one.
+_key_ids: dict[str, int] = {}
+
+
+def key_id(key: str) -> int:
+    kid = _key_ids.get(key)
+    if kid is None:
+        if len(_key_ids) > 200_000:
+            _key_ids.clear()
+        kid = _key_ids[key] = zlib.crc32(key.encode())
+    return kid
+
+
+def _pack(ids: set[int]) -> bytes:
+    return array("I", ids).tobytes()
+
+
+def _unpack(raw: bytes | None) -> set[int]:
+    ids = array("I")
+    if raw and not isinstance(raw, str) and len(raw) % ids.itemsize == 0:
+        ids.frombytes(bytes(raw))
+    return set(ids)  # (a text value is the pre-0007 format: start the window afresh)
 
 
 # --- small helpers ----------------------------------------------------------------------
@@ -230,8 +257,8 @@ class VState:
         self.last_seen = 0.0
         self.hour = -1
         self.day = -1
-        self.seen_hour: set[str] = set()
-        self.seen_day: set[str] = set()
+        self.seen_hour: set[int] = set()
+        self.seen_day: set[int] = set()
         self.seen_dirty = True  # the seen sets differ from the stored row
 
 
@@ -515,8 +542,8 @@ def _load_state(cur, b: _Batch, recs: list[Rec]) -> None:
             st.session_id, st.last_seen = sid, last
             st.hour = int(parse_ts(hour) // HOUR)
             st.day = int(parse_ts(day) // DAY)
-            st.seen_hour = set(seen_h.split(_REC)) if seen_h else set()
-            st.seen_day = set(seen_d.split(_REC)) if seen_d else set()
+            st.seen_hour = _unpack(seen_h)
+            st.seen_day = _unpack(seen_d)
             st.seen_dirty = False
             b.states[vid] = st
             if sid:
@@ -613,17 +640,21 @@ def _count(b: _Batch, st: VState, rec: Rec, keys: list[str], col: int) -> None:
     seen_h = st.seen_hour if h == st.hour else None
     seen_d = st.seen_day if rec.day == st.day else None
     before = (len(seen_h) if seen_h is not None else 0) + (len(seen_d) if seen_d is not None else 0)
+    ids = _key_ids
     for key in keys:
         k = (site, h, key)
         row = roll.get(k)
         if row is None:
             row = roll[k] = [0, 0, 0, 0, 0, 0, 0]
         row[col] += 1
-        if seen_h is not None and key not in seen_h:
-            seen_h.add(key)
+        kid = ids.get(key)
+        if kid is None:
+            kid = key_id(key)
+        if seen_h is not None and kid not in seen_h:
+            seen_h.add(kid)
             row[2] += 1
-        if seen_d is not None and key not in seen_d:
-            seen_d.add(key)
+        if seen_d is not None and kid not in seen_d:
+            seen_d.add(kid)
             row[3] += 1
     if (len(seen_h) if seen_h is not None else 0) + (
         len(seen_d) if seen_d is not None else 0
@@ -685,12 +716,13 @@ def _sessionize(b: _Batch, rec: Rec) -> None:
             # entry visitors: counted with the session's first pageview, in the start hour
             key = "entry" + _SEP + s.entry
             row = b.r(site, s.start_hour, key)
-            if rec.hour == st.hour and key not in st.seen_hour:
-                st.seen_hour.add(key)
+            kid = key_id(key)
+            if rec.hour == st.hour and kid not in st.seen_hour:
+                st.seen_hour.add(kid)
                 st.seen_dirty = True
                 row[2] += 1
-            if rec.day == st.day and key not in st.seen_day:
-                st.seen_day.add(key)
+            if rec.day == st.day and kid not in st.seen_day:
+                st.seen_day.add(kid)
                 st.seen_dirty = True
                 row[3] += 1
         elif s.is_bounce:
@@ -822,7 +854,7 @@ def _write(cur, b: _Batch, stored: list[Rec]) -> None:
             "day=excluded.day, seen_day=excluded.seen_day",
             [
                 (st.vid, st.site, st.session_id, st.last_seen, hour_str(st.hour),
-                 _REC.join(st.seen_hour), day_str(st.day), _REC.join(st.seen_day))
+                 _pack(st.seen_hour), day_str(st.day), _pack(st.seen_day))
                 for st in states
                 if st.seen_dirty
             ],
