@@ -160,6 +160,7 @@ def test_realtime_counter_moves_without_reload(app: App, page: Any, nats_server:
     url = app.url
     page.goto(f"{url}/dashboard/1/realtime/")
     page.wait_for_function("() => document.getElementById('rt-state').textContent === 'live'")
+    page.wait_for_function("() => document.getElementById('alerts').dataset.state === 'live'")
     page.evaluate("() => { window.__notReloaded = true; }")
     assert page.locator("#rt-pageviews").inner_text() == "0"
     # As web.analytics.services._publish_batch publishes after a batch is stored.

@@ -43,9 +43,18 @@
   function open(name, url, onData, stateEl) {
     if (streams[name]) return streams[name];
     var es = new EventSource(url, { withCredentials: true });
-    es.addEventListener("stream-open", function () { if (stateEl) stateEl.textContent = "live"; });
-    es.addEventListener("stream-error", function () { if (stateEl) stateEl.textContent = "error"; });
-    es.onerror = function () { if (stateEl) stateEl.textContent = "reconnecting…"; };
+    es.addEventListener("stream-open", function () {
+      if (stateEl && stateEl.tagName === "UL") stateEl.dataset.state = "live";
+      else if (stateEl) stateEl.textContent = "live";
+    });
+    es.addEventListener("stream-error", function () {
+      if (stateEl && stateEl.tagName === "UL") stateEl.dataset.state = "error";
+      else if (stateEl) stateEl.textContent = "error";
+    });
+    es.onerror = function () {
+      if (stateEl && stateEl.tagName === "UL") stateEl.dataset.state = "reconnecting";
+      else if (stateEl) stateEl.textContent = "reconnecting…";
+    };
     es.onmessage = function (e) {
       var data;
       try { data = JSON.parse(e.data); } catch (err) { return; }
@@ -88,7 +97,7 @@
       list.prepend(li);
       lastByKind[kind] = { at: now, li: li, text: li.textContent, more: 0 };
       while (list.children.length > 5) list.lastChild.remove();
-    });
+    }, list);
   }
 
   function initRealtime() {
