@@ -66,7 +66,8 @@ def enter_code(request: HttpRequest) -> HttpResponse:
         )
     except services.SignInError as exc:
         return render(request, "accounts/code.html", {"error": str(exc)}, status=exc.status)
-    nxt = request.session.get(SESSION_NEXT, "/")
+    nxt = request.session.pop(SESSION_NEXT, "/")
+    request.session.pop(SESSION_EMAIL, None)
     login(request, signed.user, backend="django.contrib.auth.backends.ModelBackend")
     return HttpResponseRedirect(nxt, status=303)
 

@@ -7,7 +7,7 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.views.decorators.cache import cache_control
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_POST, require_safe
 
 from web.accounts.services import profile_set_name
 from web.blog import live, selectors, services
@@ -17,19 +17,19 @@ from web.blog.models import Post, Tag
 LIVE_SSE_PATH = "/live/events/"
 
 
-@require_GET
+@require_safe
 def home(request: HttpRequest) -> HttpResponse:
     page = selectors.post_page(page=request.GET.get("page"))
     return render(request, "blog/list.html", {"page": page, "heading": None})
 
 
-@require_GET
+@require_safe
 def projects(request: HttpRequest) -> HttpResponse:
     page = selectors.post_page(page=request.GET.get("page"), kind=Post.Kind.PROJECT)
     return render(request, "blog/list.html", {"page": page, "heading": "Projects"})
 
 
-@require_GET
+@require_safe
 def tag(request: HttpRequest, slug: str) -> HttpResponse:
     t = get_object_or_404(Tag, slug=slug)
     page = selectors.post_page(page=request.GET.get("page"), tag=t)
@@ -43,7 +43,7 @@ def _live_url(post: Post) -> str:
     return f"{LIVE_SSE_PATH}?channel={live.post_channel(post.pk)}"
 
 
-@require_GET
+@require_safe
 def post_detail(request: HttpRequest, slug: str) -> HttpResponse:
     post = selectors.post_public(slug=slug)
     if post is None:
@@ -84,7 +84,7 @@ def comment_post(request: HttpRequest, slug: str) -> HttpResponse:
     )
 
 
-@require_GET
+@require_safe
 @cache_control(max_age=3600, public=True)
 def sitemap(request: HttpRequest) -> HttpResponse:
     base = request.build_absolute_uri("/").rstrip("/")
@@ -96,7 +96,7 @@ def sitemap(request: HttpRequest) -> HttpResponse:
     return render(request, "blog/sitemap.xml", context, content_type="application/xml")
 
 
-@require_GET
+@require_safe
 @cache_control(max_age=86400, public=True)
 def robots(request: HttpRequest) -> HttpResponse:
     sitemap_url = request.build_absolute_uri(reverse("blog:sitemap"))
