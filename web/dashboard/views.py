@@ -69,6 +69,8 @@ def _page_context(request: HttpRequest, site: Site, q: sel.Query, base: str) -> 
             ("funnels", "Funnels", ["funnels"]),
         ],
         "titles": {k: v[1] for k, v in P.BREAKDOWNS.items()},
+        "custom_from": q.start.date().isoformat() if q.range == "custom" else "",
+        "custom_to": (q.end - sel.DAY).date().isoformat() if q.range == "custom" else "",
     }
 
 

@@ -110,8 +110,8 @@ def test_status_page_reports_what_it_cannot_read(staff: Client) -> None:
     page = staff.get("/dashboard/status/").content.decode()
     assert "Queues and backups" in page
     assert "Dead letters" in page and "Litestream replication" in page
-    # Queue families from web.messaging's queue_summary (NATS is not running: lag unknown).
-    assert 'id="queues"' in page and "nats monitor" in page
+    # Queue families from web.messaging's queue_summary (no NATS here, so lag is unknown).
+    assert 'id="queues"' in page and "<td>analytics</td>" in page
     # No Litestream in tests: the page says so rather than failing.
     assert "HEARTH_LITESTREAM_URL unset" in page or "not available" in page
 
@@ -138,3 +138,27 @@ def test_seed_command_writes_rollups_and_compacts(capsys: Any) -> None:
     total = sum(SessionsHourly.objects.filter(site_id=1).values_list("pageviews", flat=True))
     pages = sum(Rollup.objects.filter(site_id=1, dim="page").values_list("pageviews", flat=True))
     assert total == pages > 0
+
+
+def test_dashboard_page_keeps_the_view_in_links(staff: Client, seeded: dict[str, int]) -> None:
+    page = staff.get("/dashboard/1/", {**RANGE, "country": "DE", "compare": "previous"})
+    html = page.content.decode()
+    # Panels load with the same view; removing a filter keeps the range and the comparison.
+    assert f"/dashboard/1/panel/pages/?range=custom&amp;from={RANGE['from']}" in html
+    assert "country=DE" in html and 'aria-label="Remove filter Country"' in html
+    assert f'value="{RANGE["from"]}"' in html and f'value="{RANGE["to"]}"' in html
+    top = staff.get("/dashboard/1/panel/top/", {**RANGE, "compare": "previous"}).content.decode()
+    assert 'class="delta' not in top  # nothing before the range: no change to show
+    rows = staff.get("/dashboard/1/panel/countries/", RANGE).content.decode()
+    assert "?range=custom" in rows and "country=US" in rows  # each row is a filter link
+
+
+def test_comparison_shows_deltas(staff: Client, seeded: dict[str, int]) -> None:
+    from web.dashboard.tests.conftest import LAST
+
+    two_days = {"range": "custom", "from": str(LAST - timedelta(days=1)), "to": str(LAST)}
+    top = staff.get("/dashboard/1/panel/top/", {**two_days, "compare": "previous"})
+    html = top.content.decode()
+    assert html.count('class="delta') == 6  # every top stat has its change
+    chart = staff.get("/dashboard/1/panel/chart/", {**two_days, "compare": "previous"})
+    assert '"previous": [' in chart.content.decode()
