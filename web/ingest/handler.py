@@ -32,6 +32,7 @@ GIF = bytes.fromhex(
     "47494638396101000100800000000000ffffff21f90401000000002c000000000100010000020144003b"
 )
 ACCEPTED_MARK = b"x-hearth-drop"
+_ACCEPTED_ONE = b'{"ok": true, "accepted": 1}'
 
 
 @dataclass(frozen=True)
@@ -197,6 +198,8 @@ class IngestApp:
                 return 503, b'{"error":"could not queue the event; retry later"}', extra
             for e in out.events:
                 metrics.ACCEPTED.labels(e["src"]).inc()  # type: ignore[typeddict-item]
+        if not out.dropped and len(out.events) == 1:
+            return 202, _ACCEPTED_ONE, extra
         result: dict[str, Any] = {"ok": True, "accepted": len(out.events)}
         if out.dropped:
             result["dropped"] = out.drop_reason

@@ -39,6 +39,21 @@ async def _default_publish(jobs: list[Job]) -> None:
     await enqueue_many_async(jobs)
 
 
+def _size(event: dict[str, Any]) -> int:
+    """An upper bound of the event's JSON size without encoding it: printable ASCII takes at
+    most 2 bytes a character (quotes and backslashes are escaped), anything else at most 12
+    (a non-BMP character becomes a \\uXXXX surrogate pair)."""
+    n = 160
+    for value in event.values():
+        if isinstance(value, str):
+            n += (2 if value.isascii() and value.isprintable() else 12) * len(value) + 4
+        elif isinstance(value, dict):
+            n += len(json.dumps(value)) + 16
+        else:
+            n += 24
+    return n
+
+
 def pack(events: list[dict[str, Any]]) -> list[Job]:
     """Jobs for a batch: one analytics.event for a single event, else analytics.events packs."""
     if len(events) == 1:
@@ -47,7 +62,7 @@ def pack(events: list[dict[str, Any]]) -> list[Job]:
     current: list[dict[str, Any]] = []
     size = 0
     for event in events:
-        n = len(json.dumps(event, separators=(",", ":"))) + 1
+        n = _size(event)
         if current and (len(current) >= PACK_MAX_EVENTS or size + n > PACK_MAX_BYTES):
             jobs.append((PACK_JOB, {"v": PACK_VERSION, "events": current}, None))
             current, size = [], 0

@@ -23,7 +23,10 @@ def test_pack_keeps_single_events_on_the_contract_and_bounds_packs() -> None:
     [(job_type, payload, job_id)] = pack([e := event(1)])
     assert (job_type, payload, job_id) == ("analytics.event", e, None)
     jobs = pack([event(i) for i in range(450)])
-    assert [len(p["events"]) for _, p, _ in jobs] == [PACK_MAX_EVENTS, PACK_MAX_EVENTS, 50]
+    sizes = [len(p["events"]) for _, p, _ in jobs]
+    assert sum(sizes) == 450 and 2 <= len(sizes) <= 6 and max(sizes) <= PACK_MAX_EVENTS
+    flat = [e for _, p, _ in jobs for e in p["events"]]
+    assert [e["url"] for e in flat] == [f"http://127.0.0.1/p/{i}" for i in range(450)]
     assert {t for t, _, _ in jobs} == {"analytics.events"}
     big = [event(i, title="t" * 2000) for i in range(60)]
     jobs = pack(big)
@@ -59,3 +62,13 @@ def test_worker_unpacks_stores_each_event_once_and_dead_letters_a_bad_pack(setti
     assert Event.objects.count() == 3
     with pytest.raises(ValueError):
         unpack([{"events": [1]}], ["x"])
+
+
+def test_pack_size_bound_holds_for_hostile_strings() -> None:
+    import json
+
+    from web.ingest.publisher import _size
+
+    for text in ['"' * 3000, "\\" * 3000, "\x01" * 3000, "é" * 3000, "😀" * 3000, "plain"]:
+        e = event(1, title=text, props={"k": text[:400]})
+        assert _size(e) >= len(json.dumps(e, separators=(",", ":")))

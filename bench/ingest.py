@@ -1,0 +1,348 @@
+"""Benchmark: beacons/s into the stack as a user starts it, through JetStream into rollups.
+
+Starts `manage.py up` (HEARTH_WEB_WORKERS=2, a throwaway HEARTH_DATA_DIR, a free port,
+HEARTH_TRUSTED_PROXIES=127.0.0.1 so that wrk can spread beacons over many client IPs through
+X-Forwarded-For, as a reverse proxy would), waits for /healthz, then on loopback:
+
+1. ceiling: the same gunicorn + uvicorn-worker config (2 workers) serving a minimal ASGI app
+   that reads the body and answers 204, loaded by the same wrk script;
+2. ingest: wrk POSTs native tracker beacons (pageviews, custom events, engagement) to
+   /ingest/e; accepted = 202 without a drop marker;
+3. worker: polls data.db's analytics_event table until every accepted beacon is stored (or
+   a timeout); lag per event = time first seen in the table - ingest's receive stamp.
+
+    python -m bench.ingest          # prints a table, writes var/bench/ingest.json
+    from bench.ingest import run    # -> {"accepted_per_s": ..., ...}
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parent.parent
+PY = REPO / ".venv" / "bin" / "python"
+CONNECTIONS = int(os.environ.get("HEARTH_BENCH_CONNECTIONS", "64"))
+WARMUP_S = 3
+DURATION_S = 15
+DRAIN_TIMEOUT_S = 120
+TARGET_ACCEPTED = 5_000
+TARGET_P99_MS = 50
+
+LUA = r"""
+local key = os.getenv("HEARTH_BENCH_KEY")
+local ua = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) " ..
+  "Chrome/131.0.0.0 Safari/537.36"
+local refs = {"", "", "", "https://www.google.com/", "https://news.ycombinator.com/"}
+function init(args)
+  math.randomseed(os.time() * 1000 + (tonumber(tostring({}):sub(8), 16) or 0) % 1000)
+end
+
+-- Visitors: a pageview from a new address; custom events and engagement come from an
+-- address that recently sent a pageview (the worker drops engagement without a session).
+local recent, nrecent, slot = {}, 0, 0
+
+local function new_ip()
+  return math.random(1, 223) .. "." .. math.random(0, 255) .. "." ..
+    math.random(0, 255) .. "." .. math.random(1, 254)
+end
+
+request = function()
+  local page = "http://127.0.0.1/blog/post-" .. math.random(1, 60)
+  local r = math.random()
+  local body, ip
+  if r < 0.80 or nrecent < 100 then
+    ip = new_ip()
+    slot = slot % 1000 + 1
+    recent[slot] = ip
+    if nrecent < 1000 then nrecent = nrecent + 1 end
+    body = '{"k":"' .. key .. '","n":"pageview","u":"' .. page .. '","r":"' ..
+      refs[math.random(#refs)] .. '","w":1280,"l":"en-US","t":"A post"}'
+  elseif r < 0.90 then
+    ip = recent[math.random(1, nrecent)]
+    body = '{"k":"' .. key .. '","n":"Signup","u":"' .. page .. '","p":{"plan":"pro"}}'
+  else
+    ip = recent[math.random(1, nrecent)]
+    body = '{"k":"' .. key .. '","n":"engagement","u":"' .. page ..
+      '","e":' .. math.random(500, 60000) .. ',"s":' .. math.random(0, 100) .. '}'
+  end
+  return wrk.format("POST", "/ingest/e", {
+    ["Content-Type"] = "text/plain;charset=UTF-8",
+    ["User-Agent"] = ua,
+    ["X-Forwarded-For"] = ip,
+  }, body)
+end
+
+done = function(summary, latency, requests)
+  -- No response() callback: it makes wrk parse every response and costs the server CPU on
+  -- this 2-core box. Non-2xx answers are summary.errors.status; drops (202 + marker) are
+  -- caught by the loss check, since a dropped beacon is never stored.
+  local e = summary.errors
+  io.write(string.format(
+    'WRK {"requests":%d,"duration_us":%d,"p50_us":%d,"p99_us":%d,"non_2xx":%d,' ..
+    '"socket_errors":%d}\n',
+    summary.requests, summary.duration, latency:percentile(50), latency:percentile(99),
+    e.status, e.connect + e.read + e.write + e.timeout))
+end
+"""
+
+
+async def ceiling_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    """The HTTP ceiling: read the body, answer 204 (run by gunicorn in this benchmark)."""
+    if scope["type"] == "lifespan":
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+    if scope["type"] != "http":
+        return
+    more = True
+    while more:
+        message = await receive()
+        more = message.get("more_body", False)
+    await send({"type": "http.response.start", "status": 204, "headers": []})
+    await send({"type": "http.response.body", "body": b""})
+
+
+def _free_port() -> int:
+    from web.stack.servers import free_port
+
+    return free_port()
+
+
+def _wait(probe: Any, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with contextlib.suppress(Exception):
+            if probe():
+                return
+        time.sleep(0.3)
+    raise RuntimeError(f"{what} not ready after {timeout:.0f}s")
+
+
+def _http_ok(url: str) -> bool:
+    import httpx
+
+    return httpx.get(url, timeout=3).status_code == 200
+
+
+def _wrk(url: str, script: Path, seconds: int, env: dict[str, str]) -> dict[str, float]:
+    wrk = shutil.which("wrk")
+    if wrk is None:
+        raise RuntimeError("wrk is not installed: apt-get install -y wrk")
+    out = subprocess.run(
+        [wrk, "-t1", f"-c{CONNECTIONS}", f"-d{seconds}s", "--timeout", "5s", "-s", str(script),
+         url],
+        capture_output=True, text=True, env=env, timeout=seconds + 60, check=True,
+    )  # fmt: skip
+    line = next(ln for ln in out.stdout.splitlines() if ln.startswith("WRK "))
+    return json.loads(line[4:])
+
+
+def _stop(proc: subprocess.Popen[bytes], grace: float = 60) -> None:
+    if proc.poll() is not None:
+        return
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(timeout=grace)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+
+
+def _ts(value: str) -> float:
+    return datetime.fromisoformat(value.replace(" ", "T")).timestamp() if value else 0.0
+
+
+class StoreWatcher:
+    """Polls analytics_event for new rows; records when each was first seen."""
+
+    def __init__(self, db: Path) -> None:
+        self.db = db
+        self.last_id = 0
+        self.count = 0
+        self.lags: list[float] = []
+        self.first_seen = 0.0
+        self.last_seen = 0.0
+
+    def poll(self) -> int:
+        con = sqlite3.connect(f"file:{self.db}?mode=ro", uri=True, timeout=5)
+        try:
+            rows = con.execute(
+                "SELECT id, ts FROM analytics_event WHERE id > ? ORDER BY id", (self.last_id,)
+            ).fetchall()
+        finally:
+            con.close()
+        now = time.time()
+        if rows:
+            self.first_seen = self.first_seen or now
+            self.last_seen = now
+            self.last_id = rows[-1][0]
+            self.count += len(rows)
+            self.lags.extend(now - _ts(ts) for _, ts in rows)
+        return len(rows)
+
+
+def _count(db: Path, table: str) -> int:
+    con = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5)
+    try:
+        return con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+    finally:
+        con.close()
+
+
+def _pct(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    values = sorted(values)
+    return values[min(len(values) - 1, int(len(values) * q))]
+
+
+def run() -> dict[str, float]:
+    """Start the stack, measure ceiling, ingest and the worker, stop everything."""
+    root = Path(tempfile.mkdtemp(prefix="hearth-bench-ingest-"))
+    data = root / "data"
+    port, ceiling_port = _free_port(), _free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HEARTH_")}
+    env.pop("AWS_CA_BUNDLE", None)
+    env.update(
+        HEARTH_DATA_DIR=str(data),
+        HEARTH_PORT=str(port),
+        HEARTH_WEB_WORKERS="2",
+        HEARTH_TRUSTED_PROXIES="127.0.0.1",
+        DJANGO_SETTINGS_MODULE="web.settings",
+    )
+    script = root / "beacons.lua"
+    script.write_text(LUA)
+    stack = subprocess.Popen(
+        [str(PY), "manage.py", "up"], cwd=REPO, env=env, stdout=(root / "up.log").open("wb"),
+        stderr=subprocess.STDOUT, start_new_session=True,
+    )  # fmt: skip
+    ceiling: subprocess.Popen[bytes] | None = None
+    results: dict[str, float] = {}
+    try:
+        state = data / "run" / "stack.json"
+        _wait(lambda: state.exists() and _http_ok(f"http://127.0.0.1:{port}/healthz"), 240,
+              "stack (manage.py up)")  # fmt: skip
+        base = json.loads(state.read_text()).get("url", f"http://127.0.0.1:{port}")
+        con = sqlite3.connect(f"file:{data / 'data.db'}?mode=ro", uri=True)
+        key = con.execute("SELECT public_key FROM analytics_site WHERE id = 1").fetchone()[0]
+        con.close()
+        wrk_env = {**env, "HEARTH_BENCH_KEY": key}
+
+        # 1. The HTTP ceiling, same server config, while the stack idles.
+        ceiling = subprocess.Popen(
+            [str(REPO / ".venv" / "bin" / "gunicorn"), "bench.ingest:ceiling_app",
+             "--worker-class", "uvicorn_worker.UvicornWorker", "--workers", "2",
+             "--bind", f"127.0.0.1:{ceiling_port}"],
+            cwd=REPO, env=env, stdout=(root / "ceiling.log").open("wb"),
+            stderr=subprocess.STDOUT, start_new_session=True,
+        )  # fmt: skip
+        ceiling_url = f"http://127.0.0.1:{ceiling_port}"
+        _wait(lambda: _wrk(ceiling_url, script, 1, wrk_env)["requests"] > 0, 60, "ceiling app")
+        c = _wrk(ceiling_url, script, DURATION_S, wrk_env)
+        results["ceiling_per_s"] = round(c["requests"] / (c["duration_us"] / 1e6), 1)
+        _stop(ceiling, grace=10)
+        ceiling = None
+
+        # 2. Ingest: warm up (NATS links, site snapshots, caches), let the worker catch up.
+        watcher = StoreWatcher(data / "data.db")
+        _wrk(base, script, WARMUP_S, wrk_env)
+        quiet_since = began = time.monotonic()
+        while time.monotonic() - quiet_since < 3 and time.monotonic() - began < 60:
+            if watcher.poll():
+                quiet_since = time.monotonic()
+            time.sleep(0.3)
+        warm_count = watcher.count
+        db = data / "data.db"
+        warm_dropped = _count(db, "analytics_droppedevent")
+        watcher.lags.clear()
+        watcher.first_seen = 0.0
+
+        # Poll the store while wrk runs, in a thread, so lag is seen as it happens.
+        import threading
+
+        stop = threading.Event()
+
+        def poll_loop() -> None:
+            while not stop.is_set():
+                with contextlib.suppress(sqlite3.Error):
+                    watcher.poll()
+                time.sleep(0.1)
+
+        poller = threading.Thread(target=poll_loop, daemon=True)
+        poller.start()
+        w = _wrk(base, script, DURATION_S, wrk_env)
+        load_end = time.time()
+        sent = w["requests"] - w["non_2xx"] - w["socket_errors"]
+        deadline = time.monotonic() + DRAIN_TIMEOUT_S
+        while time.monotonic() < deadline:
+            done = watcher.count - warm_count + _count(db, "analytics_droppedevent") - warm_dropped
+            if done >= sent:
+                break
+            time.sleep(0.2)
+        time.sleep(1.0)  # rows from in-flight requests wrk gave up on at the cut-off
+        stop.set()
+        poller.join()
+        watcher.poll()
+        stored = watcher.count - warm_count
+        worker_dropped = _count(db, "analytics_droppedevent") - warm_dropped
+        span = max(watcher.last_seen - watcher.first_seen, 1e-9)
+        results.update(
+            accepted_per_s=round(sent / (w["duration_us"] / 1e6), 1),
+            p50_ms=round(w["p50_us"] / 1000, 2),
+            p99_ms=round(w["p99_us"] / 1000, 2),
+            worker_events_per_s=round(stored / span, 1),
+            lag_p50_s=round(_pct(watcher.lags, 0.50), 3),
+            lag_p99_s=round(_pct(watcher.lags, 0.99), 3),
+            sent=sent,
+            stored=stored,
+            worker_dropped=worker_dropped,
+            non_2xx=w["non_2xx"],
+            socket_errors=w["socket_errors"],
+            drain_after_load_s=round(max(watcher.last_seen - load_end, 0.0), 2),
+        )
+        return results
+    finally:
+        if ceiling is not None:
+            _stop(ceiling, grace=10)
+        _stop(stack)
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def main() -> None:
+    results = run()
+    width = max(len(k) for k in results)
+    print(f"{'metric':<{width}}  value")
+    for key, value in results.items():
+        print(f"{key:<{width}}  {value:,}")
+    ok_rate = results["accepted_per_s"] >= TARGET_ACCEPTED and results["p99_ms"] < TARGET_P99_MS
+    print(
+        f"target >= {TARGET_ACCEPTED:,} accepted/s with p99 < {TARGET_P99_MS} ms: "
+        f"{'met' if ok_rate else 'MISSED'}; lost (sent - stored - worker_dropped): "
+        f"{results['sent'] - results['stored'] - results['worker_dropped']:,}"
+    )
+    out = REPO / "var" / "bench" / "ingest.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_suffix(".tmp")
+    tmp.write_text(json.dumps(results, indent=2) + "\n")
+    tmp.replace(out)
+    print(f"wrote {out}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
