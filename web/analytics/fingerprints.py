@@ -130,7 +130,7 @@ def group_csp(report: dict) -> Grouping:
         or "unknown"
     )
     directive = directive.split()[0]
-    blocked = pick("blocked-uri", "blockedURL", "blockedURI", "blocked") or "unknown"
+    blocked = pick("blocked-uri", "blockedURL", "blockedURI", "blocked") or "inline"
     if "://" in blocked:
         scheme, rest = blocked.split("://", 1)
         blocked = f"{scheme}://{rest.split('/', 1)[0]}"

@@ -9,7 +9,7 @@ import time
 import uuid
 
 from django.conf import settings
-from django.db import OperationalError, connections, transaction
+from django.db import connections, transaction
 from django.utils import timezone
 
 from web.analytics import pipeline
@@ -23,7 +23,6 @@ HEARTH_SITE_ID = 1
 LIVE_WINDOW_S = 300
 LIVE_PAGES = 10
 SALT_KEEP_S = 48 * 3600
-LOCK_RETRIES = 100  # x 0.1 s
 
 __all__ = [
     "BatchResult",
@@ -142,47 +141,35 @@ def _record_exception(exc: BaseException, where: str, site_id: int) -> int | Non
 
 
 def _record_quietly(exc: BaseException, where: str, site_id: int) -> int | None:
+    if getattr(_capturing, "active", False):
+        return None  # an error while capturing an error: do not recurse
+    _capturing.active = True
     try:
-        for _attempt in range(LOCK_RETRIES):
-            try:
-                return _record_exception(exc, where, site_id)
-            except OperationalError as locked:
-                # From the side thread, the failing thread's transaction may still hold the
-                # write lock; wait it out (it ends when the failing code path unwinds).
-                if "locked" not in str(locked):
-                    raise
-                time.sleep(0.1)
-        raise OperationalError("database stayed locked")
+        return _record_exception(exc, where, site_id)
     except Exception as inner:  # capturing must never raise into the failing code path
         log.warning("error_capture failed for %s: %s", where, inner)
         return None
     finally:
-        if threading.current_thread().name == "error-capture":
-            connections.close_all()  # this thread's own connections
+        _capturing.active = False
 
 
 def error_capture(*, exc: BaseException, where: str, site_id: int = HEARTH_SITE_ID) -> int | None:
     """Record an exception raised in Hearth's own web or worker process as an issue occurrence.
 
-    Never raises. Returns the issue id when it was written inline. Inside a transaction
-    (whose write lock this thread may hold, and which may roll back) the write runs in a
-    short-lived thread with its own connection instead, and None is returned.
+    Never raises. Returns the issue id when it was written at once. Inside a transaction the
+    write waits for its commit (transaction.on_commit) and None is returned: writing inside
+    it would vanish with a rollback, and a side connection would wait on this thread's own
+    write lock. If that transaction rolls back, the record is dropped with it; the exception
+    then normally propagates and is captured again where it is logged outside (Django's 500
+    logging, the analytics job handlers).
     """
-    if getattr(_capturing, "active", False):
-        return None  # an error while capturing an error: do not recurse
-    _capturing.active = True
-    try:
-        if connections[pipeline.DB].in_atomic_block:
-            threading.Thread(
-                target=_record_quietly,
-                args=(exc, where, site_id),
-                name="error-capture",
-                daemon=True,
-            ).start()
-            return None
-        return _record_quietly(exc, where, site_id)
-    finally:
-        _capturing.active = False
+    conn = connections[pipeline.DB]
+    if conn.in_atomic_block:
+        transaction.on_commit(
+            lambda: _record_quietly(exc, where, site_id), using=pipeline.DB, robust=True
+        )
+        return None
+    return _record_quietly(exc, where, site_id)
 
 
 # --- issues and goals -------------------------------------------------------------------
