@@ -181,6 +181,8 @@ def test_metrics_url_is_for_localhost_or_staff(client, nats_env) -> None:  # typ
     assert r["Content-Type"].startswith("text/plain")
     assert b'hearth_jobs_lag{family="analytics"}' in r.content
     assert client.get("/metrics", REMOTE_ADDR="203.0.113.9").status_code == 403
+    # Through a reverse proxy on the same box: REMOTE_ADDR is local, the client is not.
+    assert client.get("/metrics", HTTP_X_FORWARDED_FOR="203.0.113.9").status_code == 403
     staff = get_user_model().objects.create_user("ops", password="x" * 12, is_staff=True)
     client.force_login(staff)
     assert client.get("/metrics", REMOTE_ADDR="203.0.113.9").status_code == 200
