@@ -63,7 +63,27 @@ class PublicLinkAdmin(admin.ModelAdmin):
         messages.info(request, f"Revoked {n} link(s).")
 
 
+class FunnelForm(forms.ModelForm):
+    class Meta:
+        model = Funnel
+        fields = ["site", "name", "steps"]
+        help_texts = {
+            "steps": 'JSON list of 2 to 8 steps: page paths ("/pricing/", "/blog/*") or '
+            '"event:<name>", e.g. ["/", "/pricing/", "event:signup"]'
+        }
+
+    def clean_steps(self) -> list[str]:
+        steps = self.cleaned_data["steps"]
+        if (
+            not isinstance(steps, list)
+            or not 2 <= len(steps) <= 8
+            or not all(isinstance(x, str) and x.strip() for x in steps)
+        ):
+            raise forms.ValidationError("give a JSON list of 2 to 8 non-empty strings")
+        return [x.strip() for x in steps]
+
+
 @admin.register(Funnel)
 class FunnelAdmin(admin.ModelAdmin):
+    form = FunnelForm
     list_display = ["name", "site"]
-    help_texts = {"steps": 'JSON list, e.g. ["/", "/pricing/", "event:signup"]'}

@@ -162,3 +162,46 @@ def test_comparison_shows_deltas(staff: Client, seeded: dict[str, int]) -> None:
     assert html.count('class="delta') == 6  # every top stat has its change
     chart = staff.get("/dashboard/1/panel/chart/", {**two_days, "compare": "previous"})
     assert '"previous": [' in chart.content.decode()
+
+
+def test_funnel_admin_validates_steps(seeded: dict[str, int]) -> None:
+    from web.dashboard.models import Funnel
+
+    admin = Client()
+    admin.force_login(
+        get_user_model().objects.create(username="a", is_staff=True, is_superuser=True)
+    )
+    bad = admin.post("/admin/dashboard/funnel/add/", {"site": "1", "name": "x", "steps": '["/"]'})
+    assert bad.status_code == 200 and not Funnel.objects.exists()
+    ok = admin.post(
+        "/admin/dashboard/funnel/add/",
+        {"site": "1", "name": "Buy", "steps": '["/", " /pricing/ ", "event:signup"]'},
+    )
+    assert ok.status_code == 302
+    assert Funnel.objects.get(name="Buy").steps == ["/", "/pricing/", "event:signup"]
+    rows = admin.get("/dashboard/1/panel/funnels/", {**RANGE, "format": "csv"}).content.decode()
+    lines = rows.splitlines()
+    assert lines[0] == "funnel,step,visits,conversion_rate,dropoff,dropoff_rate"
+    assert len(lines) == 4 and lines[1].startswith("Buy,/,")
+    # Against the raw events, walked visit by visit in time order.
+    from collections import defaultdict
+
+    from web.analytics.models import Event
+
+    steps = ["/", "/pricing/", "event:signup"]
+    visits: dict[int, list[Event]] = defaultdict(list)
+    for e in Event.objects.filter(site_id=1).order_by("ts"):
+        visits[e.session_id].append(e)
+    reached = [0, 0, 0]
+    for events in visits.values():
+        i = 0
+        for e in events:
+            want = steps[i] if i < 3 else None
+            hit = (e.kind == "custom" and want == f"event:{e.name}") or (
+                e.kind == "pageview" and want == e.path
+            )
+            if hit:
+                reached[i] += 1
+                i += 1
+    assert reached[0] > reached[1] > 0
+    assert [int(line.split(",")[2]) for line in lines[1:]] == reached
