@@ -176,6 +176,7 @@ def test_metrics_text_has_counters_and_lag_per_family() -> None:
 
 @TTL
 def test_metrics_url_is_for_localhost_or_staff(client, nats_env) -> None:  # type: ignore[no-untyped-def]
+    asyncio.run(_stream_messages(nats_env.nats_url, setup=True))  # stream and consumers
     r = client.get("/metrics")
     assert r.status_code == 200
     assert r["Content-Type"].startswith("text/plain")
