@@ -54,12 +54,23 @@ def panel_rows(name: str, q: sel.Query, *, limit: int = 10) -> list[dict[str, An
     raise sel.QueryError(f"unknown panel {name!r}; use one of {', '.join(PANELS)}")
 
 
+_FORMULA = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _cell(v: Any) -> Any:
+    """Paths, referrers and event names come from visitors: a value that a spreadsheet would
+    run as a formula ("=HYPERLINK(...)") is prefixed with a quote (CSV injection)."""
+    if isinstance(v, str) and v.startswith(_FORMULA):
+        return "'" + v
+    return v
+
+
 def to_csv(rows: list[dict[str, Any]]) -> str:
     buf = io.StringIO()
     if rows:
         w = csv.DictWriter(buf, fieldnames=list(rows[0]), lineterminator="\n")
         w.writeheader()
-        w.writerows(rows)
+        w.writerows({k: _cell(v) for k, v in r.items()} for r in rows)
     return buf.getvalue()
 
 

@@ -205,3 +205,13 @@ def test_funnel_admin_validates_steps(seeded: dict[str, int]) -> None:
                 i += 1
     assert reached[0] > reached[1] > 0
     assert [int(line.split(",")[2]) for line in lines[1:]] == reached
+
+
+def test_csv_export_defuses_formulas() -> None:
+    from web.dashboard.panels import to_csv
+
+    out = to_csv(
+        [{"value": '=HYPERLINK("http://evil")', "visitors": 3}, {"value": "/ok", "visitors": -1}]
+    )
+    assert out.splitlines()[1].startswith("\"'=HYPERLINK(")
+    assert out.splitlines()[2] == "/ok,-1"  # numbers are left alone
