@@ -23,16 +23,15 @@ import zlib
 from array import array
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
 
 from django.db import connections, transaction
 
 from web.analytics import metrics, steps
-from web.analytics.fingerprints import Grouping, error_type, group_csp, group_error
+from web.analytics.fingerprints import error_type, group_csp, group_error
+from web.analytics.issues import IssueItem, issues_record
+from web.analytics.timefmt import DAY, HOUR, day_str, hour_str, parse_ts, ts_str
 
 SESSION_TIMEOUT = 30 * 60
-DAY = 86_400
-HOUR = 3_600
 CACHE_TTL = 30.0
 DB = "default"
 _NO_UTM = steps.NO_UTM  # identity matters: parse_url returns this object when no UTM
@@ -65,54 +64,6 @@ def _unpack(raw: bytes | None) -> set[int]:
 
 
 # --- small helpers ----------------------------------------------------------------------
-
-_hour_cache: dict[int, str] = {}
-_day_cache: dict[int, str] = {}
-
-
-def hour_str(h: int) -> str:
-    """Hour number (unix // 3600) as Django's SQLite datetime text."""
-    s = _hour_cache.get(h)
-    if s is None:
-        if len(_hour_cache) > 10_000:
-            _hour_cache.clear()
-        s = _hour_cache[h] = time.strftime("%Y-%m-%d %H:00:00", time.gmtime(h * HOUR))
-    return s
-
-
-def day_str(d: int) -> str:
-    s = _day_cache.get(d)
-    if s is None:
-        if len(_day_cache) > 10_000:
-            _day_cache.clear()
-        s = _day_cache[d] = time.strftime("%Y-%m-%d", time.gmtime(d * DAY))
-    return s
-
-
-_sec_cache: dict[int, str] = {}
-
-
-def ts_str(ts: float) -> str:
-    """Unix seconds as Django's SQLite datetime text (microseconds kept)."""
-    sec = int(ts)
-    prefix = _sec_cache.get(sec)
-    if prefix is None:
-        if len(_sec_cache) > 100_000:
-            _sec_cache.clear()
-        prefix = _sec_cache[sec] = time.strftime("%Y-%m-%d %H:%M:%S.", time.gmtime(sec))
-    return f"{prefix}{int((ts - sec) * 1e6):06d}"
-
-
-def parse_ts(v: object) -> float:
-    """Unix seconds from a stored datetime/date (Django's SQLite converters may already
-    have turned the text into a datetime or date)."""
-    if isinstance(v, str):
-        v = datetime.fromisoformat(v)
-    if isinstance(v, datetime):
-        return v.replace(tzinfo=UTC).timestamp()
-    if isinstance(v, date):
-        return datetime(v.year, v.month, v.day, tzinfo=UTC).timestamp()
-    raise TypeError(f"not a stored datetime: {v!r}")
 
 
 def content_id(p: dict) -> str:
@@ -909,27 +860,6 @@ def _write(cur, b: _Batch, stored: list[Rec]) -> None:
         )
 
 
-# --- issues -----------------------------------------------------------------------------
-
-
-@dataclass
-class IssueItem:
-    """One error occurrence to group (from an error/csp event or from error_capture)."""
-
-    site: int
-    kind: str
-    grouping: Grouping
-    event_id: str
-    ts: float
-    session_id: int = 0
-    url: str = ""
-    message: str = ""
-    stack: str = ""
-    browser: str = ""
-    os: str = ""
-    extra: dict = field(default_factory=dict)
-
-
 def _issue_item(r: Rec) -> IssueItem:
     err = r.error
     s = r.session
@@ -950,87 +880,3 @@ def _issue_item(r: Rec) -> IssueItem:
         session_id=s.id if s is not None else 0, url=r.url.path, message=message, stack=stack,
         browser=r.browser, os=r.os, extra=extra,
     )  # fmt: skip
-
-
-def issues_record(cur, items: list[IssueItem]) -> tuple[list[int], list[int]]:
-    """Group occurrences into issues inside the caller's transaction.
-
-    Creates missing issues, bumps count/last_seen, counts sessions not seen before on that
-    issue, reopens resolved issues, and stores the occurrences. Returns (new issue ids,
-    reopened issue ids). Occurrences whose event_id is already stored are skipped.
-    """
-    by_key: dict[tuple[int, str], list[IssueItem]] = {}
-    for it in items:
-        by_key.setdefault((it.site, it.grouping.fingerprint), []).append(it)
-    new: list[int] = []
-    reopened: list[int] = []
-    for (site, fp), group in by_key.items():
-        group.sort(key=lambda it: it.ts)
-        ids = [it.event_id for it in group]
-        marks = ",".join("?" * len(ids))
-        known = {
-            e
-            for (e,) in cur.execute(
-                f"SELECT event_id FROM analytics_issueevent WHERE event_id IN ({marks})", ids
-            )
-        }
-        group = [it for it in group if it.event_id not in known]
-        if not group:
-            continue
-        first, last = group[0], group[-1]
-        row = cur.execute(
-            "SELECT id, status FROM analytics_issue WHERE site_id=? AND fingerprint=?", (site, fp)
-        ).fetchone()
-        if row is None:
-            g = first.grouping
-            cur.execute(
-                "INSERT INTO analytics_issue (site_id, fingerprint, kind, type, message, culprit, "
-                "first_seen, last_seen, count, sessions, status, last_url) "
-                "VALUES (?,?,?,?,?,?,?,?,0,0,'open','')",
-                (site, fp, first.kind, g.type, g.message, g.culprit, ts_str(first.ts),
-                 ts_str(first.ts)),
-            )  # fmt: skip
-            issue_id, status = cur.lastrowid, "open"
-            new.append(issue_id)
-            metrics.ISSUES_NEW.inc()
-        else:
-            issue_id, status = row
-        sids = sorted({it.session_id for it in group if it.session_id})
-        new_sessions = len(sids)
-        if sids:
-            marks = ",".join("?" * len(sids))
-            new_sessions -= cur.execute(
-                "SELECT COUNT(DISTINCT session_id) FROM analytics_issueevent "
-                f"WHERE issue_id=? AND session_id IN ({marks})",
-                [issue_id, *sids],
-            ).fetchone()[0]
-        if status == "resolved":
-            reopened.append(issue_id)
-        cur.execute(
-            "UPDATE analytics_issue SET count=count+?, sessions=sessions+?, "
-            "last_seen=MAX(last_seen, ?), last_url=?, "
-            "status=CASE status WHEN 'resolved' THEN 'open' ELSE status END, "
-            "resolved_at=CASE status WHEN 'resolved' THEN NULL ELSE resolved_at END "
-            "WHERE id=?",
-            (len(group), new_sessions, ts_str(last.ts), last.url[:500], issue_id),
-        )
-        cur.executemany(
-            "INSERT INTO analytics_issueevent (issue_id, event_id, ts, session_id, url, message, "
-            "stack, browser, os, extra) VALUES (?,?,?,?,?,?,?,?,?,?)",
-            [
-                (
-                    issue_id,
-                    it.event_id,
-                    ts_str(it.ts),
-                    it.session_id,
-                    it.url[:500],
-                    it.message,
-                    it.stack,
-                    it.browser[:100],
-                    it.os[:100],
-                    json.dumps(it.extra),
-                )
-                for it in group
-            ],
-        )
-    return new, reopened

@@ -14,8 +14,10 @@ from django.utils import timezone
 
 from web.analytics import pipeline
 from web.analytics.fingerprints import group_exception
+from web.analytics.issues import IssueItem, issues_record
 from web.analytics.models import Goal, Issue
-from web.analytics.pipeline import DAY, BatchResult, IssueItem, day_str, issues_record, ts_str
+from web.analytics.pipeline import BatchResult
+from web.analytics.timefmt import DAY, day_str, ts_str
 
 log = logging.getLogger(__name__)
 
