@@ -44,3 +44,21 @@ def test_sigterm_finishes_inflight_jobs_acks_them_and_fetches_nothing_new(
     assert consumer["num_ack_pending"] == 0  # the in-flight jobs were acked before exit
     assert consumer["num_pending"] == 5  # the late ones were never fetched
     assert "worker stopped cleanly" in worker.output()
+
+
+def test_in_progress_heartbeats_keep_a_long_job_from_being_redelivered(queue: Harness) -> None:
+    queue.start_worker(families="notify", HEARTH_JOBS_ACK_WAIT_S="1")
+    enqueue_many([("notify.test_effect", {"n": 0, "sleep": 3.0}, "long-0")])
+    counters = wait_for(
+        lambda: (
+            queue.worker_counters().get("notify", {}).get("processed")
+            and queue.worker_counters()["notify"]
+        ),
+        timeout=15,
+        what="long job processed",
+    )
+    # Without heartbeats the server would redeliver after 1 s and the worker would fetch
+    # the copy while the first run still sleeps.
+    assert counters["redelivered"] == 0, counters
+    assert counters["processed"] == 1, counters
+    assert queue.effects() == [("long-0", "single", 1)]
