@@ -169,14 +169,16 @@ class Sess:
     """An open session as the pipeline sees it (a row of analytics_session)."""
 
     __slots__ = (
-        "active_hour", "browser", "click", "country", "device", "dims", "duration", "entry",
+        "active_hour", "browser", "click", "country", "device", "dim_pairs", "dims", "duration",
+        "entry",
         "errors", "events", "exit", "id", "is_bounce", "last_seen", "medium", "os",
         "pageviews", "referrer", "site", "source", "start_hour", "started", "started_str", "utm",
         "vid",
     )  # fmt: skip
 
     def set_dims(self) -> None:
-        """Precompute the rollup keys ("dim\x1fvalue") of the session's attributes."""
+        """Precompute the rollup keys ("dim\x1fvalue") of the session's attributes, and
+        (key, key id) pairs for the unique counting."""
         self.dims = [
             d + _SEP + v
             for d, v in (
@@ -193,6 +195,7 @@ class Sess:
             )
             if v
         ]
+        self.dim_pairs = [(key, key_id(key)) for key in self.dims]
 
 
 class VState:
@@ -406,24 +409,25 @@ def _enrich(p: dict, eid: str, salts: dict[int, bytes], today: int) -> Rec:
     r.prev_vid = steps.visitor_id(prev, site, ip, ua) if prev is not None else 0
     # step: user agent
     r.browser, r.os, device = steps.ua_step(ua)
-    screen = p.get("screen")
+    get = p.get
+    screen = get("screen")
     r.screen = screen if type(screen) is int else 0
     r.device = steps.device_for(device, screen)
     # step: country
     r.country = steps.country(ip)
     # step: referrer, campaign, path
-    r.url = steps.parse_url(p.get("url") or "")
-    r.ref_host = steps.referrer_host(p.get("ref") or "")
-    props = p.get("props")
-    r.props = props if isinstance(props, dict) else None
-    r.engaged = p.get("engaged_ms") if type(p.get("engaged_ms")) is int else 0
-    if r.engaged < 0 or r.engaged > 86_400_000:
-        r.engaged = 0
-    r.scroll = p.get("scroll") if type(p.get("scroll")) is int else 0
-    lang = p.get("lang")
-    r.lang = lang[:35] if isinstance(lang, str) else ""
-    err = p.get("error")
-    r.error = err if isinstance(err, dict) else {}
+    r.url = steps.parse_url(get("url") or "")
+    r.ref_host = steps.referrer_host(get("ref") or "")
+    props = get("props")
+    r.props = props if type(props) is dict else None
+    engaged = get("engaged_ms")
+    r.engaged = engaged if type(engaged) is int and 0 <= engaged <= 86_400_000 else 0
+    scroll = get("scroll")
+    r.scroll = scroll if type(scroll) is int else 0
+    lang = get("lang")
+    r.lang = lang[:35] if type(lang) is str else ""
+    err = get("error")
+    r.error = err if type(err) is dict else {}
     r.session = None
     return r
 
@@ -583,34 +587,45 @@ def _unbounce(b: _Batch, s: Sess) -> None:
         b.r(site, h, key)[5] -= 1
 
 
-def _count(b: _Batch, st: VState, rec: Rec, keys: list[str], col: int) -> None:
-    """Add 1 to column `col` of each key's rollup row in the event's hour, and count the
-    visitor once per hour and once per UTC day per key (the hot loop: keep it flat)."""
+def _count(b: _Batch, st: VState, rec: Rec, pairs: list[tuple[str, int]], col: int) -> None:
+    """Add 1 to column `col` of each (key, key id)'s rollup row in the event's hour, and
+    count the visitor once per hour and once per UTC day per key (the hot loop: keep it flat)."""
     roll = b.roll
     site, h = rec.site, rec.hour
-    seen_h = st.seen_hour if h == st.hour else None
-    seen_d = st.seen_day if rec.day == st.day else None
-    before = (len(seen_h) if seen_h is not None else 0) + (len(seen_d) if seen_d is not None else 0)
-    ids = _key_ids
-    for key in keys:
+    seen_h = st.seen_hour if h == st.hour else _NEVER
+    seen_d = st.seen_day if rec.day == st.day else _NEVER
+    dirty = False
+    for key, kid in pairs:
         k = (site, h, key)
         row = roll.get(k)
         if row is None:
             row = roll[k] = [0, 0, 0, 0, 0, 0, 0]
         row[col] += 1
-        kid = ids.get(key)
-        if kid is None:
-            kid = key_id(key)
-        if seen_h is not None and kid not in seen_h:
+        if kid not in seen_h:
             seen_h.add(kid)
             row[2] += 1
-        if seen_d is not None and kid not in seen_d:
+            dirty = True
+        if kid not in seen_d:
             seen_d.add(kid)
             row[3] += 1
-    if (len(seen_h) if seen_h is not None else 0) + (
-        len(seen_d) if seen_d is not None else 0
-    ) != before:
+            dirty = True
+    if dirty:
         st.seen_dirty = True
+
+
+class _Never(set):
+    """A window that is not the event's: everything counts as seen, nothing is added."""
+
+    def __contains__(self, _: object) -> bool:
+        return True
+
+
+_NEVER = _Never()
+_TOTAL = ("", zlib.crc32(b""))  # the site-wide visitor key (hourly graph)
+
+
+def _pairs(keys: list[str]) -> list[tuple[str, int]]:
+    return [(k, key_id(k)) for k in keys]
 
 
 def _sessionize(b: _Batch, rec: Rec) -> None:
@@ -683,7 +698,7 @@ def _sessionize(b: _Batch, rec: Rec) -> None:
                 b.r(site, s.start_hour, "exit" + _SEP + s.exit)[4] -= 1
             b.r(site, s.start_hour, "exit" + _SEP + path)[4] += 1
             s.exit = path
-        _count(b, st, rec, ["page" + _SEP + path, *s.dims, ""], 0)
+        _count(b, st, rec, [*_pairs(["page" + _SEP + path]), *s.dim_pairs, _TOTAL], 0)
         g[2] += 1
         goals = CACHE.goals.get(site)
         if goals:
@@ -694,12 +709,12 @@ def _sessionize(b: _Batch, rec: Rec) -> None:
                 and (path == match or (match.endswith("*") and path.startswith(match[:-1])))
             ]
             if hits:
-                _count(b, st, rec, hits, 1)
+                _count(b, st, rec, _pairs(hits), 1)
     elif kind == "custom":
         s.events += 1
         if s.is_bounce:
             _unbounce(b, s)
-        _count(b, st, rec, ["event" + _SEP + rec.name, *s.dims, ""], 1)
+        _count(b, st, rec, [*_pairs(["event" + _SEP + rec.name]), *s.dim_pairs, _TOTAL], 1)
         g[3] += 1
         goals = CACHE.goals.get(site)
         if goals:
@@ -709,7 +724,7 @@ def _sessionize(b: _Batch, rec: Rec) -> None:
                 if gkind == "event" and rec.name == match
             ]
             if hits:
-                _count(b, st, rec, hits, 1)
+                _count(b, st, rec, _pairs(hits), 1)
     elif kind == "engagement":
         ms = rec.engaged
         if ms:
