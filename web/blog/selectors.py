@@ -17,7 +17,10 @@ def _list_qs() -> QuerySet[Post]:
     return (
         Post.objects.published()
         .select_related("cover")
-        .prefetch_related("tags", Prefetch("cover__variants", queryset=Variant.objects.all()))
+        # Lists show thumbnails only: load 2 variant rows per cover instead of 10.
+        .prefetch_related(
+            "tags", Prefetch("cover__variants", queryset=Variant.objects.filter(kind="thumb"))
+        )
         .defer("body_md", "body_html")
     )
 
