@@ -210,8 +210,8 @@ class SessionsHourly(models.Model):
 
 
 class DailyCounter(models.Model):
-    """Daily request and denial counters: `received`, `stored`, `duplicate`,
-    `dropped:<step>:<reason>` (worker-side drops; ingest drops are Prometheus-only)."""
+    """Daily request and denial counters: `received`, `stored`, `dropped:<step>:<reason>`
+    (worker-side drops; ingest drops and redeliveries are Prometheus-only)."""
 
     site = models.ForeignKey(Site, on_delete=models.CASCADE, db_constraint=False, db_index=False)
     day = models.DateField()
