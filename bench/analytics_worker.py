@@ -6,7 +6,7 @@ worker fetches them) against a fresh, migrated data.db in a temporary directory,
 process so that it never touches a running stack's data. NATS is not involved: this is the
 worker's ceiling; the ingest benchmark measures the path through JetStream.
 
-    python -m bench.analytics_worker    # table + var/bench/analytics_worker.json
+    python -m bench analytics_worker    # table + var/bench/analytics_worker.json
     from bench.analytics_worker import run  # {"worker_events_per_s": ..., ...}
 """
 
@@ -188,20 +188,13 @@ def main() -> None:
     if "--child" in sys.argv:
         print(json.dumps(_child()))
         return
+    from bench import format_table, write_result
+
     result = run()
-    width = max(map(len, result))
-    print(f"{'metric':<{width}}  value")
-    for k, v in result.items():
-        print(f"{k:<{width}}  {v:,}")
-    print(
-        f"target worker_events_per_s >= {TARGET:,}: "
-        f"{'met' if result['worker_events_per_s'] >= TARGET else 'MISSED'}"
-    )
-    out = REPO / "var" / "bench" / "analytics_worker.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_suffix(".tmp")
-    tmp.write_text(json.dumps(result, indent=2) + "\n")
-    tmp.replace(out)
+    print(format_table("analytics_worker", result))
+    ok = result["worker_events_per_s"] >= TARGET
+    print(f"target worker_events_per_s >= {TARGET:,}: {'met' if ok else 'MISSED'}")
+    write_result("analytics_worker", result)
 
 
 if __name__ == "__main__":
