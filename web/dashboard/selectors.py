@@ -228,28 +228,54 @@ _ORDER = {
 }
 
 
-def _rollup_breakdown(q: Query, dim: str, limit: int) -> list[tuple[Any, ...]]:
+def _rollup_union(
+    q: Query, dim: str, *, value: str | None = None, months: bool = True, day_key: bool = False
+) -> tuple[str, list[Any]]:
+    """One UNION ALL over the rows that cover the range (see plan()), optionally for a single
+    value. ``months=False`` reads day rows instead of month rows; ``day_key`` adds the UTC
+    day as column ``k`` (for daily series)."""
     p = plan(q, compacted_through(q.site_id))
+    days = p.days + p.months
+    if not months and days:
+        days = [(min(a for a, _ in days), max(b for _, b in days))]
+    only = " AND value=%s" if value is not None else ""
+    extra = [value] if value is not None else []
     parts, params = [], []
     for a, b in p.hours:
         parts.append(
-            f"SELECT value, {_METRICS} FROM analytics_rollup "
-            "WHERE site_id=%s AND dim=%s AND hour>=%s AND hour<%s"
+            f"SELECT value, {_METRICS}{', substr(hour,1,10) AS k' if day_key else ''} "
+            f"FROM analytics_rollup WHERE site_id=%s AND dim=%s AND hour>=%s AND hour<%s{only}"
         )
-        params += [q.site_id, dim, _hs(a), _hs(b)]
-    for grain, ranges in (("d", p.days), ("m", p.months)):
-        for a, b in ranges:
-            parts.append(
-                f"SELECT value, {_METRICS} FROM dashboard_periodrollup "
-                "WHERE site_id=%s AND grain=%s AND dim=%s AND start>=%s AND start<%s"
-            )
-            params += [q.site_id, grain, dim, _ds(a), _ds(b)]
+        params += [q.site_id, dim, _hs(a), _hs(b), *extra]
+    ranges = [("d", r) for r in (days if not months else p.days)]
+    ranges += [("m", r) for r in (p.months if months else [])]
+    for grain, (a, b) in ranges:
+        parts.append(
+            f"SELECT value, {_METRICS}{', substr(start,1,10) AS k' if day_key else ''} "
+            "FROM dashboard_periodrollup WHERE site_id=%s AND grain=%s AND dim=%s "
+            f"AND start>=%s AND start<%s{only}"
+        )
+        params += [q.site_id, grain, dim, _ds(a), _ds(b), *extra]
+    return " UNION ALL ".join(parts), params
+
+
+def _rollup_breakdown(q: Query, dim: str, limit: int) -> list[tuple[Any, ...]]:
+    union, params = _rollup_union(q, dim)
     order = _ORDER.get(dim, "SUM(visitors_day)")
     sql = (
-        f"SELECT value, {_SUMS} FROM ({' UNION ALL '.join(parts)}) "
-        f"GROUP BY value ORDER BY {order} DESC, value LIMIT %s"
+        f"SELECT value, {_SUMS} FROM ({union}) GROUP BY value ORDER BY {order} DESC, value LIMIT %s"
     )
     return _fetch(sql, [*params, limit])
+
+
+def _single_session_filter(q: Query) -> tuple[str, str] | None:
+    """(dim, value) when the only filter is one session attribute: its own rollup rows then
+    answer top stats and the chart exactly, without raw reads and beyond raw retention."""
+    if len(q.filters) == 1:
+        ((dim, value),) = q.filters.items()
+        if dim in SESSION_DIMS:
+            return dim, value
+    return None
 
 
 # --- raw path (filters) --------------------------------------------------------------------
@@ -351,7 +377,15 @@ def _raw_goals(q: Query) -> list[tuple[Any, ...]]:
 def top_stats(q: Query) -> dict[str, float]:
     """visitors (sum of daily uniques), visits, pageviews, views_per_visit, bounce_rate (0-1),
     visit_duration_s (mean engaged time per visit)."""
-    if q.filters:
+    single = _single_session_filter(q)
+    if single:
+        union, params = _rollup_union(q, single[0], value=single[1])
+        row = _fetch(
+            "SELECT SUM(visitors_day), SUM(sessions), SUM(pageviews), SUM(bounces), "
+            f"SUM(duration_ms) FROM ({union})",
+            params,
+        )[0]
+    elif q.filters:
         where, params = _session_where(q)
         row = _fetch(
             f"SELECT COUNT(DISTINCT {_VISITOR_DAY}), COUNT(*), SUM(s.pageviews), SUM(s.is_bounce), "
@@ -398,7 +432,21 @@ def timeseries(q: Query) -> list[dict[str, Any]]:
     """One point per hour (ranges up to 2 days) or per UTC day, zero-filled.
     Per day, visitors are exact daily uniques; per hour, distinct visitors in that hour."""
     n = 13 if q.interval == "hour" else 10
-    if q.filters:
+    single = _single_session_filter(q)
+    if single and q.interval == "hour":
+        rows = _fetch(
+            "SELECT substr(hour,1,13), SUM(visitors), SUM(sessions), SUM(pageviews) "
+            "FROM analytics_rollup WHERE site_id=%s AND dim=%s AND hour>=%s AND hour<%s "
+            "AND value=%s GROUP BY 1",
+            [q.site_id, single[0], _hs(q.start), _hs(q.end), single[1]],
+        )
+    elif single:
+        union, params = _rollup_union(q, single[0], value=single[1], months=False, day_key=True)
+        rows = _fetch(
+            f"SELECT k, SUM(visitors_day), SUM(sessions), SUM(pageviews) FROM ({union}) GROUP BY k",
+            params,
+        )
+    elif q.filters:
         where, params = _session_where(q)
         rows = _fetch(
             f"SELECT substr(s.started_at,1,{n}), COUNT(DISTINCT {_VISITOR_DAY}), COUNT(*), "
