@@ -680,11 +680,14 @@ def status_overview() -> dict[str, Any]:
         from web.backups import selectors as bsel
 
         out["replication"] = bsel.replication_status(settings.ENV, timeout=1.0)
-        last: dict[str, Any] = {}
-        for run in bsel.jobruns_recent(limit=50):
-            if run.job not in last:
-                last[run.job] = run
-        out["backups"] = last
+        tiers: dict[str, dict[str, Any]] = {}
+        for run in bsel.jobruns_recent(limit=500):
+            if not run.job.startswith("backup"):
+                continue
+            tier = tiers.setdefault(run.job, {"last": run, "last_ok": None})
+            if tier["last_ok"] is None and run.outcome == "ok":
+                tier["last_ok"] = run
+        out["backups"] = tiers
     except Exception as exc:  # as above
         out["replication"] = {"ok": False, "detail": f"not available ({type(exc).__name__})"}
         out["backups"] = {}

@@ -112,6 +112,18 @@ def test_status_page_reports_what_it_cannot_read(staff: Client) -> None:
     assert "Dead letters" in page and "Litestream replication" in page
     # Queue families from web.messaging's queue_summary (no NATS here, so lag is unknown).
     assert 'id="queues"' in page and "<td>analytics</td>" in page
+    # Last success per backup tier, and the failed last run is visible.
+    from web.backups.models import JobRun
+
+    now = datetime.now(UTC)
+    JobRun.objects.create(job="backup daily", started_at=now - timedelta(days=1),
+                          finished_at=now - timedelta(days=1), outcome="ok")  # fmt: skip
+    JobRun.objects.create(job="backup daily", started_at=now, finished_at=now, outcome="failed")
+    JobRun.objects.create(job="ttl cleanup", started_at=now, finished_at=now, outcome="ok")
+    page = staff.get("/dashboard/status/").content.decode()
+    assert 'id="backups"' in page and "<td>backup daily</td>" in page
+    assert "ttl cleanup" not in page
+    assert '<td class="bad">' in page and "· failed" in page
     # No Litestream in tests: the page says so rather than failing.
     assert "HEARTH_LITESTREAM_URL unset" in page or "not available" in page
 
