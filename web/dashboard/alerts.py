@@ -107,18 +107,30 @@ def alert_raise(
 ) -> bool:
     """Deliver an alert unless the same ``key`` was delivered within ``quiet_s``. Returns
     True when delivered. ``publish=False`` skips the live event (its producer published it
-    already, as the analytics worker does for errors)."""
+    already, as the analytics worker does for errors). Raises when the email cannot be sent,
+    after releasing the key, so the next check tries again (the cron run records the
+    failure); the live event and the webhook are best effort."""
     if kind not in KINDS:
         raise ValueError(f"unknown alert kind {kind!r}; use one of {KINDS}")
     now = time.time() if now is None else now
     if not _claim(f"{kind}:{key}", now, quiet_s):
         return False
     payload = {"kind": kind, "key": key, "title": title, "ts": now, **(data or {})}
+    try:
+        _email(title, payload)
+    except Exception:
+        # Not delivered: give the claim back so that the next check raises it again.
+        _release(f"{kind}:{key}")
+        raise
     if publish:
         _publish(kind, payload)
-    _email(title, payload)
     _webhook(payload)
     return True
+
+
+def _release(key: str) -> None:
+    with connections["ttl"].cursor() as cur:
+        cur.execute("UPDATE dashboard_alertstate SET last_sent_at=0 WHERE key=%s", [key])
 
 
 def _publish(kind: str, payload: dict[str, Any]) -> None:

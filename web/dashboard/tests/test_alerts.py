@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 from django.contrib.auth import get_user_model
 from django.core import mail
+from django.core.mail.backends.base import BaseEmailBackend
 
 from web.dashboard import alerts
 from web.dashboard.models import AlertState
@@ -80,7 +81,6 @@ class _Hook(BaseHTTPRequestHandler):
 
 
 def test_a_storm_is_one_alert(nats_env: Any, settings: Any) -> None:
-    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     hook = HTTPServer(("127.0.0.1", 0), _Hook)
     threading.Thread(target=hook.serve_forever, daemon=True).start()
     settings.DASHBOARD_ALERT_WEBHOOK_URL = f"http://127.0.0.1:{hook.server_port}/hook"
@@ -134,7 +134,6 @@ def test_check_finds_a_spike_in_real_events_once(nats_env: Any, settings: Any) -
     sends one traffic alert and, run again, none."""
     from web.analytics.models import Event
 
-    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     settings.DASHBOARD_ALERT_EMAILS = ["ops@example.com"]
     now = time.time()
     bucket = int(now // alerts.BUCKET_S) * alerts.BUCKET_S
@@ -155,3 +154,22 @@ def test_check_finds_a_spike_in_real_events_once(nats_env: Any, settings: Any) -
     assert first["traffic"] == 1
     assert alerts.alerts_check(now=bucket + 120)["traffic"] == 0
     assert len([m for m in mail.outbox if "Traffic spike" in m.subject]) == 1
+
+
+def test_an_alert_whose_email_fails_is_raised_again(settings: Any) -> None:
+    locmem = settings.MAILERS
+    settings.MAILERS = {"default": {"BACKEND": "web.dashboard.tests.test_alerts.BrokenBackend"}}
+    settings.DASHBOARD_ALERT_EMAILS = ["ops@example.com"]
+    now = time.time()
+    with pytest.raises(ConnectionRefusedError):
+        alerts.alert_raise(kind="backups", key="job:x", title="failed", publish=False, now=now)
+    settings.MAILERS = locmem
+    assert alerts.alert_raise(
+        kind="backups", key="job:x", title="failed", publish=False, now=now + 1
+    )
+    assert len(mail.outbox) == 1
+
+
+class BrokenBackend(BaseEmailBackend):
+    def send_messages(self, messages: Any) -> int:
+        raise ConnectionRefusedError("smtp down")
