@@ -286,6 +286,7 @@ def run() -> dict[str, float]:
 
         poller = threading.Thread(target=poll_loop, daemon=True)
         poller.start()
+        load_before = os.getloadavg()[0]
         w = _wrk(base, script, DURATION_S, wrk_env)
         load_end = time.time()
         sent = w["requests"] - w["non_2xx"] - w["socket_errors"]
@@ -314,6 +315,8 @@ def run() -> dict[str, float]:
             worker_dropped=worker_dropped,
             non_2xx=w["non_2xx"],
             socket_errors=w["socket_errors"],
+            connections=CONNECTIONS,
+            box_load_avg_1m=round(load_before, 2),
             drain_after_load_s=round(max(watcher.last_seen - load_end, 0.0), 2),
         )
         return results

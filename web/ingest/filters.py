@@ -37,6 +37,7 @@ def _load_spam() -> frozenset[str]:
 SPAM_DOMAINS = _load_spam()
 
 
+@lru_cache(maxsize=4096)
 def is_spam_referrer(ref: str) -> bool:
     """True when the referrer's host is a listed spam domain or a subdomain of one."""
     if not ref:

@@ -186,7 +186,7 @@ class IngestApp:
         )
         extra: list[tuple[bytes, bytes]] = []
         for reason, n in out.dropped.items():
-            metrics.DROPPED.labels(reason).inc(n)
+            metrics.dropped(reason, n)
         if out.dropped:
             extra.append((ACCEPTED_MARK, out.drop_reason.encode()))
         if out.events:
@@ -196,8 +196,7 @@ class IngestApp:
                 log.exception("ingest: publishing %d events failed", len(out.events))
                 metrics.PUBLISH_FAILED.inc()
                 return 503, b'{"error":"could not queue the event; retry later"}', extra
-            for e in out.events:
-                metrics.ACCEPTED.labels(e["src"]).inc()  # type: ignore[typeddict-item]
+            metrics.accepted(out.events[0]["src"], len(out.events))  # type: ignore[typeddict-item]
         if not out.dropped and len(out.events) == 1:
             return 202, _ACCEPTED_ONE, extra
         result: dict[str, Any] = {"ok": True, "accepted": len(out.events)}

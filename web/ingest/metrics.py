@@ -18,3 +18,17 @@ PUBLISH_FAILED = Counter(
 )
 
 DROP_REASONS = ("bot", "hostname", "spam", "rate", "unsupported")
+SOURCES = ("hearth", "plausible", "umami", "goatcounter", "pixel", "csp", "reporting")
+
+
+_accepted = {src: ACCEPTED.labels(src) for src in SOURCES}
+_dropped = {reason: DROPPED.labels(reason) for reason in DROP_REASONS}
+
+
+def accepted(src: str, n: int) -> None:
+    """Count n accepted events (label children are bound once: this is per request)."""
+    (_accepted.get(src) or ACCEPTED.labels(src)).inc(n)
+
+
+def dropped(reason: str, n: int) -> None:
+    (_dropped.get(reason) or DROPPED.labels(reason)).inc(n)

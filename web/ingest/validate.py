@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -80,12 +81,21 @@ def load_json(body: bytes) -> Any:
         raise BadInput(f"malformed JSON: {exc}") from exc
 
 
-def url_host(url: str) -> str:
-    """Lower-case hostname of an http(s) URL ('' when it has none)."""
+@lru_cache(maxsize=8192)
+def _split(url: str) -> tuple[str, str, bool] | None:
+    """(scheme, lower-case host, has fragment), or None when unparsable; cached because
+    the same page and referrer URLs arrive over and over."""
     try:
-        return (urlsplit(url).hostname or "").rstrip(".")
+        parts = urlsplit(url)
+        return parts.scheme, (parts.hostname or "").rstrip("."), bool(parts.fragment)
     except ValueError:
-        return ""
+        return None
+
+
+def url_host(url: str) -> str:
+    """Lower-case hostname of a URL ('' when it has none)."""
+    split = _split(url)
+    return split[1] if split else ""
 
 
 def as_object(value: Any, what: str) -> dict[str, Any]:
@@ -136,14 +146,13 @@ def page_url(value: Any, key: str, *, keep_hash: bool = False, required: bool = 
     url = text(value, key, max_len=MAX_URL, required=required)
     if not url:
         return ""
-    try:
-        parts = urlsplit(url)
-        host = parts.hostname
-    except ValueError as exc:
-        raise BadInput(f"'{key}' is not a valid URL") from exc
-    if parts.scheme not in ("http", "https") or not host:
+    split = _split(url)
+    if split is None:
+        raise BadInput(f"'{key}' is not a valid URL")
+    scheme, host, fragment = split
+    if scheme not in ("http", "https") or not host:
         raise BadInput(f"'{key}' must be an absolute http(s) URL")
-    if not keep_hash and parts.fragment:
+    if not keep_hash and fragment:
         url = url.split("#", 1)[0]
     return url
 
