@@ -97,7 +97,7 @@ class FamilyRunner:
         self.active: dict[int, tuple[Msg, float]] = {}
         self.tasks: set[asyncio.Task[None]] = set()
         self.executor = ThreadPoolExecutor(
-            max_workers=max(1, min(family.max_inflight, 8)),
+            max_workers=family.threads,
             thread_name_prefix=f"job-{family.name}",
         )
 

@@ -35,6 +35,7 @@ class Family:
     batch: int  # most messages per fetch
     max_inflight: int  # most unacked messages this worker holds for the family
     max_runtime_s: float  # stop heartbeating after this; the server then redelivers
+    threads: int  # handler threads (a batch handler call takes one)
 
     @property
     def consumer(self) -> str:
@@ -53,14 +54,15 @@ DEFAULT_FAMILIES: dict[str, Family] = {
     f.name: f
     for f in (
         # Batches of up to 500 events, one DB transaction each; a batch takes well under 5 s.
-        # At most one batch's worth in flight: SQLite has one writer anyway.
-        Family("analytics", 30, 5, (1, 5, 30, 120), 500, 500, 120),
+        # Two batches in flight so the next is fetched while one commits; two threads,
+        # because SQLite has one writer anyway.
+        Family("analytics", 30, 5, (1, 5, 30, 120), 500, 1000, 120, 2),
         # CPU-bound thumbnails: two at a time on a 2-core box; a big image takes seconds.
-        Family("images", 120, 4, (5, 30, 120), 2, 2, 600),
+        Family("images", 120, 4, (5, 30, 120), 2, 2, 600, 2),
         # Mail and webhooks: slow remote peers, many at once.
-        Family("notify", 60, 6, (2, 10, 60, 300, 900), 20, 16, 120),
+        Family("notify", 60, 6, (2, 10, 60, 300, 900), 20, 16, 120, 8),
         # Cleanups and rollups from cron: one at a time.
-        Family("maintenance", 600, 3, (30, 300), 1, 1, 3600),
+        Family("maintenance", 600, 3, (30, 300), 1, 1, 3600, 1),
     )
 }
 
