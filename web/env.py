@@ -90,6 +90,18 @@ class Env:
     trusted_proxies: tuple[str, ...] = ()
     # Days raw analytics events are kept; rollups and issues are kept forever.
     analytics_retention_days: int = 90
+    # Outgoing email (console backend in dev unless HEARTH_SMTP_HOST is set).
+    smtp_host: str = ""
+    smtp_port: int = 587
+    smtp_user: str = ""
+    smtp_password: str = ""
+    smtp_tls: bool = True
+    email_from: str = "Hearth <no-reply@localhost>"
+    # Alerts and reports: extra recipients and an optional HMAC-signed webhook.
+    alert_emails: tuple[str, ...] = ()
+    report_emails: tuple[str, ...] = ()
+    alert_webhook_url: str = ""
+    alert_webhook_secret: str = ""
 
     @property
     def production(self) -> bool:
@@ -133,6 +145,10 @@ def _check_production(env: Env) -> None:
         )
     if not env.allowed_hosts or "*" in env.allowed_hosts:
         raise ConfigError("HEARTH_ALLOWED_HOSTS must list the site's host names in production mode")
+    if env.alert_webhook_url and len(env.alert_webhook_secret) < 16:
+        raise ConfigError(
+            "HEARTH_ALERT_WEBHOOK_SECRET must be 16+ characters when a webhook is set"
+        )
     if env.s3_secret_key == DEV_S3_SECRET_KEY or len(env.s3_secret_key) < 16:
         raise ConfigError("HEARTH_S3_SECRET_KEY must be set to a real secret in production mode")
 
@@ -184,6 +200,16 @@ def load() -> Env:
         log_level=_str("HEARTH_LOG_LEVEL", "INFO").upper(),
         trusted_proxies=tuple(_list("HEARTH_TRUSTED_PROXIES", [])),
         analytics_retention_days=_int("HEARTH_ANALYTICS_RETENTION_DAYS", 90),
+        smtp_host=_str("HEARTH_SMTP_HOST"),
+        smtp_port=_int("HEARTH_SMTP_PORT", 587),
+        smtp_user=_str("HEARTH_SMTP_USER"),
+        smtp_password=_str("HEARTH_SMTP_PASSWORD"),
+        smtp_tls=_bool("HEARTH_SMTP_TLS", True),
+        email_from=_str("HEARTH_EMAIL_FROM", "Hearth <no-reply@localhost>"),
+        alert_emails=tuple(_list("HEARTH_ALERT_EMAILS", [])),
+        report_emails=tuple(_list("HEARTH_REPORT_EMAILS", [])),
+        alert_webhook_url=_str("HEARTH_ALERT_WEBHOOK_URL"),
+        alert_webhook_secret=_str("HEARTH_ALERT_WEBHOOK_SECRET"),
     )
     if env.production:
         _check_production(env)

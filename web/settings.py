@@ -150,20 +150,27 @@ SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_AGE = 60 * 60 * 24 * 30
 CSRF_COOKIE_SAMESITE = "Lax"
-# Console email in dev; in production the box's own MTA on localhost:25 (no HEARTH_SMTP_*
-# variables exist yet), because Django refuses a console backend under check --deploy.
+# Email: SMTP when HEARTH_SMTP_HOST is set; else console in dev and the box's own MTA on
+# localhost:25 in production (Django refuses a console backend under check --deploy).
 MAILERS = {"default": {"BACKEND": "django.core.mail.backends.console.EmailBackend"}}
+if ENV.smtp_host or ENV.production:
+    MAILERS = {
+        "default": {
+            "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+            "OPTIONS": {
+                "host": ENV.smtp_host or "localhost",
+                "port": ENV.smtp_port if ENV.smtp_host else 25,
+                "username": ENV.smtp_user,
+                "password": ENV.smtp_password,
+                "use_tls": ENV.smtp_tls if ENV.smtp_host else False,
+            },
+        }
+    }
 if ENV.production:
     # The directive only allows preloading; submitting the domain stays the owner's choice.
     SECURE_HSTS_PRELOAD = True
     CSRF_TRUSTED_ORIGINS = [f"https://{h}" for h in ENV.allowed_hosts if not h.startswith(".")]
-    MAILERS = {
-        "default": {
-            "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
-            "OPTIONS": {"host": "localhost", "port": 25},
-        }
-    }
-DEFAULT_FROM_EMAIL = "Hearth <no-reply@localhost>"
+DEFAULT_FROM_EMAIL = ENV.email_from
 LOGIN_URL = "/accounts/sign-in/"
 BLOG_SITE_NAME = "Hearth"
 BLOG_SITE_DESCRIPTION = "Notes and projects."
@@ -189,7 +196,7 @@ LOGGING["root"]["handlers"].append("error_capture")
 # --- dashboard ---
 # Alerts and reports (docs/architecture/dashboard.md): extra recipients besides active staff
 # with an email address, and an optional HMAC-signed webhook for alerts.
-DASHBOARD_ALERT_EMAILS: list[str] = []
-DASHBOARD_REPORT_EMAILS: list[str] = []
-DASHBOARD_ALERT_WEBHOOK_URL = ""
-DASHBOARD_ALERT_WEBHOOK_SECRET = ""
+DASHBOARD_ALERT_EMAILS: list[str] = list(ENV.alert_emails)
+DASHBOARD_REPORT_EMAILS: list[str] = list(ENV.report_emails)
+DASHBOARD_ALERT_WEBHOOK_URL = ENV.alert_webhook_url
+DASHBOARD_ALERT_WEBHOOK_SECRET = ENV.alert_webhook_secret
