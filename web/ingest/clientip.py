@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Iterable
+from functools import lru_cache
 
 from web.env import ConfigError
 
@@ -23,6 +24,7 @@ def parse_trusted(cidrs: Iterable[str]) -> tuple[Network, ...]:
     return tuple(out)
 
 
+@lru_cache(maxsize=4096)
 def _trusted(ip: str, trusted: tuple[Network, ...]) -> bool:
     try:
         addr = ipaddress.ip_address(ip)

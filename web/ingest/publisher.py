@@ -6,9 +6,9 @@ under load, requests that arrive meanwhile queue up and leave together in the ne
 
 A batch of one event is published as one ``analytics.event`` job (the contract in
 web/analytics/schema.py). A batch of several is packed into ``analytics.events`` jobs of up
-to PACK_MAX_EVENTS events / PACK_MAX_BYTES each, because JetStream runs with
-``sync_interval: always`` and fsyncs every message: one message per beacon caps the box at
-about 2-4k beacons/s, one message per pack does not (measured in docs/architecture/ingest.md).
+to PACK_MAX_EVENTS events each (fewer when a pack would exceed the 64 KiB envelope),
+because JetStream runs with ``sync_interval: always`` and fsyncs every message: one message
+per beacon caps the box at about 2-4k beacons/s (see ADR-I4 in docs/architecture/ingest.md).
 The worker unpacks packs in web/ingest/jobs.py.
 
 A request returns only after the message holding its events was PubAck'ed by JetStream or
@@ -18,7 +18,6 @@ written to the outbox by ``enqueue_many_async``, so a 202 is never a lie.
 from __future__ import annotations
 
 import asyncio
-import json
 from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -29,8 +28,7 @@ PublishMany = Callable[[list[Job]], Awaitable[None]]
 EVENT_JOB = "analytics.event"
 PACK_JOB = "analytics.events"
 PACK_VERSION = 1
-PACK_MAX_EVENTS = 200
-PACK_MAX_BYTES = 48 * 1024  # the envelope allows 64 KiB
+PACK_MAX_EVENTS = 100  # ~35 KB of typical events; the envelope allows 64 KiB
 
 
 async def _default_publish(jobs: list[Job]) -> None:
@@ -39,38 +37,34 @@ async def _default_publish(jobs: list[Job]) -> None:
     await enqueue_many_async(jobs)
 
 
-def _size(event: dict[str, Any]) -> int:
-    """An upper bound of the event's JSON size without encoding it: printable ASCII takes at
-    most 2 bytes a character (quotes and backslashes are escaped), anything else at most 12
-    (a non-BMP character becomes a \\uXXXX surrogate pair)."""
-    n = 160
-    for value in event.values():
-        if isinstance(value, str):
-            n += (2 if value.isascii() and value.isprintable() else 12) * len(value) + 4
-        elif isinstance(value, dict):
-            n += len(json.dumps(value)) + 16
-        else:
-            n += 24
-    return n
-
-
-def pack(events: list[dict[str, Any]]) -> list[Job]:
-    """Jobs for a batch: one analytics.event for a single event, else analytics.events packs."""
+def pack(events: list[dict[str, Any]], per_pack: int = PACK_MAX_EVENTS) -> list[Job]:
+    """Jobs for a batch: one analytics.event for a single event, else analytics.events packs
+    of at most ``per_pack`` events (sizes are not measured here: see publish_packed)."""
     if len(events) == 1:
         return [(EVENT_JOB, events[0], None)]
-    jobs: list[Job] = []
-    current: list[dict[str, Any]] = []
-    size = 0
-    for event in events:
-        n = _size(event)
-        if current and (len(current) >= PACK_MAX_EVENTS or size + n > PACK_MAX_BYTES):
-            jobs.append((PACK_JOB, {"v": PACK_VERSION, "events": current}, None))
-            current, size = [], 0
-        current.append(event)
-        size += n
-    if current:
-        jobs.append((PACK_JOB, {"v": PACK_VERSION, "events": current}, None))
-    return jobs
+    return [
+        (PACK_JOB, {"v": PACK_VERSION, "events": events[i : i + per_pack]}, None)
+        for i in range(0, len(events), per_pack)
+    ]
+
+
+async def publish_packed(publish: PublishMany, events: list[dict[str, Any]]) -> None:
+    """Publish events in packs; if a pack is over the envelope's size limit, halve the pack
+    size and retry (enqueue validates every job before sending any, so nothing doubled).
+
+    An event is at most ~30 KB of JSON (8 KiB body, escaped), so one always fits 64 KiB.
+    """
+    from web.messaging.envelope import InvalidJob
+
+    per_pack = PACK_MAX_EVENTS
+    while True:
+        try:
+            await publish(pack(events, per_pack))
+            return
+        except InvalidJob:
+            if per_pack == 1:
+                raise
+            per_pack = max(1, per_pack // 2)
 
 
 class Coalescer:
@@ -110,7 +104,7 @@ class Coalescer:
 
     async def _flush(self, take: list[tuple[list[dict[str, Any]], asyncio.Future[None]]]) -> None:
         try:
-            await self.publish(pack([e for events, _ in take for e in events]))
+            await publish_packed(self.publish, [e for events, _ in take for e in events])
         except BaseException as exc:
             err = exc if isinstance(exc, Exception) else RuntimeError(repr(exc))
             for _, fut in take:
