@@ -28,8 +28,7 @@ async def run() -> int:
     from worker.runtime import Worker
 
     autodiscover()
-    raw = os.environ.get("HEARTH_WORKER_FAMILIES", "").strip()
-    families = [f.strip() for f in raw.split(",") if f.strip()] or list(CONFIG.families)
+    families = list(settings.ENV.worker_families) or list(CONFIG.families)
     unknown = sorted(set(families) - set(CONFIG.families))
     if unknown:
         log.error("HEARTH_WORKER_FAMILIES names unknown families: %s", ", ".join(unknown))

@@ -8,7 +8,6 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import logging
-import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -78,16 +77,15 @@ def job_modules() -> list[str]:
     """Modules to import: HEARTH_WORKER_JOBS (replaces discovery) or web.<app>.jobs of every
     installed app, plus HEARTH_WORKER_EXTRA_JOBS."""
     from django.apps import apps
+    from django.conf import settings
 
-    explicit = [m.strip() for m in os.environ.get("HEARTH_WORKER_JOBS", "").split(",")]
-    modules = [m for m in explicit if m]
+    modules = list(settings.ENV.worker_jobs)
     if not modules:
         for cfg in apps.get_app_configs():
             name = f"{cfg.name}.jobs"
             if cfg.name.startswith("web.") and importlib.util.find_spec(name) is not None:
                 modules.append(name)
-    extra = [m.strip() for m in os.environ.get("HEARTH_WORKER_EXTRA_JOBS", "").split(",")]
-    return modules + [m for m in extra if m and m not in modules]
+    return modules + [m for m in settings.ENV.worker_extra_jobs if m not in modules]
 
 
 def autodiscover() -> list[str]:

@@ -1,15 +1,15 @@
 """Job families and queue tunables: the single definition the stream, consumers and worker share.
 
-Defaults are production values. A few HEARTH_JOBS_* variables override them for every family
-at once; tests use them to make redelivery and backoff take seconds instead of minutes.
+Defaults are production values. A few HEARTH_JOBS_* variables (parsed in web/env.py) override
+them for every family at once; tests use them to make redelivery and backoff take seconds
+instead of minutes.
 """
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, replace
 
-from web.env import ConfigError
+from web.env import load as load_env
 
 STREAM = "JOBS"
 SUBJECT_PREFIX = "jobs"
@@ -77,59 +77,25 @@ class QueueConfig:
     drain_s: float  # how long SIGTERM waits for in-flight jobs
 
 
-def _float(name: str, default: float) -> float:
-    raw = os.environ.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = float(raw)
-    except ValueError as exc:
-        raise ConfigError(f"{name} must be a number of seconds, got {raw!r}") from exc
-    if value <= 0:
-        raise ConfigError(f"{name} must be positive, got {raw!r}")
-    return value
-
-
-def _floats(name: str) -> tuple[float, ...] | None:
-    raw = os.environ.get(name, "").strip()
-    if not raw:
-        return None
-    try:
-        values = tuple(float(p) for p in raw.split(",") if p.strip())
-    except ValueError as exc:
-        raise ConfigError(f"{name} must be comma-separated seconds, got {raw!r}") from exc
-    if not values or any(v < 0 for v in values):
-        raise ConfigError(f"{name} must list non-negative seconds, got {raw!r}")
-    return values
-
-
 def load() -> QueueConfig:
-    """Defaults plus HEARTH_JOBS_* overrides; raise ConfigError naming a bad variable."""
+    """Defaults plus the HEARTH_JOBS_* overrides parsed in web/env.py."""
+    env = load_env()
     families = dict(DEFAULT_FAMILIES)
-    ack_wait = _float("HEARTH_JOBS_ACK_WAIT_S", 0.0) or None
-    max_deliver_raw = os.environ.get("HEARTH_JOBS_MAX_DELIVER", "").strip()
-    backoff = _floats("HEARTH_JOBS_BACKOFF_S")
     for name, fam in families.items():
-        if ack_wait is not None:
-            fam = replace(fam, ack_wait_s=ack_wait)
-        if max_deliver_raw:
-            if not max_deliver_raw.isdigit() or int(max_deliver_raw) < 1:
-                raise ConfigError(
-                    "HEARTH_JOBS_MAX_DELIVER must be a positive whole number, "
-                    f"got {max_deliver_raw!r}"
-                )
-            fam = replace(fam, max_deliver=int(max_deliver_raw))
-        if backoff is not None:
-            fam = replace(fam, backoff_s=backoff)
+        if env.jobs_ack_wait_s is not None:
+            fam = replace(fam, ack_wait_s=env.jobs_ack_wait_s)
+        if env.jobs_max_deliver is not None:
+            fam = replace(fam, max_deliver=env.jobs_max_deliver)
+        if env.jobs_backoff_s is not None:
+            fam = replace(fam, backoff_s=env.jobs_backoff_s)
         families[name] = fam
     return QueueConfig(
         families=families,
-        duplicate_window_s=_float("HEARTH_JOBS_DUPLICATE_WINDOW_S", 20 * 60),
-        puback_timeout_s=_float("HEARTH_JOBS_PUBACK_TIMEOUT_S", 1.0),
-        # Measured: PubAck gaps of 0.2 s idle and over 1 s when the shared disk is busy.
-        pipeline_stall_s=_float("HEARTH_JOBS_PIPELINE_STALL_S", 3.0),
-        relay_interval_s=_float("HEARTH_JOBS_RELAY_INTERVAL_S", 1.0),
-        drain_s=_float("HEARTH_WORKER_DRAIN_S", 12.0),
+        duplicate_window_s=env.jobs_duplicate_window_s,
+        puback_timeout_s=env.jobs_puback_timeout_s,
+        pipeline_stall_s=env.jobs_pipeline_stall_s,
+        relay_interval_s=env.jobs_relay_interval_s,
+        drain_s=env.worker_drain_s,
     )
 
 
