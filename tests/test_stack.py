@@ -107,7 +107,10 @@ def test_status_command_reports_processes_and_components(stack: StackRun) -> Non
         assert re.search(row, out.stdout, re.MULTILINE), (name, out.stdout)
     for name in ("db", "nats", "s3", "litestream"):
         assert any(line.split()[:2] == [name, "ok"] for line in out.stdout.splitlines()), name
-    assert out.stdout.rstrip().endswith("healthy")
+    assert "healthy" in out.stdout.splitlines()
+    for family in ("analytics", "images", "notify", "maintenance"):
+        assert re.search(rf"^{family}\s+\d+\s+\d+", out.stdout, re.MULTILINE), family
+    assert "outbox 0 · dead letters 0" in out.stdout
 
 
 @pytest.mark.parametrize("victim", ["web", "worker", "nats", "s3", "litestream", "cron"])

@@ -111,7 +111,11 @@ class Command(BaseCommand):
                     "litestream_url": overrides.get("HEARTH_LITESTREAM_URL", env.litestream_url),
                 }
             )
+        settings.ENV = env  # the queue summary reads the stack's NATS monitor and data dir
         results = check_all(env)
+        from web.messaging.selectors import queue_summary
+
+        queue = queue_summary()
         if options["component"]:
             results = [r for r in results if r.name == options["component"]]
         healthy = all(r.ok for r in results)
@@ -128,6 +132,7 @@ class Command(BaseCommand):
             )
         else:
             self._print(state, results, healthy)
+            self._print_queue(queue)
         if not healthy:
             raise SystemExit(1)
 
@@ -150,3 +155,17 @@ class Command(BaseCommand):
             w(f"{r.name:<11} {'ok' if r.ok else 'DOWN':<6} {r.detail} ({r.ms:.0f} ms)")
         w("")
         w("healthy" if healthy else "UNHEALTHY")
+
+    def _print_queue(self, queue: dict[str, Any]) -> None:
+        w = self.stdout.write
+        w("")
+        cols = ("lag", "ack_pending", "processed", "failed", "redelivered", "dead_lettered")
+        w(f"{'family':<12}" + "".join(f"{c.replace('_', ' '):>14}" for c in cols))
+        for name, fam in queue["families"].items():
+            cells = ("-" if fam.get(c) is None else str(fam[c]) for c in cols)
+            w(f"{name:<12}" + "".join(f"{v:>14}" for v in cells))
+        worker = queue.get("worker")
+        seen = f"worker seen {worker['seen_s_ago']}s ago" if worker else "worker not seen yet"
+        w(f"outbox {queue.get('outbox')} · dead letters {queue.get('dead_letters')} · {seen}")
+        for error in queue.get("errors", []):
+            w(f"queue: {error}")
