@@ -64,18 +64,32 @@ def decode(msg: Msg) -> Job:
 
 def _invoke_single(reg: Registration, job: Job, ctx: JobContext) -> None:
     close_old_connections()
-    if reg.once:
-        with transaction.atomic():
-            if not services.job_claim(job_id=job.id):
-                return  # the effect of an earlier delivery committed: nothing to do
+    try:
+        if reg.once:
+            with transaction.atomic():
+                if not services.job_claim(job_id=job.id):
+                    return  # the effect of an earlier delivery committed: nothing to do
+                reg.fn(job.payload, ctx)
+        else:
             reg.fn(job.payload, ctx)
-    else:
-        reg.fn(job.payload, ctx)
+    except (Retry, Permanent):
+        raise
+    except Exception:
+        # Logged with exc_info outside any transaction, in this worker thread, so the
+        # error-capture log handler records it as an issue (web/analytics/errorlog.py).
+        log.error("job %s %s raised", job.type, job.id, exc_info=True)
+        raise
 
 
 def _invoke_batch(reg: Registration, payloads: list[dict[str, Any]], ctx: BatchContext) -> None:
     close_old_connections()
-    reg.fn(payloads, ctx)
+    try:
+        reg.fn(payloads, ctx)
+    except (Retry, Permanent):
+        raise
+    except Exception:
+        log.error("batch of %d %s jobs raised", len(payloads), reg.type, exc_info=True)
+        raise
 
 
 def _outcome_of(exc: BaseException) -> Outcome:

@@ -7,7 +7,21 @@ with exc_info) both become issues of kind "server" on site 1.
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from concurrent.futures import ThreadPoolExecutor
+
+# The ORM refuses to run on an event loop thread, so records logged there (the lean ASGI
+# routes, the worker's async loop) are written from this one background thread.
+_offloop = ThreadPoolExecutor(max_workers=1, thread_name_prefix="error-capture")
+
+
+def _on_event_loop() -> bool:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
 
 
 class ErrorCaptureHandler(logging.Handler):
@@ -28,6 +42,19 @@ class ErrorCaptureHandler(logging.Handler):
             request = getattr(record, "request", None)
             if request is not None and getattr(request, "path", None):
                 where = f"{request.method} {request.path}"
-            error_capture(exc=record.exc_info[1], where=where)
+            if _on_event_loop():
+                _offloop.submit(self._capture, record, where)
+            else:
+                error_capture(exc=record.exc_info[1], where=where)
         except Exception:
             self.handleError(record)
+
+    def _capture(self, record: logging.LogRecord, where: str) -> None:
+        from django.db import close_old_connections
+
+        from web.analytics.services import error_capture
+
+        try:
+            error_capture(exc=record.exc_info[1], where=where)  # type: ignore[index]
+        finally:
+            close_old_connections()

@@ -43,6 +43,10 @@ def test_poison_dead_letters_after_max_deliver_others_flow_and_replay_works(
     assert "told to fail permanently" in dead["perm-0"][2]
     assert dead["bpoison-0"][:2] == ("max_deliveries", 3)
     assert sorted(j for j, _, _ in queue.effects() if j.startswith("poison")) == []
+    # A handler's unexpected exception is also an issue of Hearth's own (error tracking).
+    issues = queue.sql("SELECT kind, type, message, count FROM analytics_issue")
+    assert [i for i in issues if i[:3] == ("server", "RuntimeError", "poison job 0")], issues
+    assert not [i for i in issues if "told to fail permanently" in i[2]]  # Permanent is expected
 
     listed = json.loads(queue.manage("queue", "list", "--json").stdout)
     assert {d["job_id"] for d in listed} == {"poison-0", "perm-0", "bpoison-0"}
