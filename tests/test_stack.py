@@ -12,8 +12,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.stackrun import StackRun
 from web.env import REPO_ROOT
+from web.stack.harness import StackRun
 
 pytestmark = pytest.mark.stack
 

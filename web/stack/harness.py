@@ -1,4 +1,4 @@
-"""Run the README's first command (`make up`) as a subprocess, the way a user does."""
+"""Run the README's first command (`make up`) as a subprocess, as a user does."""
 
 from __future__ import annotations
 
