@@ -14,7 +14,13 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+from web.ingest.errors import IngestError
+
 log = logging.getLogger(__name__)
+
+
+class SitesUnavailable(IngestError):
+    """No snapshot could be loaded (database missing at startup): 503, retry later."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,7 +108,7 @@ class SiteCache:
         if self.snapshot is None:
             await self._reload()
             if self.snapshot is None:
-                raise RuntimeError("sites could not be loaded")
+                raise SitesUnavailable("sites could not be loaded yet; retry later", status=503)
             return self.snapshot
         if time.monotonic() - self.loaded_at > self.ttl and (
             self._refresh is None or self._refresh.done()

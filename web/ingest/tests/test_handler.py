@@ -276,3 +276,15 @@ def test_concurrent_requests_are_coalesced_into_few_batches() -> None:
     assert batches == 2  # the first request alone, then the 49 that queued behind it
     assert [t for t, _, _ in rec.jobs] == ["analytics.event", "analytics.events"]
     assert len(rec.jobs[1][1]["events"]) == 49 and len(rec.events) == 50
+
+
+def test_sites_that_cannot_be_loaded_answer_503_not_500() -> None:
+    from web.ingest.sites import SiteCache
+
+    def broken() -> list:
+        raise OSError("data.db is missing")
+
+    app, rec = make_app()
+    app.sites = SiteCache(loader=broken)
+    r = call(app, "POST", "/ingest/e", body=body(NATIVE))
+    assert r.status == 503 and "retry" in r.json()["error"] and rec.jobs == []
