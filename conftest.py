@@ -132,3 +132,18 @@ def live_env(settings, nats_server: RunningNats, s3_server: RunningS3):  # type:
         s3_secret_key=S3_SECRET,
     )
     return settings.ENV
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    """Headless Debian Chromium for the browser tests of one module."""
+    from playwright.sync_api import sync_playwright
+
+    from web.core.testing import launch_chromium
+
+    with sync_playwright() as p:
+        b = launch_chromium(p)
+        try:
+            yield b
+        finally:
+            b.close()

@@ -18,15 +18,12 @@ from typing import Any
 import httpx
 import pytest
 
+from web.core.testing import launch_chromium
 from web.env import REPO_ROOT
 from web.stack.servers import free_port, wait_until
 
 pytestmark = pytest.mark.browser
 
-ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
-]  # fmt: skip
 # Headless Chromium announces itself as HeadlessChrome, which ingest drops as a bot.
 CHROME_UA = (
     "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
@@ -125,7 +122,7 @@ def test_tracker_pageview_event_and_error_land_in_rollups_and_issues(stack: Stac
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
+        browser = launch_chromium(p)
         try:
             ctx = browser.new_context(user_agent=CHROME_UA)
             page = ctx.new_page()

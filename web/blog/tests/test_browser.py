@@ -14,23 +14,6 @@ from web.live.tests.serverkit import Server
 
 pytestmark = pytest.mark.browser
 
-ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
-]  # fmt: skip
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
-        try:
-            yield b
-        finally:
-            b.close()
-
 
 @pytest.fixture(scope="module")
 def site(nats_server, s3_server, tmp_path_factory) -> Iterator[tuple[Server, dict[str, Any]]]:  # type: ignore[no-untyped-def]

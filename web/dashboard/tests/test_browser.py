@@ -18,15 +18,6 @@ from web.env import REPO_ROOT
 
 pytestmark = pytest.mark.browser
 
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
 SCREENSHOT = REPO_ROOT / "test-artifacts" / "dashboard.png"
 PANELS = ["top", "chart", "pages", "entry", "exit", "sources", "referrers", "utm_source",
           "utm_medium", "utm_campaign", "countries", "devices", "browsers", "os", "events",
@@ -49,16 +40,6 @@ def app(nats_server: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
         yield App(server.url, keys["staff"], server.env)
     finally:
         server.stop()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
-        yield b
-        b.close()
 
 
 @pytest.fixture

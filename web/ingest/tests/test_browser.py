@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -11,23 +10,6 @@ from web.ingest.tests.conftest import WebProcess
 from web.ingest.tests.helpers import BROWSER_UA
 
 pytestmark = pytest.mark.browser
-
-ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
-]  # fmt: skip
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
-        try:
-            yield b
-        finally:
-            b.close()
 
 
 def _names(events: list[dict[str, Any]]) -> list[str]:

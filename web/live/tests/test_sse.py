@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from web.core.testing import launch_chromium
 from web.live.publish import publish_event
 from web.live.tests.serverkit import Server, SseClient, server_env, setup_users
 
@@ -192,18 +193,7 @@ def test_browser_event_source_shows_event_published_on_nats(ready: Live) -> None
 
     text = f"views now {uuid.uuid4().hex[:8]}"
     with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path="/usr/bin/chromium",
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
-                "--disable-quic",
-            ],
-        )
+        browser = launch_chromium(p)
         try:
             page = browser.new_page()
             # The page comes from the test, at the app's origin, so EventSource is same-origin.
