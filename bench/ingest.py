@@ -254,7 +254,7 @@ def run() -> dict[str, float]:
         # 1. The HTTP ceiling, same server config, while the stack idles.
         ceiling = subprocess.Popen(
             [str(REPO / ".venv" / "bin" / "gunicorn"), "bench.ingest:ceiling_app",
-             "--worker-class", "uvicorn_worker.UvicornWorker", "--workers", "2",
+             "--worker-class", "web.core.gunicorn_worker.HearthUvicornWorker", "--workers", "2",
              "--bind", f"127.0.0.1:{ceiling_port}"],
             cwd=REPO, env=env, stdout=(root / "ceiling.log").open("wb"),
             stderr=subprocess.STDOUT, start_new_session=True,

@@ -97,7 +97,8 @@ def stack(nats_server: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterato
                        cwd=REPO_ROOT, env=env, check=True, timeout=120)  # fmt: skip
     gunicorn = str(Path(py).parent / "gunicorn")
     web = _start(
-        [gunicorn, "web.asgi:application", "--worker-class", "uvicorn_worker.UvicornWorker",
+        [gunicorn, "web.asgi:application",
+         "--worker-class", "web.core.gunicorn_worker.HearthUvicornWorker",
          "--workers", "1", "--bind", f"127.0.0.1:{port}"],
         env, data_dir / "web.log",
     )  # fmt: skip

@@ -134,7 +134,7 @@ def ingest_web(nats_server: Any, tmp_path_factory: pytest.TempPathFactory) -> It
     proc = subprocess.Popen(
         [
             str(Path(py).parent / "gunicorn"), "web.asgi:application",
-            "--worker-class", "uvicorn_worker.UvicornWorker", "--workers", "1",
+            "--worker-class", "web.core.gunicorn_worker.HearthUvicornWorker", "--workers", "1",
             "--bind", f"127.0.0.1:{port}",
         ],
         cwd=REPO_ROOT, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT,

@@ -89,6 +89,19 @@ def test_bad_and_dropped_input_publishes_nothing(ingest_web: WebProcess) -> None
 
 
 @pytest.mark.timeout(90)
+def test_a_spoofed_forwarded_for_is_ignored_without_trusted_proxies(ingest_web: WebProcess) -> None:
+    """gunicorn trusts X-Forwarded-For from 127.0.0.1 by default; Hearth's worker does not."""
+    web = ingest_web
+    key = _site1_key(web)
+    seq = web.last_seq()
+    beacon = {"k": key, "n": "pageview", "u": f"http://127.0.0.1/{uuid.uuid4().hex[:8]}"}
+    spoofed = {**UA, "x-forwarded-for": "198.51.100.9"}
+    r = httpx.post(f"{web.url}/ingest/e", content=json.dumps(beacon), headers=spoofed, timeout=10)
+    assert r.status_code == 202, r.text
+    (event,) = web.wait_events(seq, 1)
+    assert event["ip"] == "127.0.0.1"
+
+
 def test_nats_outage_is_covered_by_the_outbox(ingest_web: WebProcess, nats_server) -> None:  # type: ignore[no-untyped-def]
     """A beacon accepted while NATS is down is in the outbox (ttl.db), not lost."""
     web = ingest_web
