@@ -1,6 +1,7 @@
 """Headless Chromium against the real ASGI app (uvicorn subprocess, real nats-server):
 the dashboard loads with data, a filter click changes every panel and the URL, and the
-realtime counter moves when a pageview is published the way the analytics worker does."""
+realtime counter moves when a pageview is published the way the analytics worker does,
+and when one is really ingested and processed by a worker."""
 
 from __future__ import annotations
 
@@ -230,3 +231,50 @@ def _revoke(env: dict[str, str]) -> None:
         "from web.dashboard.services import public_link_revoke as r;"
         "[r(link_id=link.pk) for link in PublicLink.objects.all()]",
     )
+
+
+def test_realtime_counter_moves_when_a_pageview_is_ingested(app: App, page: Any) -> None:
+    """The whole path: beacon → ingest → JetStream → real worker → NATS → SSE → the page."""
+    import sqlite3
+    import subprocess
+    import sys
+    import uuid
+
+    import httpx
+
+    from web.ingest.tests.helpers import BROWSER_UA
+
+    data_dir = app.env["HEARTH_DATA_DIR"]
+    con = sqlite3.connect(f"{data_dir}/data.db")
+    key = con.execute("SELECT public_key FROM analytics_site WHERE id = 1").fetchone()[0]
+    con.close()
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "worker"],
+        env={**app.env, "HEARTH_WORKER_FAMILIES": "analytics"},
+        cwd=REPO_ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        page.goto(f"{app.url}/dashboard/1/realtime/")
+        page.wait_for_function("() => document.getElementById('rt-state').textContent === 'live'")
+        page.evaluate("() => { window.__notReloaded = true; }")
+        before = int(page.locator("#rt-pageviews").inner_text())
+        path = f"/blog/ingested-{uuid.uuid4().hex[:8]}/"
+        beacon = {"k": key, "n": "pageview", "u": f"http://127.0.0.1{path}"}
+        r = httpx.post(
+            f"{app.url}/ingest/e",
+            content=json.dumps(beacon),
+            headers={"user-agent": BROWSER_UA},
+            timeout=10,
+        )
+        assert r.status_code == 202, r.text
+        page.wait_for_function(
+            f"() => document.getElementById('rt-feed').textContent.includes('{path}')",
+            timeout=30_000,
+        )
+        assert int(page.locator("#rt-pageviews").inner_text()) >= before + 1
+        assert page.evaluate("() => window.__notReloaded") is True
+    finally:
+        worker.terminate()
+        worker.wait(timeout=20)
