@@ -24,13 +24,20 @@ from web.ingest.sites import SiteCache
 RATE_PER_S = 10.0
 RATE_BURST = 60.0
 SITE_TTL_S = 10.0
+# One publish at a time, each waiting up to 3 ms for more events: bigger packs, so fewer
+# fsyncs on publish and on ack (ADR-I4, measured in the benchmark section of ingest.md).
+PUBLISH_INFLIGHT = 1
+LINGER_S = 0.003
 
 
 def build_app() -> IngestApp:
     """The process-wide ingest app, configured from settings and HEARTH_* env."""
     return IngestApp(
         sites=SiteCache(ttl=getattr(settings, "INGEST_SITE_TTL_S", SITE_TTL_S)),
-        coalescer=Coalescer(),
+        coalescer=Coalescer(
+            max_inflight=getattr(settings, "INGEST_PUBLISH_INFLIGHT", PUBLISH_INFLIGHT),
+            linger_s=getattr(settings, "INGEST_LINGER_S", LINGER_S),
+        ),
         limiter=RateLimiter(
             rate=getattr(settings, "INGEST_RATE_PER_S", RATE_PER_S),
             burst=getattr(settings, "INGEST_RATE_BURST", RATE_BURST),

@@ -278,6 +278,27 @@ def test_concurrent_requests_are_coalesced_into_few_batches() -> None:
     assert len(rec.jobs[1][1]["events"]) == 49 and len(rec.events) == 50
 
 
+def test_linger_gathers_staggered_requests_into_one_pack() -> None:
+    batches: list[list[dict]] = []
+
+    async def publish(jobs):  # type: ignore[no-untyped-def]
+        batches.append([e for _, p, _ in jobs for e in p.get("events", [p])])
+
+    async def scenario() -> None:
+        c = Coalescer(publish, max_inflight=1, linger_s=30, linger_events=5)
+        first = [asyncio.create_task(c.submit([{"n": i}])) for i in range(3)]
+        await asyncio.sleep(0.05)
+        assert batches == [] and not any(t.done() for t in first)  # lingering: no 202 yet
+        more = [asyncio.create_task(c.submit([{"n": i}])) for i in range(3, 5)]
+        # 5 events are waiting: the pack leaves at once, long before the 30 s linger ends.
+        await asyncio.wait_for(asyncio.gather(*first, *more), 5)
+        alone = Coalescer(publish, max_inflight=1, linger_s=0.01, linger_events=100)
+        await asyncio.wait_for(alone.submit([{"n": 5}]), 5)  # the linger ends: published
+
+    asyncio.run(scenario())
+    assert [[e["n"] for e in b] for b in batches] == [[0, 1, 2, 3, 4], [5]]
+
+
 def test_sites_that_cannot_be_loaded_answer_503_not_500() -> None:
     from web.ingest.sites import SiteCache
 
