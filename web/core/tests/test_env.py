@@ -82,3 +82,15 @@ def test_startup_fails_with_a_message_naming_the_variable(tmp_path) -> None:  # 
     )
     assert out.returncode == 2
     assert "configuration error: HEARTH_SECRET_KEY is insecure" in out.stderr
+
+
+def test_env_example_documents_every_variable() -> None:
+    """.env.example lists every HEARTH_* variable web/env.py reads (docs match the code)."""
+    import re
+
+    env_py = (REPO_ROOT / "web" / "env.py").read_text()
+    example = (REPO_ROOT / ".env.example").read_text()
+    read = set(re.findall(r'"(HEARTH_[A-Z0-9_]+)"', env_py))
+    documented = set(re.findall(r"\b(HEARTH_[A-Z0-9_]+)=", example))
+    assert read, "no variables found in web/env.py"
+    assert sorted(read - documented) == []
