@@ -60,11 +60,16 @@ def _publish_batch(res: BatchResult, now: float) -> None:
         return
     with connections[pipeline.DB].cursor() as cur:
         for site, lv in res.live.items():
-            cur.execute(
-                "SELECT COUNT(*) FROM analytics_visitorstate WHERE site_id=%s AND last_seen>=%s",
-                [site, now - LIVE_WINDOW_S],
-            )
-            (visitors_now,) = cur.fetchone()
+            counted = pipeline.LIVE_COUNTS.get(site)
+            if counted is None or abs(now - counted[0]) >= pipeline.LIVE_COUNT_EVERY_S:
+                cur.execute(
+                    "SELECT COUNT(*) FROM analytics_visitorstate"
+                    " WHERE site_id=%s AND last_seen>=%s",
+                    [site, now - LIVE_WINDOW_S],
+                )
+                counted = (now, cur.fetchone()[0])
+                pipeline.LIVE_COUNTS[site] = counted
+            visitors_now = counted[1]
             pages = sorted(lv["pages"].items(), key=lambda kv: kv[1], reverse=True)[:LIVE_PAGES]
             _publish(
                 f"events.metrics.views.{site}",

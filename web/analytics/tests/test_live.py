@@ -89,3 +89,21 @@ def test_batch_publishes_live_view_and_new_issue_alert(nats_env):
     alert = msgs["events.alerts.errors"]
     assert (alert["type"], alert["kind"], alert["reopened"]) == ("TypeError", "js", False)
     assert "liveBoom" in alert["message"]
+
+
+def test_visitors_now_is_recounted_at_most_every_second(nats_env):
+    """The live count is cached per site for LIVE_COUNT_EVERY_S, then recounted."""
+    pipeline.reset_caches()
+    sub = Subscriber(nats_env.nats_url, ["events.metrics.views.*"])
+    try:
+        now = time.time()
+        events_process_batch(payloads=[ev(now - 5, ip="81.2.69.142")], now=now)
+        sub.wait(1)
+        events_process_batch(payloads=[ev(now - 4, ip="8.8.8.8")], now=now + 0.5)
+        sub.wait(2)
+        events_process_batch(payloads=[ev(now - 3, ip="9.9.9.9")], now=now + 1.5)
+        msgs = sub.wait(3)
+    finally:
+        sub.close()
+    counts = [m["visitors_now"] for s, m in msgs if s == "events.metrics.views.1"]
+    assert counts == [1, 1, 3]  # the second batch reuses the count; the third recounts
