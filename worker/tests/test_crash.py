@@ -12,9 +12,10 @@ SINGLE_JOBS = 24
 
 
 def test_kill9_mid_batch_every_job_takes_effect_exactly_once(queue: Harness) -> None:
-    worker = queue.start_worker(HEARTH_JOBS_MAX_DELIVER="6")
     # Each batch sleeps 1 s inside its transaction, each single job 1 s: a kill lands
-    # in the middle of uncommitted work and of committed-but-not-yet-acked work.
+    # in the middle of uncommitted work and of committed-but-not-yet-acked work. The worker
+    # starts only once the whole backlog is queued, so a slow producer (every publish is
+    # fsynced) cannot let it finish everything before the kill.
     batch = queue.produce(
         "analytics.test_batch",
         BATCH_JOBS,
@@ -33,6 +34,7 @@ def test_kill9_mid_batch_every_job_takes_effect_exactly_once(queue: Harness) -> 
     )
     assert batch.wait(60) == 0, batch.output()
     assert single.wait(60) == 0, single.output()
+    worker = queue.start_worker(HEARTH_JOBS_MAX_DELIVER="6")
 
     def kinds() -> collections.Counter[str]:
         return collections.Counter(kind for _, kind, _ in queue.effects())
