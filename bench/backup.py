@@ -15,7 +15,6 @@ Run: ``python -m bench.backup`` (or ``make bench BENCH=backup``).
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import json
 import os
@@ -25,7 +24,6 @@ import subprocess
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -67,43 +65,17 @@ def _env(data_dir: Path, port: int, **extra: Any) -> Any:
     )
 
 
-@contextlib.contextmanager
-def _litestream(env: Any) -> Iterator[str]:
-    from web.backups.services import LITESTREAM_CONFIG, litestream_binary, litestream_env
-    from web.stack.servers import free_port, wait_until
+def _litestream(env: Any) -> Any:
+    """`litestream replicate` for env, started exactly as the backup tests start it."""
+    from web.backups.tests.support import litestream
 
-    port = free_port()
-    child = litestream_env(env)
-    child["HEARTH_LITESTREAM_ADDR"] = f"127.0.0.1:{port}"
-    log = (env.data_dir / "litestream.log").open("ab")
-    proc = subprocess.Popen(
-        [litestream_binary(), "replicate", "-config", str(LITESTREAM_CONFIG)],
-        env=child,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        import httpx
-
-        wait_until(lambda: httpx.get(f"{url}/metrics").status_code == 200, timeout=30, what="ls")
-        yield url
-    finally:
-        _stop(proc, 30)
-        log.close()
+    return litestream(env)
 
 
 def _stop(proc: subprocess.Popen[bytes], grace: float) -> None:
-    import signal
+    from web.backups.tests.support import stop
 
-    if proc.poll() is None:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=grace)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+    stop(proc, grace=grace)
 
 
 def _new_db(path: Path) -> sqlite3.Connection:
