@@ -7,6 +7,8 @@ trying to reach Google's hosts, which this machine's closed network refuses.
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
 from typing import Any
 
 CHROMIUM_PATH = "/usr/bin/chromium"
@@ -24,3 +26,25 @@ CHROMIUM_ARGS = [
 def launch_chromium(playwright: Any) -> Any:
     """A headless Debian Chromium from a running sync_playwright()."""
     return playwright.chromium.launch(executable_path=CHROMIUM_PATH, args=CHROMIUM_ARGS)
+
+
+def process_env(data_dir: Path, *, nats: Any, port: int, **extra: str) -> dict[str, str]:
+    """Environment for a Hearth process (web, worker) a test starts on its own data dir.
+
+    Starts from this process's environment minus every HEARTH_* variable (so nothing from the
+    developer's shell leaks in) and minus AWS_CA_BUNDLE (Litestream refuses plain-http
+    endpoints with it). ``nats`` is the conftest ``nats_server`` fixture object.
+    """
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HEARTH_")}
+    env.pop("AWS_CA_BUNDLE", None)
+    env.update(
+        DJANGO_SETTINGS_MODULE="web.settings",
+        PYTHONUNBUFFERED="1",
+        HEARTH_MODE="dev",
+        HEARTH_DATA_DIR=str(data_dir),
+        HEARTH_PORT=str(port),
+        HEARTH_NATS_URL=nats.url,
+        HEARTH_NATS_MONITOR_URL=nats.server.monitor_url,
+    )
+    env.update(extra)
+    return env

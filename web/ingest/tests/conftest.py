@@ -19,6 +19,7 @@ from typing import Any
 import httpx
 import pytest
 
+from web.core.testing import process_env
 from web.env import REPO_ROOT
 from web.stack.servers import free_port, wait_until
 
@@ -105,18 +106,7 @@ async def _ensure_stream(url: str) -> None:
 
 
 def _env(data_dir: Path, nats_server: Any, port: int) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HEARTH_")}
-    env.pop("AWS_CA_BUNDLE", None)
-    env.update(
-        DJANGO_SETTINGS_MODULE="web.settings",
-        PYTHONUNBUFFERED="1",
-        HEARTH_MODE="dev",
-        HEARTH_DATA_DIR=str(data_dir),
-        HEARTH_PORT=str(port),
-        HEARTH_NATS_URL=nats_server.url,
-        HEARTH_NATS_MONITOR_URL=nats_server.server.monitor_url,
-    )
-    return env
+    return process_env(data_dir, nats=nats_server, port=port)
 
 
 @pytest.fixture(scope="session")
