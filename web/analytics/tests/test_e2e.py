@@ -5,6 +5,7 @@ publishes analytics.event jobs to the session's real nats-server, the real worke
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import sqlite3
@@ -18,7 +19,7 @@ from typing import Any
 import httpx
 import pytest
 
-from web.core.testing import launch_chromium
+from web.core.testing import launch_chromium, process_env
 from web.env import REPO_ROOT
 from web.stack.servers import free_port, wait_until
 
@@ -79,18 +80,7 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
 def stack(nats_server: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     data_dir = tmp_path_factory.mktemp("analytics-e2e")
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HEARTH_")}
-    env.pop("AWS_CA_BUNDLE", None)
-    env.update(
-        DJANGO_SETTINGS_MODULE="web.settings",
-        PYTHONUNBUFFERED="1",
-        HEARTH_MODE="dev",
-        HEARTH_DATA_DIR=str(data_dir),
-        HEARTH_PORT=str(port),
-        HEARTH_NATS_URL=nats_server.url,
-        HEARTH_NATS_MONITOR_URL=nats_server.server.monitor_url,
-        HEARTH_WORKER_FAMILIES="analytics",
-    )
+    env = process_env(data_dir, nats=nats_server, port=port, HEARTH_WORKER_FAMILIES="analytics")
     py = sys.executable
     for db in ("default", "ttl"):
         subprocess.run([py, "manage.py", "migrate", "--database", db, "-v", "0"],
@@ -102,6 +92,9 @@ def stack(nats_server: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterato
          "--workers", "1", "--bind", f"127.0.0.1:{port}"],
         env, data_dir / "web.log",
     )  # fmt: skip
+    # The session's nats-server is shared: analytics jobs that earlier tests left in the
+    # stream would land in this data dir and skew the exact counts asserted below.
+    asyncio.run(_purge_analytics_jobs(nats_server.url))
     worker = _start([py, "-m", "worker"], env, data_dir / "worker.log")
     url = f"http://127.0.0.1:{port}"
     try:
@@ -117,6 +110,19 @@ def stack(nats_server: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterato
     finally:
         _stop(worker)
         _stop(web)
+
+
+async def _purge_analytics_jobs(url: str) -> None:
+    import nats
+    from nats.js.errors import NotFoundError
+
+    nc = await nats.connect(url)
+    try:
+        await nc.jetstream().purge_stream("JOBS", subject="jobs.analytics.>")
+    except NotFoundError:
+        pass  # no stream yet: nothing to purge
+    finally:
+        await nc.close()
 
 
 def test_tracker_pageview_event_and_error_land_in_rollups_and_issues(stack: Stack) -> None:
