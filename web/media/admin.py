@@ -1,4 +1,5 @@
-"""Admin: upload images (alt text required), see their variants, open originals via presign."""
+"""Admin: upload images (alt text required), see their variants, open originals via presign,
+delete images (rows and S3 objects, through services.image_delete)."""
 
 from __future__ import annotations
 
@@ -95,6 +96,15 @@ class ImageAdmin(admin.ModelAdmin):
         obj.__dict__.update({k: v for k, v in image.__dict__.items() if not k.startswith("_")})
         obj._state.adding = False
         obj._state.db = image._state.db
+
+    def delete_model(self, request: HttpRequest, obj: Image) -> None:
+        # Through the service, so the S3 objects are purged too (never a bare row delete).
+        services.image_delete(image_id=obj.pk)
+
+    def delete_queryset(self, request: HttpRequest, queryset: Any) -> None:
+        """The "delete selected" action: one image_delete() (and one purge job) per image."""
+        for pk in list(queryset.values_list("pk", flat=True)):
+            services.image_delete(image_id=pk)
 
     @admin.display(description="preview")
     def preview(self, obj: Image) -> str:

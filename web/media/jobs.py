@@ -1,4 +1,4 @@
-"""Worker handler `images.process` (see web/messaging/contract.md)."""
+"""Worker handlers `images.process` and `images.purge` (see web/messaging/contract.md)."""
 
 from __future__ import annotations
 
@@ -31,3 +31,17 @@ def images_process(payload: dict, ctx: JobContext) -> None:
     except services.ImageGone as exc:
         services.image_mark_failed(image_id=image_id, error=str(exc))
         raise Permanent(str(exc)) from exc
+
+
+@handler("images.purge")
+def images_purge(payload: dict, ctx: JobContext) -> None:
+    """S3 deletes after image_delete() or a re-processing; same backoff as images.process."""
+    try:
+        image_id = int(payload["image_id"])
+        public = [str(k) for k in payload.get("public", [])]
+        private = [str(k) for k in payload.get("private", [])]
+        services.image_purge(image_id=image_id, public=public, private=private)
+    except services.StorageUnavailable as exc:
+        raise Retry(delay=retry_delay(_attempt(ctx))) from exc
+    except (KeyError, TypeError, ValueError) as exc:
+        raise Permanent(f"bad images.purge job: {exc}") from exc

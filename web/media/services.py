@@ -1,8 +1,11 @@
-"""Writes for media: accept an upload, and turn an original into its public variants."""
+"""Writes for media: accept an upload, turn an original into its public variants, delete an
+image and purge its S3 objects."""
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import secrets
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -51,7 +54,7 @@ def image_upload(*, data: bytes, alt: str, uploaded_by: Any = None) -> Image:
     existing = Image.objects.filter(sha256=norm.sha256).first()
     if existing is not None:
         return existing
-    key = storage.original_key(norm.sha256, _EXT[norm.content_type])
+    key = storage.original_key(norm.sha256, _EXT[norm.content_type], secrets.token_hex(4))
     env = settings.ENV
     try:
         storage.put_original(env, key=key, data=norm.data, content_type=norm.content_type)
@@ -84,7 +87,9 @@ def image_process(*, image_id: int) -> str:
 
     All variant objects are written before any row is recorded, and the rows plus the READY
     status are committed together, so readers see either no variants or all of them. Keys
-    carry a content hash, so a retry rewrites the same keys with the same bytes.
+    carry a content hash, so a retry rewrites the same keys with the same bytes. Keys that a
+    re-processing no longer uses, or that were written for an image deleted meanwhile, are
+    handed to `images.purge`.
     Raises ImageGone (do not retry) or StorageUnavailable (retry with backoff).
     """
     image = Image.objects.filter(pk=image_id).first()
@@ -120,12 +125,26 @@ def image_process(*, image_id: int) -> str:
                 size=len(r.data),
             )
         )
+    new_keys = {r.key for r in rows}
+    # BEGIN IMMEDIATE (settings): the existence check and the insert hold the write lock, so
+    # an image_delete() either ran before (we purge what we wrote) or runs after (it sees
+    # and purges our rows).
     with transaction.atomic():
-        Variant.objects.filter(image=image).delete()
-        Variant.objects.bulk_create(rows)
-        Image.objects.filter(pk=image.pk).update(
-            status=Image.Status.READY, processed_at=timezone.now(), error=""
-        )
+        gone = not Image.objects.filter(pk=image.pk).exists()
+        if not gone:
+            old_keys = set(Variant.objects.filter(image=image).values_list("key", flat=True))
+            Variant.objects.filter(image=image).delete()
+            Variant.objects.bulk_create(rows)
+            Image.objects.filter(pk=image.pk).update(
+                status=Image.Status.READY, processed_at=timezone.now(), error=""
+            )
+            stale = sorted(old_keys - new_keys)
+            if stale:  # re-processed with different bytes: the old keys are no longer used
+                transaction.on_commit(lambda: _enqueue_purge(image_id, public=stale, private=[]))
+    if gone:  # deleted while we rendered: what we wrote has no row, so purge it
+        _enqueue_purge(image_id, public=sorted(new_keys), private=[])
+        log.info("image %s was deleted while processed: purging its new variants", image_id)
+        return "deleted meanwhile"
     log.info("image %s: %d variants published", image_id, len(rows))
     return f"{len(rows)} variants"
 
@@ -135,3 +154,64 @@ def image_mark_failed(*, image_id: int, error: str) -> None:
     Image.objects.filter(pk=image_id).exclude(status=Image.Status.READY).update(
         status=Image.Status.FAILED, error=error[:300]
     )
+
+
+def image_delete(*, image_id: int) -> bool:
+    """Delete an image's rows now and its S3 objects soon; False if there is no such image.
+
+    The Image and its Variant rows go in one transaction; on commit `images.purge` (job id
+    `images.purge.<id>`) deletes every variant from the public bucket and the original from
+    the private one, retrying while S3 is down. Posts lose it as cover (the FK is SET_NULL)
+    and `media:<id>` embeds render nothing, so no page points at a purged object.
+    """
+    with transaction.atomic():
+        image = Image.objects.filter(pk=image_id).first()
+        if image is None:
+            return False
+        public = sorted(Variant.objects.filter(image_id=image_id).values_list("key", flat=True))
+        private = [image.original_key]
+        image.delete()  # cascades to Variant, sets Post.cover to NULL
+        transaction.on_commit(lambda: _enqueue_purge(image_id, public=public, private=private))
+    log.info("image %s deleted: purging %d objects", image_id, len(public) + 1)
+    return True
+
+
+def _enqueue_purge(image_id: int, *, public: list[str], private: list[str]) -> None:
+    from web.messaging.jobs import enqueue
+
+    # A whole-image purge has one id per image (a repeated delete dedupes); a purge of stale
+    # variants is named by its keys, so two re-processings never shadow each other.
+    job_id = f"images.purge.{image_id}"
+    if not private:
+        job_id += "." + hashlib.sha256("\n".join(public).encode()).hexdigest()[:12]
+    enqueue("images.purge", {"image_id": image_id, "public": public, "private": private}, id=job_id)
+
+
+def image_purge(*, image_id: int, public: list[str], private: list[str]) -> int:
+    """Delete objects of a deleted image (or stale variants of a re-processed one).
+
+    Idempotent: a key that is already gone counts as deleted. Keys still referenced by a
+    row are kept, so a late or replayed job cannot break a live image. Returns how many keys
+    were deleted. Raises ValueError for keys outside this image's prefixes (a bad job; never
+    retried) and StorageUnavailable when S3 fails (retry).
+    """
+    prefix = f"img/{image_id}/"
+    bad = [k for k in public if not k.startswith(prefix)]
+    bad += [k for k in private if not k.startswith("originals/")]
+    if bad:
+        raise ValueError(f"image {image_id}: refusing to purge keys {bad[:3]}")
+    live_public = set(Variant.objects.filter(key__in=public).values_list("key", flat=True))
+    live_private = set(
+        Image.objects.filter(original_key__in=private).values_list("original_key", flat=True)
+    )
+    public = [k for k in public if k not in live_public]
+    private = [k for k in private if k not in live_private]
+    env = settings.ENV
+    client = storage.local_client(env)
+    try:
+        storage.delete_keys(client, env.bucket_public, public)
+        storage.delete_keys(client, env.bucket_private, private)
+    except (BotoCoreError, ClientError) as exc:
+        raise StorageUnavailable(f"purging objects of image {image_id}: {exc}") from exc
+    log.info("image %s: purged %d objects", image_id, len(public) + len(private))
+    return len(public) + len(private)

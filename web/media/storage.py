@@ -6,6 +6,7 @@ from typing import Any
 
 import boto3
 from botocore.config import Config
+from botocore.exceptions import ClientError
 
 from web.core.s3 import local_client, public_url
 from web.env import Env
@@ -15,8 +16,10 @@ IMMUTABLE = "public, max-age=31536000, immutable"
 PRESIGN_SECONDS = 300
 
 
-def original_key(sha256: str, ext: str) -> str:
-    return f"originals/{sha256[:2]}/{sha256}.{ext}"
+def original_key(sha256: str, ext: str, token: str) -> str:
+    """Key of a stored original. `token` is random per upload, so the purge of a deleted
+    image can never remove the original of a later upload of the same bytes (see site.md)."""
+    return f"originals/{sha256[:2]}/{sha256}-{token}.{ext}"
 
 
 def variant_key(image_id: int, kind: str, digest: str, ext: str) -> str:
@@ -42,6 +45,19 @@ def put_variant(client: Any, env: Env, *, key: str, data: bytes, content_type: s
         ContentType=content_type,
         CacheControl=IMMUTABLE,
     )
+
+
+def delete_keys(client: Any, bucket: str, keys: list[str]) -> None:
+    """Delete objects one by one; a key that is already gone counts as deleted.
+
+    Raises botocore errors for anything else (the caller maps them to a retry).
+    """
+    for key in keys:
+        try:
+            client.delete_object(Bucket=bucket, Key=key)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code", "") not in {"NoSuchKey", "404"}:
+                raise
 
 
 def variant_url(env: Env, key: str) -> str:

@@ -12,7 +12,7 @@ def test_handlers_are_discovered_and_registered() -> None:
     import web.accounts.jobs
     import web.media.jobs  # noqa: F401
 
-    for job_type in ("images.process", "notify.email", "notify.sms"):
+    for job_type in ("images.process", "images.purge", "notify.email", "notify.sms"):
         assert job_type in HANDLERS and not HANDLERS[job_type].batch
 
 
