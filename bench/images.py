@@ -5,6 +5,8 @@
 - ``naive_images_per_s``: the same variants from a full-size decode with a plain resize each
   (naive_variants), measured in the same run on the same image.
 - ``source_mb``: size of the test JPEG (photo-like synthetic content, quality 90).
+- ``decode_ms``, ``resize_ms``, ``thumb_ms``, ``webp_ms``, ``jpeg_ms``: CPU ms per image
+  spent in each stage of render_variants during the images_per_s runs.
 
 Both run in this process pinned to one CPU and are single-threaded. The rates are per CPU
 second of that core (what a dedicated core delivers; the box is shared by many processes),
@@ -47,18 +49,22 @@ def test_photo() -> bytes:
     return out.getvalue()
 
 
-def _rate(fn, data: bytes, *, min_runs: int, min_seconds: float) -> tuple[float, float]:  # type: ignore[no-untyped-def]
-    """(images per CPU second, images per wall second) for fn on data.
+def _rate(
+    fn, data: bytes, *, min_runs: int, min_seconds: float, after_warmup=None
+) -> tuple[float, float, int]:  # type: ignore[no-untyped-def]
+    """(images per CPU second, images per wall second, runs) for fn on data.
 
     The process is pinned to one core and the work is single-threaded, so CPU time is the
     time one dedicated core needs; wall time also counts waiting for the core on a shared box.
     """
     fn(data)  # warm-up (imports, codec init)
+    if after_warmup is not None:
+        after_warmup()
     runs, wall, cpu = 0, time.perf_counter(), time.process_time()
     while runs < min_runs or time.perf_counter() - wall < min_seconds:
         fn(data)
         runs += 1
-    return runs / (time.process_time() - cpu), runs / (time.perf_counter() - wall)
+    return runs / (time.process_time() - cpu), runs / (time.perf_counter() - wall), runs
 
 
 def run() -> dict[str, float]:
@@ -67,9 +73,16 @@ def run() -> dict[str, float]:
     data = test_photo()
     before = os.sched_getaffinity(0)
     os.sched_setaffinity(0, {min(before)})  # one core
+    stages: dict[str, float] = {}
     try:
-        fast, fast_wall = _rate(render_variants, data, min_runs=10, min_seconds=4.0)
-        naive, naive_wall = _rate(naive_variants, data, min_runs=3, min_seconds=3.0)
+        fast, fast_wall, runs = _rate(
+            lambda d: render_variants(d, stages=stages),
+            data,
+            min_runs=10,
+            min_seconds=4.0,
+            after_warmup=stages.clear,
+        )
+        naive, naive_wall, _ = _rate(naive_variants, data, min_runs=3, min_seconds=3.0)
     finally:
         os.sched_setaffinity(0, before)
     return {
@@ -79,6 +92,8 @@ def run() -> dict[str, float]:
         "images_per_wall_s": round(fast_wall, 2),
         "naive_images_per_wall_s": round(naive_wall, 2),
         "source_mb": round(len(data) / 1e6, 2),
+        # CPU ms per image by stage of render_variants (they add up to 1000 / images_per_s).
+        **{f"{k}_ms": round(v * 1000 / runs, 1) for k, v in stages.items()},
     }
 
 

@@ -7,7 +7,7 @@ import struct
 import zlib
 
 import pytest
-from PIL import Image
+from PIL import Image, ImageChops
 
 from web.media.pipeline import (
     THUMB_SIZE,
@@ -102,3 +102,20 @@ def test_small_images_are_never_upscaled() -> None:
     assert target_widths(700) == [320, 640]
     kinds = {v.kind for v in render_variants(jpeg(700, 500))}
     assert kinds == {"w320", "w640", "thumb"}
+
+
+def test_exact_halving_is_the_same_area_average_as_box() -> None:
+    from web.media.pipeline import CHAIN_FILTER, _shrink
+
+    src = Image.effect_noise((640, 480), 60).convert("RGB")
+    fast, box = _shrink(src, (320, 240)), src.resize((320, 240), CHAIN_FILTER)
+    assert fast.size == box.size == (320, 240)
+    diff = ImageChops.difference(fast, box).getextrema()
+    assert max(hi for _, hi in diff) <= 1  # rounding only
+
+
+def test_stage_clock_covers_every_stage() -> None:
+    stages: dict[str, float] = {}
+    render_variants(jpeg(1200, 900), stages=stages)
+    assert set(stages) == {"decode", "resize", "thumb", "webp", "jpeg"}
+    assert all(v >= 0 for v in stages.values()) and stages["webp"] > 0
