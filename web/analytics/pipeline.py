@@ -461,9 +461,19 @@ class _StateCache:
         self.states.update(b.states)
         self.sessions.update(b.sessions)
         if len(self.states) > self.MAX or len(self.sessions) > self.MAX:
+            # Down to half of MAX, idle entries first, then the oldest inserted: every entry
+            # may be recent (a busy hour), and pruning only by age then left the cache over
+            # MAX, so this full scan ran again on every batch.
             horizon = now - 2 * SESSION_TIMEOUT
-            self.states = {k: v for k, v in self.states.items() if v.last_seen >= horizon}
-            self.sessions = {k: v for k, v in self.sessions.items() if v.last_seen >= horizon}
+            self.states = _prune({k: v for k, v in self.states.items() if v.last_seen >= horizon})
+            self.sessions = _prune(
+                {k: v for k, v in self.sessions.items() if v.last_seen >= horizon}
+            )
+
+
+def _prune(d: dict) -> dict:
+    keep = _StateCache.MAX // 2
+    return d if len(d) <= keep else dict(list(d.items())[-keep:])
 
 
 STATES = _StateCache()

@@ -39,7 +39,7 @@ __all__ = [
 # --- live and alerts (core NATS, best effort) ---------------------------------------------
 
 
-def _publish(subject: str, data: dict) -> None:
+def _publish(subject: str, data: dict, *, wait: bool = True) -> None:
     """Publish a live event if web.live is available. Live views are best effort: a failure
     here must never fail (and so redeliver) a batch that is already committed.
     settings.ANALYTICS_LIVE = False turns it off (unit tests, the worker benchmark)."""
@@ -50,7 +50,7 @@ def _publish(subject: str, data: dict) -> None:
     except ImportError:
         return
     try:
-        publish_event(subject, data)
+        publish_event(subject, data, wait=wait)
     except Exception as exc:  # the batch is committed; live is best effort
         log.warning("live publish to %s failed: %s", subject, exc)
 
@@ -83,6 +83,7 @@ def _publish_batch(res: BatchResult, now: float) -> None:
                     "pages": [p for p, _ in pages],
                     "countries": dict(lv["countries"].most_common(10)),
                 },
+                wait=False,  # a hint that the next batch supersedes: never hold the worker
             )
 
 
