@@ -27,9 +27,7 @@ def parse_trusted(cidrs: Iterable[str]) -> tuple[Network, ...]:
 
 @lru_cache(maxsize=64)
 def _ranges(trusted: tuple[Network, ...]) -> tuple[tuple[int, int, int], ...]:
-    return tuple(
-        (n.version, int(n.network_address), int(n.broadcast_address)) for n in trusted
-    )
+    return tuple((n.version, int(n.network_address), int(n.broadcast_address)) for n in trusted)
 
 
 def _addr(ip: str) -> tuple[int, int] | None:
