@@ -89,19 +89,25 @@ def image_process(*, image_id: int) -> str:
     status are committed together, so readers see either no variants or all of them. Keys
     carry a content hash, so a retry rewrites the same keys with the same bytes. Keys that a
     re-processing no longer uses, or that were written for an image deleted meanwhile, are
-    handed to `images.purge`.
+    handed to `images.purge`. An image deleted before or while the job runs is not an error.
     Raises ImageGone (do not retry) or StorageUnavailable (retry with backoff).
     """
     image = Image.objects.filter(pk=image_id).first()
     if image is None:
-        raise ImageGone(f"image {image_id} does not exist")
+        # Jobs are enqueued only on commit of an upload, so the row was deleted since
+        # (image_delete purges its objects): nothing to make, and not worth a dead letter.
+        log.info("image %s no longer exists: nothing to process", image_id)
+        return "deleted"
     if image.status == Image.Status.READY:
         return "already done"
     env = settings.ENV
     try:
         original = storage.get_original(env, image.original_key)
     except (BotoCoreError, ClientError) as exc:
-        raise _storage_error(exc, f"reading original of image {image_id}") from exc
+        err = _storage_error(exc, f"reading original of image {image_id}")
+        if isinstance(err, ImageGone) and not Image.objects.filter(pk=image_id).exists():
+            return "deleted"  # deleted and purged while we started
+        raise err from exc
     try:
         rendered = render_variants(original)
     except Exception as exc:  # a corrupt original will not get better on retry

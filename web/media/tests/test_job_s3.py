@@ -124,9 +124,32 @@ def test_s3_outage_retries_with_backoff_and_shows_nothing(live_env, settings, st
     assert image.status == Image.Status.READY and image.variants.count() == 6
 
 
-def test_missing_image_is_permanent(live_env) -> None:  # type: ignore[no-untyped-def]
+def test_job_for_a_deleted_image_does_nothing(live_env, staff) -> None:  # type: ignore[no-untyped-def]
+    # Deleted (image_delete) before its images.process job ran: acked, not a dead letter,
+    # and nothing written under the image's prefix.
+    image = services.image_upload(data=photo(600, 400), alt="gone", uploaded_by=staff)
+    services.image_delete(image_id=image.pk)
+
+    def listing() -> list[tuple[str, str]]:  # (ids restart per test: other tests' keys exist)
+        got = services.storage.local_client(live_env).list_objects_v2(
+            Bucket=live_env.bucket_public, Prefix=f"img/{image.pk}/"
+        )
+        return sorted((o["Key"], str(o["LastModified"])) for o in got.get("Contents", []))
+
+    before = listing()
+    jobs.images_process({"image_id": image.pk}, ctx())
+    assert listing() == before and not Variant.objects.filter(image_id=image.pk).exists()
+
+
+def test_corrupt_original_is_permanent_and_marks_the_image_failed(live_env, staff) -> None:  # type: ignore[no-untyped-def]
+    image = services.image_upload(data=photo(600, 400), alt="bad", uploaded_by=staff)
+    services.storage.put_original(
+        live_env, key=image.original_key, data=b"\xff\xd8 not really", content_type="image/jpeg"
+    )
     with pytest.raises(Permanent):
-        jobs.images_process({"image_id": 999999}, ctx())
+        jobs.images_process({"image_id": image.pk}, ctx())
+    image.refresh_from_db()
+    assert image.status == Image.Status.FAILED and "cannot be decoded" in image.error
 
 
 def test_upload_without_alt_text_stores_nothing(live_env) -> None:  # type: ignore[no-untyped-def]
