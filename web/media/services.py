@@ -166,9 +166,10 @@ def image_delete(*, image_id: int) -> bool:
     """Delete an image's rows now and its S3 objects soon; False if there is no such image.
 
     The Image and its Variant rows go in one transaction; on commit `images.purge` (job id
-    `images.purge.<id>`) deletes every variant from the public bucket and the original from
-    the private one, retrying while S3 is down. Posts lose it as cover (the FK is SET_NULL)
-    and `media:<id>` embeds render nothing, so no page points at a purged object.
+    `images.purge.<id>.<hash of the keys>`) deletes every variant from the public bucket and
+    the original from the private one, retrying while S3 is down. Posts lose it as cover
+    (the FK is SET_NULL) and `media:<id>` embeds render nothing, so no page points at a
+    purged object.
     """
     with transaction.atomic():
         image = Image.objects.filter(pk=image_id).first()
@@ -185,12 +186,15 @@ def image_delete(*, image_id: int) -> bool:
 def _enqueue_purge(image_id: int, *, public: list[str], private: list[str]) -> None:
     from web.messaging.jobs import enqueue
 
-    # A whole-image purge has one id per image (a repeated delete dedupes); a purge of stale
-    # variants is named by its keys, so two re-processings never shadow each other.
-    job_id = f"images.purge.{image_id}"
-    if not private:
-        job_id += "." + hashlib.sha256("\n".join(public).encode()).hexdigest()[:12]
-    enqueue("images.purge", {"image_id": image_id, "public": public, "private": private}, id=job_id)
+    # Named by the image and a hash of its keys: a redelivered enqueue (outbox relay) dedupes,
+    # while a purge of other keys (a re-processing's stale set, or an id used again after a
+    # database restore) is never mistaken for a duplicate inside the 20-minute window.
+    digest = hashlib.sha256("\n".join([*private, *public]).encode()).hexdigest()[:16]
+    enqueue(
+        "images.purge",
+        {"image_id": image_id, "public": public, "private": private},
+        id=f"images.purge.{image_id}.{digest}",
+    )
 
 
 def image_purge(*, image_id: int, public: list[str], private: list[str]) -> int:

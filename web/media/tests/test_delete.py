@@ -225,3 +225,16 @@ def test_purge_refuses_keys_of_other_images_or_live_rows(live_env, staff) -> Non
     )
     assert all(exists(live_env, live_env.bucket_public, k) for k in live)
     assert exists(live_env, live_env.bucket_private, image.original_key)
+
+
+def test_purge_job_ids_differ_when_the_keys_differ(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    # Ids restart after a database restore (and in every test): a bare images.purge.<id>
+    # would be dropped by JetStream's dedupe window as a copy of an older image's purge.
+    import web.messaging.jobs
+
+    ids: list[str] = []
+    monkeypatch.setattr(web.messaging.jobs, "enqueue", lambda t, p, *, id: ids.append(id) or id)
+    services._enqueue_purge(7, public=["img/7/a.webp"], private=["originals/aa/x-1.jpg"])
+    services._enqueue_purge(7, public=["img/7/a.webp"], private=["originals/aa/x-1.jpg"])
+    services._enqueue_purge(7, public=["img/7/b.webp"], private=["originals/aa/y-2.jpg"])
+    assert ids[0] == ids[1] != ids[2] and all(i.startswith("images.purge.7.") for i in ids)
