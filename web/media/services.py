@@ -71,15 +71,18 @@ def image_upload(*, data: bytes, alt: str, uploaded_by: Any = None) -> Image:
             size=len(norm.data),
             uploaded_by_id=getattr(uploaded_by, "pk", None),
         )
-        transaction.on_commit(lambda: _enqueue_process(image.pk))
+        transaction.on_commit(lambda: _enqueue_process(image.pk, key=key))
     return image
 
 
-def _enqueue_process(image_id: int) -> None:
+def _enqueue_process(image_id: int, *, key: str = "") -> None:
     from web.messaging.jobs import enqueue
 
-    # The job id dedupes repeated uploads of the same image inside NATS' window.
-    enqueue("images.process", {"image_id": image_id}, id=f"images.process.{image_id}")
+    # The id dedupes a re-publish of this upload's job (outbox relay) inside NATS' window.
+    # It carries a hash of the original's key (random per upload) because image ids come
+    # back after a database restore, and a bare id would drop the new image's job.
+    digest = hashlib.sha256(key.encode()).hexdigest()[:16]
+    enqueue("images.process", {"image_id": image_id}, id=f"images.process.{image_id}.{digest}")
 
 
 def image_process(*, image_id: int) -> str:

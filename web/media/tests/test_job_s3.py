@@ -170,7 +170,7 @@ def test_admin_upload_form(live_env, staff, monkeypatch) -> None:  # type: ignor
     assert bad.status_code == 200 and b"not a JPEG" in bad.content
     assert Image.objects.count() == 0
     enqueued: list[int] = []
-    monkeypatch.setattr(services, "_enqueue_process", enqueued.append)
+    monkeypatch.setattr(services, "_enqueue_process", lambda i, **kw: enqueued.append(i))
     ok = client.post(
         "/admin/media/image/add/",
         {"alt": "ok", "upload": SimpleUploadedFile("p.jpg", photo(500, 400), "image/jpeg")},
