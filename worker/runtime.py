@@ -211,16 +211,35 @@ class FamilyRunner:
         Waiting here instead makes the next batch as large as the load (capped at the
         family's fetch size), so per-event cost falls as load rises.
         """
+        cap = self.family.batch
         try:
             while items:
+                items = await self._linger(reg.type, items, cap)
                 await self.run_batch(reg, items)
                 waiting = self.waiting[reg.type]
-                items = waiting[: self.family.batch]
+                items = waiting[:cap]
                 del waiting[: len(items)]
         finally:
             leftover = self.waiting.pop(reg.type, [])
             if leftover:  # cancelled mid-way: these are settled by redelivery (ack_wait)
                 log.warning("%d %s jobs left unsettled", len(leftover), reg.type)
+
+    async def _linger(
+        self, job_type: str, items: list[tuple[Msg, Job]], cap: int
+    ) -> list[tuple[Msg, Job]]:
+        """Let a small batch wait until its oldest job is batch_linger_s old, taking in what
+        arrives meanwhile (the fetch loop keeps fetching), so that it commits as one."""
+        linger = self.family.batch_linger_s
+        if linger <= 0 or len(items) >= cap or self.w.stopping.is_set():
+            return items
+        first = self.active.get(id(items[0][0]))
+        left = linger - (time.monotonic() - first[1]) if first else 0.0
+        if left > 0:
+            await asyncio.sleep(left)
+        waiting = self.waiting[job_type]
+        more = waiting[: cap - len(items)]
+        del waiting[: len(more)]
+        return items + more
 
     async def run_batch(self, reg: Registration, items: list[tuple[Msg, Job]]) -> None:
         msgs = [m for m, _ in items]

@@ -297,32 +297,49 @@ def process_batch(
     b = _Batch(now)
     b.res.received = len(payloads)
     conn = connections[DB]
+    # The batch allocates ~10 small objects per event and frees them all at the end; the
+    # cyclic GC would scan them many times over for nothing (see _gc_after_batch).
+    gc_was_on = gc.isenabled()
+    gc.disable()
     try:
-        stored = _run(conn, b, payloads, job_ids, now)
-    except BaseException:
-        STATES.clear()  # cached objects may hold this batch's uncommitted changes
-        CACHE.salts.clear()
-        raise
-    STATES.keep(b, now)
+        try:
+            stored = _run_txn(conn, b, payloads, job_ids, now)
+        except BaseException:
+            STATES.clear()  # cached objects may hold this batch's uncommitted changes
+            CACHE.salts.clear()
+            raise
+        STATES.keep(b, now)
+    finally:
+        if gc_was_on:
+            _gc_after_batch()
+            gc.enable()
     b.res.stored = len(stored)
     for kind, n in Counter(rec.kind for rec in stored).items():
         metrics.STORED.labels(kind).inc(n)
     return b.res
 
 
+GC_FULL_EVERY_S = 600.0
+_gc_full_at = [-GC_FULL_EVERY_S]
+
+
+def _gc_after_batch() -> None:
+    """Freeze what survived the batch (mostly the state cache) so the collector stops
+    rescanning it, with a full collection every GC_FULL_EVERY_S for cycles frozen meanwhile.
+
+    The cache holds up to 200k visitor states and sessions; as they were promoted, full
+    collections kept walking them: ~5% of the worker's CPU under ingest load. The pipeline
+    makes no reference cycles of its own, so freezing leaks nothing between the sweeps.
+    """
+    now = time.monotonic()
+    if now - _gc_full_at[0] >= GC_FULL_EVERY_S:
+        _gc_full_at[0] = now
+        gc.unfreeze()
+        gc.collect()
+    gc.freeze()
+
+
 _tuned: set[int] = set()
-
-
-def _run(conn, b: _Batch, payloads: list[dict], job_ids: list[str] | None, now: float) -> list:
-    # The batch allocates ~10 small objects per event and frees them all at the end; the
-    # cyclic GC would scan them many times over for nothing.
-    gc_was_on = gc.isenabled()
-    gc.disable()
-    try:
-        return _run_txn(conn, b, payloads, job_ids, now)
-    finally:
-        if gc_was_on:
-            gc.enable()
 
 
 def _run_txn(conn, b: _Batch, payloads: list[dict], job_ids: list[str] | None, now: float) -> list:

@@ -14,7 +14,7 @@ from typing import Any
 from worker.context import BatchContext
 from worker.registry import batch_handler
 
-CHUNK = 1000
+CHUNK = 2000
 
 
 def unpack(payloads: list[dict[str, Any]], job_ids: list[str]) -> tuple[list[dict], list[str]]:
