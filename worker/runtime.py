@@ -114,8 +114,9 @@ class FamilyRunner:
             max_workers=family.threads,
             thread_name_prefix=f"job-{family.name}",
         )
-        # Batch jobs that arrived while a batch of their type was running, per type.
+        # Batch jobs not yet in a handler call, and the batch loops running, per type.
         self.waiting: dict[str, list[tuple[Msg, Job]]] = {}
+        self.batch_runners: dict[str, int] = {}
 
     async def fetch_loop(self) -> None:
         psub = None
@@ -164,12 +165,16 @@ class FamilyRunner:
             else:
                 self._spawn(self.run_single(reg, msg, job))
         for job_type, items in groups.items():
-            waiting = self.waiting.get(job_type)
-            if waiting is None:  # no batch of this type running: start one
-                self.waiting[job_type] = []
-                self._spawn(self.run_batches(HANDLERS[job_type], items))
-            else:  # joins the next batch, which takes everything that waited (group commit)
-                waiting.extend(items)
+            waiting = self.waiting.setdefault(job_type, [])
+            waiting.extend(items)  # the next batch takes everything that waited (group commit)
+            running = self.batch_runners.get(job_type, 0)
+            # A second concurrent batch only for a backlog (a full batch waiting): it overlaps
+            # one batch's Python with the other's SQLite work, which releases the GIL.
+            if running == 0 or (
+                len(waiting) >= self.family.batch and running < self.family.threads
+            ):
+                self.batch_runners[job_type] = running + 1
+                self._spawn(self.run_batches(HANDLERS[job_type]))
 
     def _spawn(self, coro: Any) -> None:
         task = asyncio.get_running_loop().create_task(coro)
@@ -202,27 +207,28 @@ class FamilyRunner:
             outcome = _outcome_of(exc)
         await self.settle(msg, job, outcome)
 
-    async def run_batches(self, reg: Registration, items: list[tuple[Msg, Job]]) -> None:
-        """Run batches of one type one after another, each taking all that waited meanwhile.
+    async def run_batches(self, reg: Registration) -> None:
+        """Run batches of one type while jobs of it wait, each taking all that waited.
 
-        One batch per type at a time: under steady load each fetch returns a few messages,
-        and a handler call per fetch would pay its fixed cost (a transaction, a live update)
-        for a handful of events, and make SQLite's single writer queue the threads anyway.
-        Waiting here instead makes the next batch as large as the load (capped at the
-        family's fetch size), so per-event cost falls as load rises.
+        Under steady load each fetch returns a few messages, and a handler call per fetch
+        paid its fixed cost (a transaction, a live update) for a handful of events while
+        SQLite's single writer queued the threads anyway. Taking what waited instead makes
+        a batch as large as the load (capped at the family's fetch size), so the cost per
+        event falls as load rises. A small batch first lingers (Family.batch_linger_s).
         """
         cap = self.family.batch
+        waiting = self.waiting[reg.type]
         try:
-            while items:
-                items = await self._linger(reg.type, items, cap)
-                await self.run_batch(reg, items)
-                waiting = self.waiting[reg.type]
+            while waiting:
                 items = waiting[:cap]
                 del waiting[: len(items)]
+                items = await self._linger(reg.type, items, cap)
+                await self.run_batch(reg, items)
         finally:
-            leftover = self.waiting.pop(reg.type, [])
-            if leftover:  # cancelled mid-way: these are settled by redelivery (ack_wait)
-                log.warning("%d %s jobs left unsettled", len(leftover), reg.type)
+            self.batch_runners[reg.type] -= 1
+            if self.batch_runners[reg.type] == 0 and waiting:
+                # cancelled (shutdown): these are settled by redelivery after ack_wait
+                log.warning("%d %s jobs left unsettled", len(waiting), reg.type)
 
     async def _linger(
         self, job_type: str, items: list[tuple[Msg, Job]], cap: int
