@@ -64,7 +64,10 @@ DEFAULT_FAMILIES: dict[str, Family] = {
         # events a commit, 3.5 KB at 2000: measured in docs/architecture/ingest.md).
         Family("analytics", 30, 5, (1, 5, 30, 120), 500, 1000, 120, 2, batch_linger_s=0.25),
         # CPU-bound thumbnails: two at a time on a 2-core box; a big image takes seconds.
-        Family("images", 120, 4, (5, 30, 120), 2, 2, 600, 2),
+        # 8 deliveries: the S3 retry delays (web/media/jobs.py, 5 s doubling to 300 s)
+        # then ride out a ~10-minute S3 outage before a job becomes a (replayable) dead
+        # letter; with 4, a purge was dead-lettered after ~35 s of outage.
+        Family("images", 120, 8, (5, 30, 120, 300), 2, 2, 600, 2),
         # Mail and webhooks: slow remote peers, many at once.
         Family("notify", 60, 6, (2, 10, 60, 300, 900), 20, 16, 120, 8),
         # Cleanups and rollups from cron: one at a time.
