@@ -66,11 +66,12 @@ def test_poison_dead_letters_after_max_deliver_others_flow_and_replay_works(
     assert _dead(queue)["poison-0"][3] == "replayed"
     assert queue.manage("queue", "replay", "99999", check=False).returncode != 0
 
-    wait_for(
-        lambda: queue.worker_counters().get("notify", {}).get("dead_lettered") == 2,
-        timeout=10,
-        what="worker counters flushed",
-    )
+    def flushed() -> bool:
+        # Counters reach the file every 2 s: wait until the replayed job's ack is in it too.
+        notify = queue.worker_counters().get("notify", {})
+        return notify.get("dead_lettered") == 2 and notify.get("processed", 0) >= 51
+
+    wait_for(flushed, timeout=10, what="worker counters flushed")
     s = json.loads(queue.manage("queue", "stats", "--json").stdout)
     assert s["families"]["notify"]["dead_lettered"] == 2
     assert s["families"]["analytics"]["dead_lettered"] == 1
