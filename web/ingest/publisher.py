@@ -4,7 +4,7 @@ Each request hands its events to ``Coalescer.submit`` and waits. While fewer tha
 ``max_inflight`` publishes are running, a batch leaves after at most ``linger_s`` (at once
 when ``linger_s`` is 0 or ``linger_events`` are waiting); requests that arrive meanwhile, or
 while a publish runs, leave together in the next batch. The stack uses one publish at a time
-and a 6 ms linger (web/ingest/asgi.py): packs several times larger, so fewer fsyncs.
+and a 3 ms linger (web/ingest/asgi.py): packs several times larger, so fewer fsyncs.
 
 A batch of one event is published as one ``analytics.event`` job (the contract in
 web/analytics/schema.py). A batch of several is packed into ``analytics.events`` jobs of up
