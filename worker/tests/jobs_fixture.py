@@ -69,6 +69,9 @@ def test_batch(payloads: list[dict[str, Any]], ctx: BatchContext) -> None:
             if job.id in new:
                 new.discard(job.id)
                 _effect(job.id, "batch", payloads[i].get("n"), job.delivered)
+        if any(p.get("record_calls") for p in payloads):
+            # One row per handler call, n = its size (the group-commit test counts them).
+            _effect(f"call-{ctx.jobs[0].id}", "call", len(payloads), ctx.jobs[0].delivered)
     for i, p in enumerate(payloads):
         if p.get("poison"):
             ctx.fail(i, f"poison batch job {p.get('n')}")
