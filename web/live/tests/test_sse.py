@@ -95,6 +95,18 @@ def test_event_published_on_nats_reaches_both_web_processes_with_the_same_id(
     assert got[0].id == got[1].id and got[0].id.startswith("comments.post_7:")
 
 
+def test_fire_and_forget_publish_reaches_the_stream_in_order(ready: Live) -> None:
+    # wait=False (the analytics worker's live updates) returns before the publish is sent.
+    client = _sse(ready.a, "metrics.views.1")
+    assert client.next_event().event == "stream-open"
+    marker = uuid.uuid4().hex
+    for n in range(3):
+        publish_event("events.metrics.views.1", {"marker": marker, "n": n}, wait=False)
+    got = [json.loads(client.next_event().data) for _ in range(3)]
+    client.close()
+    assert got == [{"marker": marker, "n": n} for n in range(3)]
+
+
 def test_reconnect_with_last_event_id_replays_missed_events(ready: Live) -> None:
     first = _sse(ready.a, "comments.post_8")
     assert first.next_event().event == "stream-open"
