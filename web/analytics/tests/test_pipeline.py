@@ -342,3 +342,22 @@ def test_failed_batch_writes_nothing_and_leaves_no_stale_cache(monkeypatch):
     s = Session.objects.get()
     assert (s.pageviews, s.exit_path) == (2, "/b")
     assert SessionsHourly.objects.get().pageviews == 2
+
+
+def test_a_full_state_cache_is_cut_to_half_once_not_rescanned_every_batch(monkeypatch):
+    """All cached visitors can be recent (a busy hour): pruning by age alone left the cache
+    over its cap, and the full scan ran again on every batch."""
+    from web.analytics import pipeline
+
+    monkeypatch.setattr(pipeline._StateCache, "MAX", 10)
+    monkeypatch.setattr(pipeline, "STATES", pipeline._StateCache())
+    visitors = [ev(T + i, ip=f"81.2.69.{i + 1}") for i in range(12)]  # 12 recent visitors
+    run(visitors, now=T + 60)
+    assert len(pipeline.STATES.states) == 5 and len(pipeline.STATES.sessions) == 5
+    run([ev(T + 61, ip="81.2.69.200")], now=T + 62)  # under the cap again: just added
+    assert len(pipeline.STATES.states) == 6
+    # Entries dropped from the cache are reloaded from data.db: the 1st visitor's next
+    # pageview continues its session.
+    run([ev(T + 90, ip="81.2.69.1", url="https://hearth.test/next")], now=T + 91)
+    first = Session.objects.get(entry_path="/", exit_path="/next")
+    assert first.pageviews == 2
