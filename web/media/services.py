@@ -149,9 +149,9 @@ def image_process(*, image_id: int) -> str:
             )
             stale = sorted(old_keys - new_keys)
             if stale:  # re-processed with different bytes: the old keys are no longer used
-                transaction.on_commit(lambda: _enqueue_purge(image_id, public=stale, private=[]))
+                transaction.on_commit(lambda: enqueue_purge(image_id, public=stale, private=[]))
     if gone:  # deleted while we rendered: what we wrote has no row, so purge it
-        _enqueue_purge(image_id, public=sorted(new_keys), private=[])
+        enqueue_purge(image_id, public=sorted(new_keys), private=[])
         log.info("image %s was deleted while processed: purging its new variants", image_id)
         return "deleted meanwhile"
     log.info("image %s: %d variants published", image_id, len(rows))
@@ -169,24 +169,23 @@ def image_delete(*, image_id: int) -> bool:
     """Delete an image's rows now and its S3 objects soon; False if there is no such image.
 
     The Image and its Variant rows go in one transaction; on commit `images.purge` (job id
-    `images.purge.<id>.<hash of the keys>`) deletes every variant from the public bucket and
-    the original from the private one, retrying while S3 is down. Posts lose it as cover
-    (the FK is SET_NULL) and `media:<id>` embeds render nothing, so no page points at a
-    purged object.
+    `images.purge.<id>.<hash of the keys>`, enqueued by the pre_delete handler in
+    signals.py, so a bare `.delete()` purges too) deletes every variant from the public
+    bucket and the original from the private one, retrying while S3 is down. Posts lose it
+    as cover (the FK is SET_NULL) and `media:<id>` embeds render nothing, so no page points
+    at a purged object.
     """
     with transaction.atomic():
         image = Image.objects.filter(pk=image_id).first()
         if image is None:
             return False
-        public = sorted(Variant.objects.filter(image_id=image_id).values_list("key", flat=True))
-        private = [image.original_key]
-        image.delete()  # cascades to Variant, sets Post.cover to NULL
-        transaction.on_commit(lambda: _enqueue_purge(image_id, public=public, private=private))
-    log.info("image %s deleted: purging %d objects", image_id, len(public) + 1)
+        image.delete()  # cascades to Variant, sets Post.cover to NULL; signals.py purges
+    log.info("image %s deleted: purging its objects", image_id)
     return True
 
 
-def _enqueue_purge(image_id: int, *, public: list[str], private: list[str]) -> None:
+def enqueue_purge(image_id: int, *, public: list[str], private: list[str]) -> None:
+    """Enqueue `images.purge` for these keys of an image (after the rows are gone)."""
     from web.messaging.jobs import enqueue
 
     # Named by the image and a hash of its keys: a redelivered enqueue (outbox relay) dedupes,

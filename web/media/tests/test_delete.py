@@ -160,7 +160,7 @@ def test_reprocessing_with_new_bytes_purges_only_the_stale_variants(
     Image.objects.filter(pk=image.pk).update(status=Image.Status.PENDING)
     purges: list[dict[str, Any]] = []
     monkeypatch.setattr(
-        services, "_enqueue_purge", lambda i, **kw: purges.append({"image_id": i, **kw})
+        services, "enqueue_purge", lambda i, **kw: purges.append({"image_id": i, **kw})
     )
     with django_capture_on_commit_callbacks(execute=True):
         jobs.images_process({"image_id": image.pk}, ctx())
@@ -179,7 +179,7 @@ def test_image_deleted_while_processing_purges_what_the_job_wrote(
     image = services.image_upload(data=photo(700, 500), alt="racy", uploaded_by=staff)
     purges: list[dict[str, Any]] = []
     monkeypatch.setattr(
-        services, "_enqueue_purge", lambda i, **kw: purges.append({"image_id": i, **kw})
+        services, "enqueue_purge", lambda i, **kw: purges.append({"image_id": i, **kw})
     )
     real_render = services.render_variants
 
@@ -234,7 +234,23 @@ def test_purge_job_ids_differ_when_the_keys_differ(monkeypatch) -> None:  # type
 
     ids: list[str] = []
     monkeypatch.setattr(web.messaging.jobs, "enqueue", lambda t, p, *, id: ids.append(id) or id)
-    services._enqueue_purge(7, public=["img/7/a.webp"], private=["originals/aa/x-1.jpg"])
-    services._enqueue_purge(7, public=["img/7/a.webp"], private=["originals/aa/x-1.jpg"])
-    services._enqueue_purge(7, public=["img/7/b.webp"], private=["originals/aa/y-2.jpg"])
+    services.enqueue_purge(7, public=["img/7/a.webp"], private=["originals/aa/x-1.jpg"])
+    services.enqueue_purge(7, public=["img/7/a.webp"], private=["originals/aa/x-1.jpg"])
+    services.enqueue_purge(7, public=["img/7/b.webp"], private=["originals/aa/y-2.jpg"])
     assert ids[0] == ids[1] != ids[2] and all(i.startswith("images.purge.7.") for i in ids)
+
+
+def test_a_bare_queryset_delete_purges_too(
+    live_env, staff, django_capture_on_commit_callbacks
+) -> None:  # type: ignore[no-untyped-def]
+    # Not through image_delete: the pre_delete handler (signals.py) still enqueues the purge.
+    image = processed(staff, seed=7)
+    keys = sorted(image.variants.values_list("key", flat=True))
+    with Collector(live_env.nats_url, "jobs.images.purge") as wire:
+        with django_capture_on_commit_callbacks(execute=True):
+            Image.objects.filter(pk=image.pk).delete()
+        [payload] = wire.wait_for(1)
+    assert payload == {"image_id": image.pk, "public": keys, "private": [image.original_key]}
+    jobs.images_purge(payload, purge_ctx())
+    assert not any(exists(live_env, live_env.bucket_public, k) for k in keys)
+    assert not exists(live_env, live_env.bucket_private, image.original_key)
