@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import signal
 import subprocess
 import tempfile
 from collections.abc import Iterator
@@ -21,6 +20,7 @@ os.environ.pop("AWS_CA_BUNDLE", None)
 
 import pytest
 
+from web.core.testing import stop_group
 from web.stack.buckets import ensure_buckets
 from web.stack.servers import NatsServer, S3Server, wait_until
 
@@ -34,13 +34,7 @@ def _start(argv: list[str], log: Path) -> subprocess.Popen[bytes]:
 
 
 def _stop(proc: subprocess.Popen[bytes]) -> None:
-    if proc.poll() is None:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+    stop_group(proc, grace=5)
 
 
 @dataclasses.dataclass

@@ -8,6 +8,8 @@ trying to reach Google's hosts, which this machine's closed network refuses.
 from __future__ import annotations
 
 import os
+import signal
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -48,3 +50,16 @@ def process_env(data_dir: Path, *, nats: Any, port: int, **extra: str) -> dict[s
     )
     env.update(extra)
     return env
+
+
+def stop_group(proc: subprocess.Popen[bytes], *, grace: float = 10.0) -> None:
+    """Stop a process a test started with start_new_session=True, and its children: SIGTERM
+    to its process group, SIGKILL after ``grace`` seconds. Does nothing if it has exited."""
+    if proc.poll() is not None:
+        return
+    os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(timeout=grace)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()

@@ -6,8 +6,6 @@ publishes analytics.event jobs to the session's real nats-server, the real worke
 from __future__ import annotations
 
 import asyncio
-import os
-import signal
 import sqlite3
 import subprocess
 import sys
@@ -19,7 +17,7 @@ from typing import Any
 import httpx
 import pytest
 
-from web.core.testing import launch_chromium, process_env
+from web.core.testing import launch_chromium, process_env, stop_group
 from web.env import REPO_ROOT
 from web.stack.servers import free_port, wait_until
 
@@ -67,13 +65,7 @@ def _start(argv: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[
 
 
 def _stop(proc: subprocess.Popen[bytes]) -> None:
-    if proc.poll() is None:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+    stop_group(proc, grace=15)
 
 
 @pytest.fixture(scope="module")

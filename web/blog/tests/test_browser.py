@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from web.blog.tests.sitekit import seed, site_env
+from web.core.testing import stop_group
 from web.live.tests.serverkit import Server
 
 pytestmark = pytest.mark.browser
@@ -122,8 +123,6 @@ def test_admin_upload_is_processed_by_the_real_worker(browser, site, tmp_path) -
     """Staff upload in the admin → images.process on JetStream → the worker (a real
     `python -m worker` process) writes the variants → the admin shows the processed image."""
     import io
-    import os
-    import signal
     import subprocess
     import sys
 
@@ -177,10 +176,4 @@ def test_admin_upload_is_processed_by_the_real_worker(browser, site, tmp_path) -
         # 320/640/1024 (never upscaled to 1600) and the thumbnail, each WebP and JPEG.
         assert sorted(kinds) == sorted(["w320", "w640", "w1024", "thumb"] * 2), kinds
     finally:
-        if worker.poll() is None:
-            os.killpg(worker.pid, signal.SIGTERM)
-            try:
-                worker.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                os.killpg(worker.pid, signal.SIGKILL)
-                worker.wait()
+        stop_group(worker)

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import signal
 import subprocess
 import sys
 import time
@@ -19,7 +17,7 @@ from typing import Any
 import httpx
 import pytest
 
-from web.core.testing import process_env
+from web.core.testing import process_env, stop_group
 from web.env import REPO_ROOT
 from web.stack.servers import free_port, wait_until
 
@@ -141,10 +139,4 @@ def ingest_web(nats_server: Any, tmp_path_factory: pytest.TempPathFactory) -> It
         asyncio.run(_ensure_stream(nats_server.url))
         yield web
     finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait()
+        stop_group(proc)

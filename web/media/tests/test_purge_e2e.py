@@ -4,9 +4,7 @@ that used it as its cover still renders, without it."""
 
 from __future__ import annotations
 
-import os
 import re
-import signal
 import sqlite3
 import subprocess
 import sys
@@ -17,6 +15,7 @@ import httpx
 from botocore.exceptions import ClientError
 
 from web.blog.tests.sitekit import seed, site_env
+from web.core.testing import stop_group
 from web.env import REPO_ROOT
 from web.live.tests.serverkit import Server
 
@@ -76,11 +75,5 @@ def test_admin_delete_is_purged_by_the_real_worker(nats_server, s3_server, tmp_p
         assert not left, f"still in S3: {left}; worker log:\n{log.read_text()[-3000:]}"
     finally:
         db.close()
-        if worker.poll() is None:
-            os.killpg(worker.pid, signal.SIGTERM)
-            try:
-                worker.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                os.killpg(worker.pid, signal.SIGKILL)
-                worker.wait()
+        stop_group(worker)
         server.stop()
