@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import os
-import signal
 import subprocess
 import uuid
 from collections.abc import Iterator
@@ -14,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from web.core.s3 import local_client, offsite_client
+from web.core.testing import stop_group
 from web.env import Env
 from web.stack.buckets import ensure_buckets
 from web.stack.servers import S3Server, binary, free_port, wait_until
@@ -95,13 +95,7 @@ def child_env(env: Env) -> dict[str, str]:
 
 
 def stop(proc: subprocess.Popen[bytes], grace: float = 3.0) -> None:
-    if proc.poll() is None:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=grace)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+    stop_group(proc, grace=grace)
 
 
 @contextmanager
