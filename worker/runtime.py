@@ -23,7 +23,7 @@ from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from nats.js.errors import NotFoundError
 
-from web.messaging import services
+from web.messaging import jsoncodec, services
 from web.messaging.config import (
     ADVISORY_CONSUMER,
     ADVISORY_STREAM,
@@ -48,7 +48,7 @@ def decode(msg: Msg) -> Job:
     md = msg.metadata
     headers = dict(msg.headers or {})
     try:
-        payload = json.loads(msg.data) if msg.data else {}
+        payload = jsoncodec.loads(msg.data) if msg.data else {}  # orjson, json's semantics
     except ValueError:
         payload = None
     return Job(

@@ -7,7 +7,6 @@ rule such as "a URL is http(s), has a host and is at most 2,000 characters" is w
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -16,6 +15,7 @@ from urllib.parse import urlsplit
 
 from web.analytics.schema import SCHEMA_VERSION, AnalyticsEvent
 from web.ingest.errors import BadInput
+from web.messaging import jsoncodec
 
 MAX_BODY = 8 * 1024
 MAX_URL = 2000
@@ -70,7 +70,7 @@ def load_json(body: bytes) -> Any:
     if not body.strip():
         raise BadInput("empty body: expected a JSON document")
     try:
-        return json.loads(body, parse_constant=_reject_constant)
+        return jsoncodec.loads(body, parse_constant=_reject_constant)  # orjson, json's rules
     except BadInput:
         raise
     except RecursionError as exc:
@@ -171,7 +171,7 @@ def props(value: Any, key: str) -> dict[str, str] | None:
         return None
     if isinstance(value, str):
         try:
-            value = json.loads(value, parse_constant=_reject_constant)
+            value = jsoncodec.loads(value, parse_constant=_reject_constant)
         except (ValueError, RecursionError) as exc:
             raise BadInput(f"'{key}' must be a JSON object") from exc
     if not isinstance(value, dict):

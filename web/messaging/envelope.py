@@ -9,13 +9,13 @@ A job is one JetStream message on ``jobs.<family>.<name>``:
 
 from __future__ import annotations
 
-import json
 import re
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from web.messaging import jsoncodec
 from web.messaging.config import CONFIG, SUBJECT_PREFIX
 
 MSG_ID = "Nats-Msg-Id"
@@ -69,7 +69,9 @@ def encode(
     if not isinstance(payload, dict):
         raise InvalidJob(f"job payload must be a dict, got {type(payload).__name__}")
     try:
-        data = json.dumps(payload, separators=(",", ":"), allow_nan=False).encode()
+        # orjson where json.dumps would accept the payload within the limit; json otherwise,
+        # so every refusal and its message are json's (see jsoncodec.dumps_compact)
+        data = jsoncodec.dumps_compact(payload, limit=MAX_BODY_BYTES)
     except (TypeError, ValueError) as exc:
         raise InvalidJob(f"job payload of {job_type} is not plain JSON: {exc}") from exc
     if len(data) > MAX_BODY_BYTES:
