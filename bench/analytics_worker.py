@@ -128,6 +128,8 @@ def _child() -> dict[str, float]:
     events_process_batch(
         payloads=make_events(BATCH, start - 7200, seed=1), job_ids=[f"w{i}" for i in range(BATCH)]
     )
+    wal = Path(settings.DATABASES["default"]["NAME"] + "-wal")
+    wal0 = wal.stat().st_size  # data.db never checkpoints here (Litestream's job): it grows
     per_batch = []
     c0 = time.process_time()
     t0 = time.perf_counter()
@@ -138,6 +140,7 @@ def _child() -> dict[str, float]:
         per_batch.append(time.perf_counter() - b0)
     elapsed = time.perf_counter() - t0
     cpu = time.process_time() - c0
+    wal_bytes = wal.stat().st_size - wal0
     stored = Event.objects.exclude(event_id__startswith="w").count()
     per_batch.sort()
     pv = SessionsHourly.objects.exclude(hour__lt=_hour(start)).count()
@@ -147,6 +150,8 @@ def _child() -> dict[str, float]:
         "worker_events_per_cpu_s": round(EVENTS / cpu, 1),
         "worker_events": EVENTS,
         "worker_stored": stored,
+        # What each event costs Litestream to ship (the WAL it must read and upload).
+        "wal_bytes_per_event": round(wal_bytes / EVENTS, 1),
         "worker_batch_p50_ms": round(per_batch[len(per_batch) // 2] * 1000, 2),
         "worker_batch_p99_ms": round(per_batch[int(len(per_batch) * 0.99) - 1] * 1000, 2),
         "worker_rollup_rows": Rollup.objects.count(),

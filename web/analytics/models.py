@@ -45,22 +45,21 @@ class Salt(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
 
-class VisitorState(models.Model):
-    """Per (salted) visitor id: the open session and the dimension values already counted as
-    unique in the current hour and UTC day. Deleted after 48 h (its salt is gone by then)."""
+class StateJournal(models.Model):
+    """Append-only journal of visitor states (see web/analytics/visitorstates.py).
 
-    visitor_id = models.BigIntegerField(primary_key=True)  # 63-bit keyed hash, includes site
-    site = models.ForeignKey(Site, on_delete=models.CASCADE, db_constraint=False, db_index=False)
-    session_id = models.BigIntegerField(default=0)
-    last_seen = models.FloatField()  # unix seconds
-    hour = models.DateTimeField()  # hour that seen_hour belongs to
-    # packed uint32 array of crc32("dim\x1fvalue") of the keys already counted
-    seen_hour = models.BinaryField(default=b"")
-    day = models.DateField()  # UTC day that seen_day belongs to
-    seen_day = models.BinaryField(default=b"")
+    Each analytics batch appends one "delta" row holding every visitor state it changed:
+    packed records (visitor id, open session, the rollup keys already counted as unique this
+    hour and UTC day), zlib-compressed. A "snapshot" (one or more rows written together)
+    replaces all earlier rows. The worker keeps the states in memory and replays this table
+    on start. States older than 48 h are dropped at each snapshot (their salt is gone).
+    """
 
-    class Meta:
-        indexes = [models.Index(fields=["site", "last_seen"], name="analytics_vs_site_seen")]
+    token = models.BigIntegerField()  # random: tells a writer its own last row is still there
+    kind = models.CharField(max_length=8)  # delta | snapshot
+    states = models.IntegerField()  # records in `data`
+    data = models.BinaryField()
+    created_at = models.FloatField()  # unix seconds
 
 
 class Session(models.Model):

@@ -4,10 +4,12 @@ Order of work for one fetched batch (see docs/architecture/analytics.md):
 1. validate every payload and give it its dedupe key (job id, or job id + index);
 2. BEGIN IMMEDIATE; skip event ids already stored or already dropped (redelivery);
 3. enrichment steps: visitor id, UA, country, referrer/campaign (each may Drop);
-4. load the visitor states and open sessions of the batch's visitors (one query each);
+4. catch up with the visitor-state journal (web/analytics/visitorstates.py), take the batch's
+   visitors' states from memory and load their open sessions not cached (one query);
 5. sessionize in time order and aggregate rollup deltas in memory;
-6. write raw events (executemany), sessions, visitor states, rollups, hourly graph and daily
-   counters (executemany upserts), group errors into issues; COMMIT.
+6. write raw events (executemany), sessions, rollups, hourly graph and daily counters
+   (executemany upserts), one journal row of the changed visitor states, group errors into
+   issues; COMMIT.
 The caller acks only after this returns. Everything lives in data.db, so a crash before
 COMMIT leaves no trace and a crash after it is deduped on redelivery.
 """
@@ -20,7 +22,6 @@ import json
 import secrets
 import time
 import zlib
-from array import array
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -30,6 +31,7 @@ from web.analytics import metrics, steps
 from web.analytics.fingerprints import error_type, group_csp, group_error
 from web.analytics.issues import IssueItem, issues_record
 from web.analytics.timefmt import DAY, HOUR, day_str, hour_str, parse_ts, ts_str
+from web.analytics.visitorstates import StateStore, VState
 
 SESSION_TIMEOUT = 30 * 60
 CACHE_TTL = 30.0
@@ -37,9 +39,8 @@ DB = "default"
 _NO_UTM = steps.NO_UTM  # identity matters: parse_url returns this object when no UTM
 _SEP = "\x1f"
 
-# Seen sets hold 32-bit CRCs of the rollup keys, stored as a packed array: a visitor's state
-# row stays small (4 bytes a key instead of ~20), which is what each batch rewrites into the
-# WAL. A collision (~1e-6 per visitor-day) undercounts one unique by one.
+# Seen sets hold 32-bit CRCs of the rollup keys (packed uint32 in the state journal: 4 bytes a
+# key instead of ~20). A collision (~1e-6 per visitor-day) undercounts one unique by one.
 _key_ids: dict[str, int] = {}
 
 
@@ -50,17 +51,6 @@ def key_id(key: str) -> int:
             _key_ids.clear()
         kid = _key_ids[key] = zlib.crc32(key.encode())
     return kid
-
-
-def _pack(ids: set[int]) -> bytes:
-    return array("I", ids).tobytes()
-
-
-def _unpack(raw: bytes | None) -> set[int]:
-    ids = array("I")
-    if raw and not isinstance(raw, str) and len(raw) % ids.itemsize == 0:
-        ids.frombytes(bytes(raw))
-    return set(ids)  # (a text value is the pre-0007 format: start the window afresh)
 
 
 # --- small helpers ----------------------------------------------------------------------
@@ -96,20 +86,14 @@ class _Cache:
 
 
 CACHE = _Cache()
-# site -> (when counted, visitors seen in the live window): the live view's visitors_now,
-# recounted at most every LIVE_COUNT_EVERY_S (the count reads one index entry per visitor of
-# the last 5 minutes: with 100k visitors, once per batch cost a third of the worker's time).
-LIVE_COUNTS: dict[int, tuple[float, int]] = {}
-LIVE_COUNT_EVERY_S = 1.0
 
 
 def reset_caches() -> None:
-    """Forget cached sites, goals, salts, states, sessions and live counts (tests, admin
-    changes)."""
+    """Forget cached sites, goals, salts, states and sessions (tests, admin changes); states
+    are then rebuilt from the journal."""
     CACHE.loaded_at = -1e9
     CACHE.salts.clear()
     STATES.clear()
-    LIVE_COUNTS.clear()
 
 
 def salts_for(cur, today: int, now: float) -> dict[int, bytes]:
@@ -205,24 +189,6 @@ class Sess:
         self.dim_pairs = [(key, key_id(key)) for key in self.dims]
 
 
-class VState:
-    __slots__ = (
-        "day", "hour", "last_seen", "seen_day", "seen_dirty", "seen_hour", "session_id", "site",
-        "vid",
-    )  # fmt: skip
-
-    def __init__(self, vid: int, site: int) -> None:
-        self.vid = vid
-        self.site = site
-        self.session_id = 0
-        self.last_seen = 0.0
-        self.hour = -1
-        self.day = -1
-        self.seen_hour: set[int] = set()
-        self.seen_day: set[int] = set()
-        self.seen_dirty = True  # the seen sets differ from the stored row
-
-
 @dataclass
 class BatchResult:
     """What one batch did. `dropped` maps "step:reason" to a count."""
@@ -305,7 +271,7 @@ def process_batch(
         try:
             stored = _run_txn(conn, b, payloads, job_ids, now)
         except BaseException:
-            STATES.clear()  # cached objects may hold this batch's uncommitted changes
+            STATES.clear()  # memory may hold this batch's uncommitted changes
             CACHE.salts.clear()
             raise
         STATES.keep(b, now)
@@ -457,32 +423,31 @@ def _enrich(p: dict, eid: str, salts: dict[int, bytes], today: int) -> Rec:
 
 
 class _StateCache:
-    """Visitor states and sessions this process wrote, reused across batches.
+    """This process's visitor states (all live ones, see visitorstates.py) and a cache of open
+    sessions, reused across batches.
 
-    Validated per batch against data.db with one narrow query (visitor id, last_seen,
-    session id): a state some other worker process changed since is reloaded with its
-    session. Objects are mutated in place during a batch, so any failed batch clears it.
+    Sessions evicted from the cache, or changed by another worker process (seen in the
+    journal), are reloaded from analytics_session. Session objects are mutated in place
+    during a batch, so any failed batch clears everything.
     """
 
-    MAX = 200_000
+    MAX = 200_000  # cached sessions
 
     def __init__(self) -> None:
-        self.states: dict[int, VState] = {}
+        self.visitors = StateStore()
         self.sessions: dict[int, Sess] = {}
 
     def clear(self) -> None:
-        self.states.clear()
+        self.visitors.clear()
         self.sessions.clear()
 
     def keep(self, b: _Batch, now: float) -> None:
-        self.states.update(b.states)
         self.sessions.update(b.sessions)
-        if len(self.states) > self.MAX or len(self.sessions) > self.MAX:
+        if len(self.sessions) > self.MAX:
             # Down to half of MAX, idle entries first, then the oldest inserted: every entry
             # may be recent (a busy hour), and pruning only by age then left the cache over
             # MAX, so this full scan ran again on every batch.
             horizon = now - 2 * SESSION_TIMEOUT
-            self.states = _prune({k: v for k, v in self.states.items() if v.last_seen >= horizon})
             self.sessions = _prune(
                 {k: v for k, v in self.sessions.items() if v.last_seen >= horizon}
             )
@@ -497,45 +462,26 @@ STATES = _StateCache()
 
 
 def _load_state(cur, b: _Batch, recs: list[Rec]) -> None:
-    vids = list({v for r in recs for v in (r.vid, r.prev_vid) if v})
-    cached, cached_sessions = STATES.states, STATES.sessions
-    fresh: list[int] = []
+    stale = STATES.visitors.sync(cur, b.now)
+    cached_sessions = STATES.sessions
+    if stale is None:
+        cached_sessions.clear()
+    else:
+        for sid in stale:
+            cached_sessions.pop(sid, None)
+    get = STATES.visitors.get
     sids: set[int] = set()
-    for i in range(0, len(vids), 500):
-        chunk = vids[i : i + 500]
-        for vid, last, sid in cur.execute(
-            "SELECT visitor_id, last_seen, session_id FROM analytics_visitorstate "
-            f"WHERE visitor_id IN ({','.join('?' * len(chunk))})",
-            chunk,
-        ):
-            st = cached.get(vid)
-            if st is not None and st.last_seen == last and st.session_id == sid:
-                b.states[vid] = st
-                if sid:
-                    s = cached_sessions.get(sid)
-                    if s is not None:
-                        b.sessions[sid] = s
-                    else:
-                        sids.add(sid)
+    for vid in {v for r in recs for v in (r.vid, r.prev_vid) if v}:
+        st = get(vid)
+        if st is None:
+            continue
+        b.states[vid] = st
+        sid = st.session_id
+        if sid:
+            s = cached_sessions.get(sid)
+            if s is not None:
+                b.sessions[sid] = s
             else:
-                fresh.append(vid)
-    for i in range(0, len(fresh), 500):
-        chunk = fresh[i : i + 500]
-        for vid, site, sid, last, hour, seen_h, day, seen_d in cur.execute(
-            "SELECT visitor_id, site_id, session_id, last_seen, hour || '', seen_hour, "
-            "day || '', seen_day FROM analytics_visitorstate "
-            f"WHERE visitor_id IN ({','.join('?' * len(chunk))})",
-            chunk,
-        ):
-            st = VState(vid, site)
-            st.session_id, st.last_seen = sid, last
-            st.hour = int(parse_ts(hour) // HOUR)
-            st.day = int(parse_ts(day) // DAY)
-            st.seen_hour = _unpack(seen_h)
-            st.seen_day = _unpack(seen_d)
-            st.seen_dirty = False
-            b.states[vid] = st
-            if sid:
                 sids.add(sid)
     sid_list = list(sids)
     for i in range(0, len(sid_list), 500):
@@ -628,7 +574,6 @@ def _count(b: _Batch, st: VState, rec: Rec, pairs: list[tuple[str, int]], col: i
     site, h = rec.site, rec.hour
     seen_h = st.seen_hour if h == st.hour else _NEVER
     seen_d = st.seen_day if rec.day == st.day else _NEVER
-    dirty = False
     for key, kid in pairs:
         k = (site, h, key)
         row = roll.get(k)
@@ -638,13 +583,9 @@ def _count(b: _Batch, st: VState, rec: Rec, pairs: list[tuple[str, int]], col: i
         if kid not in seen_h:
             seen_h.add(kid)
             row[2] += 1
-            dirty = True
         if kid not in seen_d:
             seen_d.add(kid)
             row[3] += 1
-            dirty = True
-    if dirty:
-        st.seen_dirty = True
 
 
 class _Never(set):
@@ -689,11 +630,9 @@ def _sessionize(b: _Batch, rec: Rec) -> None:
     if rec.hour > st.hour:
         st.hour = rec.hour
         st.seen_hour = set()
-        st.seen_dirty = True
     if rec.day > st.day:
         st.day = rec.day
         st.seen_day = set()
-        st.seen_dirty = True
     if rec.ts > st.last_seen:
         st.last_seen = rec.ts
     b.dirty_states.add(st.vid)
@@ -719,11 +658,9 @@ def _sessionize(b: _Batch, rec: Rec) -> None:
             kid = key_id(key)
             if rec.hour == st.hour and kid not in st.seen_hour:
                 st.seen_hour.add(kid)
-                st.seen_dirty = True
                 row[2] += 1
             if rec.day == st.day and kid not in st.seen_day:
                 st.seen_day.add(kid)
-                st.seen_dirty = True
                 row[3] += 1
         elif s.is_bounce:
             _unbounce(b, s)
@@ -844,28 +781,7 @@ def _write(cur, b: _Batch, stored: list[Rec]) -> None:
                 for s in (b.sessions[i] for i in b.dirty_sessions if i not in new)
             ],
         )  # fmt: skip
-    if b.dirty_states:
-        states = [b.states[v] for v in b.dirty_states]
-        cur.executemany(
-            "INSERT INTO analytics_visitorstate (visitor_id, site_id, session_id, last_seen, "
-            "hour, seen_hour, day, seen_day) VALUES (?,?,?,?,?,?,?,?) "
-            "ON CONFLICT(visitor_id) DO UPDATE SET session_id=excluded.session_id, "
-            "last_seen=excluded.last_seen, hour=excluded.hour, seen_hour=excluded.seen_hour, "
-            "day=excluded.day, seen_day=excluded.seen_day",
-            [
-                (st.vid, st.site, st.session_id, st.last_seen, hour_str(st.hour),
-                 _pack(st.seen_hour), day_str(st.day), _pack(st.seen_day))
-                for st in states
-                if st.seen_dirty
-            ],
-        )  # fmt: skip
-        # Seen sets unchanged (a visitor on pages already counted): the narrow update.
-        cur.executemany(
-            "UPDATE analytics_visitorstate SET session_id=?, last_seen=? WHERE visitor_id=?",
-            [(st.session_id, st.last_seen, st.vid) for st in states if not st.seen_dirty],
-        )
-        for st in states:
-            st.seen_dirty = False
+    STATES.visitors.append(cur, [b.states[v] for v in b.dirty_states], b.now)
     total = b.roll
     for key in [k for k in total if not k[2]]:
         # key "" is the site-wide visitor (the hourly graph's visitors columns)

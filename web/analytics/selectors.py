@@ -10,6 +10,7 @@ from django.db import connections
 from django.db.models import QuerySet, Sum
 
 from web.analytics.models import Issue, Rollup, SessionsHourly
+from web.analytics.timefmt import ts_str
 
 LIVE_WINDOW_S = 300
 
@@ -43,12 +44,14 @@ def sessions_graph(*, site_id: int, start: datetime, end: datetime) -> QuerySet[
 
 
 def visitors_now(*, site_id: int, now: float | None = None) -> int:
-    """Visitors with any event in the last 5 minutes (from the 48 h visitor state)."""
+    """Visitors with a session active in the last 5 minutes (the worker publishes the same
+    count live, from its visitor states in memory)."""
     now = time.time() if now is None else now
     with connections["default"].cursor() as cur:
         cur.execute(
-            "SELECT COUNT(*) FROM analytics_visitorstate WHERE site_id=%s AND last_seen>=%s",
-            [site_id, now - LIVE_WINDOW_S],
+            "SELECT COUNT(DISTINCT visitor_id) FROM analytics_session "
+            "WHERE last_seen >= %s AND site_id = %s",
+            [ts_str(now - LIVE_WINDOW_S), site_id],
         )
         return int(cur.fetchone()[0])
 

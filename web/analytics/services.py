@@ -18,13 +18,12 @@ from web.analytics.issues import IssueItem, issues_record
 from web.analytics.models import Goal, Issue, Site
 from web.analytics.pipeline import BatchResult
 from web.analytics.timefmt import DAY, day_str, ts_str
+from web.analytics.visitorstates import journal_compact
 
 log = logging.getLogger(__name__)
 
 HEARTH_SITE_ID = 1
-LIVE_WINDOW_S = 300
 LIVE_PAGES = 10
-SALT_KEEP_S = 48 * 3600
 
 __all__ = [
     "BatchResult",
@@ -58,33 +57,23 @@ def _publish(subject: str, data: dict, *, wait: bool = True) -> None:
 def _publish_batch(res: BatchResult, now: float) -> None:
     if not res.live:
         return
-    with connections[pipeline.DB].cursor() as cur:
-        for site, lv in res.live.items():
-            counted = pipeline.LIVE_COUNTS.get(site)
-            if counted is None or abs(now - counted[0]) >= pipeline.LIVE_COUNT_EVERY_S:
-                cur.execute(
-                    "SELECT COUNT(*) FROM analytics_visitorstate"
-                    " WHERE site_id=%s AND last_seen>=%s",
-                    [site, now - LIVE_WINDOW_S],
-                )
-                counted = (now, cur.fetchone()[0])
-                pipeline.LIVE_COUNTS[site] = counted
-            visitors_now = counted[1]
-            pages = sorted(lv["pages"].items(), key=lambda kv: kv[1], reverse=True)[:LIVE_PAGES]
-            _publish(
-                f"events.metrics.views.{site}",
-                {
-                    "site": site,
-                    "ts": now,
-                    "pageviews": lv["pageviews"],
-                    "events": lv["events"],
-                    "errors": lv["errors"],
-                    "visitors_now": visitors_now,
-                    "pages": [p for p, _ in pages],
-                    "countries": dict(lv["countries"].most_common(10)),
-                },
-                wait=False,  # a hint that the next batch supersedes: never hold the worker
-            )
+    for site, lv in res.live.items():
+        pages = sorted(lv["pages"].items(), key=lambda kv: kv[1], reverse=True)[:LIVE_PAGES]
+        _publish(
+            f"events.metrics.views.{site}",
+            {
+                "site": site,
+                "ts": now,
+                "pageviews": lv["pageviews"],
+                "events": lv["events"],
+                "errors": lv["errors"],
+                # From the worker's visitor states in memory: no query per batch.
+                "visitors_now": pipeline.STATES.visitors.visitors_now(site, now),
+                "pages": [p for p, _ in pages],
+                "countries": dict(lv["countries"].most_common(10)),
+            },
+            wait=False,  # a hint that the next batch supersedes: never hold the worker
+        )
 
 
 def _alert_issues(new: list[int], reopened: list[int]) -> None:
@@ -230,7 +219,6 @@ def analytics_retention(
         ("analytics_droppedevent", "ts < %s", [raw_cutoff]),
         ("analytics_issueevent", "ts < %s", [raw_cutoff]),
         ("analytics_session", "last_seen < %s", [raw_cutoff]),
-        ("analytics_visitorstate", "last_seen < %s", [now - SALT_KEEP_S]),
         ("analytics_salt", "day < %s", [day_str(today - 1)]),
     ]
     out: dict[str, int] = {"analytics_event": 0}
@@ -252,6 +240,9 @@ def analytics_retention(
                 deleted = cur.rowcount
             if deleted < _CHUNK:
                 break
+    with transaction.atomic(using=pipeline.DB):
+        conn.ensure_connection()
+        out["visitor_states"] = journal_compact(conn.connection.cursor(), now, dry_run=dry_run)
     if not dry_run:
         pipeline.CACHE.salts.clear()
     return out

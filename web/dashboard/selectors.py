@@ -26,6 +26,7 @@ from typing import Any
 from django.db import connections
 
 from web.analytics.models import Goal, Site
+from web.analytics.selectors import visitors_now
 
 HOUR = timedelta(hours=1)
 DAY = timedelta(days=1)
@@ -583,17 +584,12 @@ def funnel(q: Query, steps: list[str]) -> list[dict[str, Any]]:
 
 # --- realtime, errors, status -------------------------------------------------------------------
 
-LIVE_WINDOW_S = 300
-
 
 def realtime_snapshot(site_id: int, *, now: float | None = None) -> dict[str, Any]:
     """Initial state of the realtime view; updates then arrive over SSE. Visitors now = visitor
     ids seen in the last 5 minutes (the worker publishes the same count live)."""
     now = now or datetime.now(UTC).timestamp()
-    (visitors,) = _fetch(
-        "SELECT COUNT(*) FROM analytics_visitorstate WHERE site_id=%s AND last_seen>=%s",
-        [site_id, now - LIVE_WINDOW_S],
-    )[0]
+    visitors = visitors_now(site_id=site_id, now=now)
     since = datetime.fromtimestamp(now - 1800, UTC)
     pages = _fetch(
         "SELECT path, COUNT(*) FROM (SELECT path FROM analytics_event WHERE site_id=%s AND ts>=%s "

@@ -91,19 +91,20 @@ def test_batch_publishes_live_view_and_new_issue_alert(nats_env):
     assert "liveBoom" in alert["message"]
 
 
-def test_visitors_now_is_recounted_at_most_every_second(nats_env):
-    """The live count is cached per site for LIVE_COUNT_EVERY_S, then recounted."""
+def test_visitors_now_counts_the_last_five_minutes(nats_env):
+    """Each batch publishes the visitors seen in the last 5 minutes; those who left drop out."""
     pipeline.reset_caches()
     sub = Subscriber(nats_env.nats_url, ["events.metrics.views.*"])
     try:
         now = time.time()
         events_process_batch(payloads=[ev(now - 5, ip="81.2.69.142")], now=now)
         sub.wait(1)
-        events_process_batch(payloads=[ev(now - 4, ip="8.8.8.8")], now=now + 0.5)
+        events_process_batch(payloads=[ev(now + 100, ip="8.8.8.8")], now=now + 100)
         sub.wait(2)
-        events_process_batch(payloads=[ev(now - 3, ip="9.9.9.9")], now=now + 1.5)
+        # 81.2.69.142 was last seen 305 s before this batch: gone; 8.8.8.8 and 9.9.9.9 stay.
+        events_process_batch(payloads=[ev(now + 300, ip="9.9.9.9")], now=now + 300)
         msgs = sub.wait(3)
     finally:
         sub.close()
     counts = [m["visitors_now"] for s, m in msgs if s == "events.metrics.views.1"]
-    assert counts == [1, 1, 3]  # the second batch reuses the count; the third recounts
+    assert counts == [1, 2, 2]

@@ -254,9 +254,11 @@ def test_rollups_do_not_depend_on_how_events_are_batched():
     SessionsHourly.objects.all().delete()
     Session.objects.all().delete()
     Event.objects.all().delete()
-    from web.analytics.models import VisitorState
+    from web.analytics import pipeline
+    from web.analytics.models import StateJournal
 
-    VisitorState.objects.all().delete()
+    StateJournal.objects.all().delete()
+    pipeline.reset_caches()
     for p in sorted(TRAFFIC, key=lambda p: p["ts"]):
         run([{**p, "id": p["id"] + "-single"}], now=T + 2 * H)
     assert _snapshot() == whole
@@ -344,19 +346,21 @@ def test_failed_batch_writes_nothing_and_leaves_no_stale_cache(monkeypatch):
     assert SessionsHourly.objects.get().pageviews == 2
 
 
-def test_a_full_state_cache_is_cut_to_half_once_not_rescanned_every_batch(monkeypatch):
-    """All cached visitors can be recent (a busy hour): pruning by age alone left the cache
-    over its cap, and the full scan ran again on every batch."""
+def test_a_full_session_cache_is_cut_to_half_once_not_rescanned_every_batch(monkeypatch):
+    """All cached sessions can be recent (a busy hour): pruning by age alone left the cache
+    over its cap, and the full scan ran again on every batch. Visitor states are not
+    capped: they all stay in memory."""
     from web.analytics import pipeline
 
     monkeypatch.setattr(pipeline._StateCache, "MAX", 10)
     monkeypatch.setattr(pipeline, "STATES", pipeline._StateCache())
     visitors = [ev(T + i, ip=f"81.2.69.{i + 1}") for i in range(12)]  # 12 recent visitors
     run(visitors, now=T + 60)
-    assert len(pipeline.STATES.states) == 5 and len(pipeline.STATES.sessions) == 5
+    assert len(pipeline.STATES.sessions) == 5
+    assert len(pipeline.STATES.visitors.records) == 12
     run([ev(T + 61, ip="81.2.69.200")], now=T + 62)  # under the cap again: just added
-    assert len(pipeline.STATES.states) == 6
-    # Entries dropped from the cache are reloaded from data.db: the 1st visitor's next
+    assert len(pipeline.STATES.sessions) == 6
+    # Sessions dropped from the cache are reloaded from data.db: the 1st visitor's next
     # pageview continues its session.
     run([ev(T + 90, ip="81.2.69.1", url="https://hearth.test/next")], now=T + 91)
     first = Session.objects.get(entry_path="/", exit_path="/next")

@@ -16,7 +16,7 @@ from web.analytics.models import (
     Salt,
     Session,
     SessionsHourly,
-    VisitorState,
+    StateJournal,
 )
 from web.analytics.services import analytics_retention, events_process_batch
 from web.analytics.tests.conftest import DAY0, ev
@@ -45,16 +45,18 @@ def test_retention_deletes_raw_rows_and_keeps_rollups_and_issues():
     assert dry["analytics_event"] == 2
     assert dry["analytics_issueevent"] == 1
     assert dry["analytics_session"] == 1
-    assert dry["analytics_visitorstate"] == 1
+    assert dry["visitor_states"] == 1  # the day-0 visitor, in the state journal
     assert dry["analytics_salt"] == 1  # the stray one; days 39 and 40 stay
     assert Event.objects.count() == 3  # nothing deleted
+    assert sorted(StateJournal.objects.values_list("kind", "states")) == [("delta", 1)] * 2
 
     done = analytics_retention(days=30, now=now)
     assert done == dry
     assert list(Event.objects.values_list("path", flat=True)) == ["/new"]
     assert IssueEvent.objects.count() == 0
     assert Session.objects.count() == 1
-    assert VisitorState.objects.count() == 1
+    # The journal was compacted into one snapshot holding only the day-40 visitor.
+    assert list(StateJournal.objects.values_list("kind", "states")) == [("snapshot", 1)]
     assert Salt.objects.count() == 2
     assert (Rollup.objects.count(), SessionsHourly.objects.count()) == (rollups, graph)
     assert Issue.objects.get().count == 1
