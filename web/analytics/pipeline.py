@@ -156,37 +156,61 @@ class Rec:
     )  # fmt: skip
 
 
+class DimGroup:
+    """The rollup keys every event of a session counts under, besides its page or event
+    name: source, medium, referrer, UTM, country, device, browser, OS, and the site-wide
+    visitor key "". Sessions with the same attributes share one group.
+
+    Events add to the group's counters once (`_Batch.gr`), expanded into each key's rollup
+    row when the batch is written: one counter update per event instead of one per key. Its
+    id `gid` joins the key ids in a visitor's seen sets: when present, the visitor was
+    counted under every key of the group in that window.
+    """
+
+    __slots__ = ("gid", "keys", "kids", "pairs")
+
+    def __init__(self, keys: list[str]) -> None:
+        self.keys = keys
+        self.pairs = [(key, key_id(key)) for key in keys]
+        self.kids = frozenset(kid for _, kid in self.pairs)
+        self.gid = zlib.crc32(("group" + _SEP + "\x1e".join(keys)).encode())
+
+
+_groups: dict[tuple[str, ...], DimGroup] = {}
+
+
+def dim_group(values: tuple[str, ...]) -> DimGroup:
+    """The shared group of a session's attribute values (in _GROUP_DIMS order)."""
+    g = _groups.get(values)
+    if g is None:
+        if len(_groups) > 100_000:
+            _groups.clear()
+        keys = [d + _SEP + v for d, v in zip(_GROUP_DIMS, values, strict=True) if v]
+        g = _groups[values] = DimGroup([*keys, ""])
+    return g
+
+
+_GROUP_DIMS = ("source", "medium", "referrer", "utm_source", "utm_medium", "utm_campaign",
+               "country", "device", "browser", "os")  # fmt: skip
+
+
 class Sess:
     """An open session as the pipeline sees it (a row of analytics_session)."""
 
     __slots__ = (
-        "active_hour", "browser", "click", "country", "device", "dim_pairs", "dims", "duration",
-        "entry",
-        "errors", "events", "exit", "id", "is_bounce", "last_seen", "medium", "os",
+        "active_hour", "browser", "click", "country", "device", "duration", "entry",
+        "errors", "events", "exit", "group", "id", "is_bounce", "last_seen", "medium", "os",
         "pageviews", "referrer", "site", "source", "start_hour", "started", "started_str", "utm",
         "vid",
     )  # fmt: skip
 
     def set_dims(self) -> None:
-        """Precompute the rollup keys ("dim\x1fvalue") of the session's attributes, and
-        (key, key id) pairs for the unique counting."""
-        self.dims = [
-            d + _SEP + v
-            for d, v in (
-                ("source", self.source),
-                ("medium", self.medium),
-                ("referrer", self.referrer),
-                ("utm_source", self.utm[0]),
-                ("utm_medium", self.utm[1]),
-                ("utm_campaign", self.utm[2]),
-                ("country", self.country),
-                ("device", self.device),
-                ("browser", self.browser),
-                ("os", self.os),
-            )
-            if v
-        ]
-        self.dim_pairs = [(key, key_id(key)) for key in self.dims]
+        """Find the session's DimGroup."""
+        u = self.utm
+        self.group = dim_group(
+            (self.source, self.medium, self.referrer, u[0], u[1], u[2], self.country,
+             self.device, self.browser, self.os)
+        )  # fmt: skip
 
 
 @dataclass
@@ -212,6 +236,8 @@ class _Batch:
         # (site, hour, "dim\x1fvalue") -> [pageviews, events, visitors, visitors_day, sessions,
         #                                  bounces, duration_ms]
         self.roll: dict[tuple[int, int, str], list[int]] = {}
+        # (site, hour, DimGroup) -> the same 7 columns, for each key of the group
+        self.groups: dict[tuple[int, int, DimGroup], list[int]] = {}
         # (site, hour) -> [started, active, pageviews, events, errors, visitors, visitors_day,
         #                  bounces, duration_ms]
         self.graph: dict[tuple[int, int], list[int]] = {}
@@ -240,6 +266,13 @@ class _Batch:
         row = self.roll.get(k)
         if row is None:
             row = self.roll[k] = [0, 0, 0, 0, 0, 0, 0]
+        return row
+
+    def gr(self, site: int, hour: int, group: DimGroup) -> list[int]:
+        k = (site, hour, group)
+        row = self.groups.get(k)
+        if row is None:
+            row = self.groups[k] = [0, 0, 0, 0, 0, 0, 0]
         return row
 
     def g(self, site: int, hour: int) -> list[int]:
@@ -552,10 +585,12 @@ def _new_session(b: _Batch, st: VState, rec: Rec) -> Sess:
     g = b.g(site, h)
     g[0] += 1
     g[7] += 1
-    for key in ("entry" + _SEP + s.entry, *s.dims):
-        row = b.r(site, h, key)
-        row[4] += 1
-        row[5] += 1
+    row = b.r(site, h, "entry" + _SEP + s.entry)
+    row[4] += 1
+    row[5] += 1
+    row = b.gr(site, h, s.group)
+    row[4] += 1
+    row[5] += 1
     return s
 
 
@@ -563,8 +598,8 @@ def _unbounce(b: _Batch, s: Sess) -> None:
     s.is_bounce = False
     site, h = s.site, s.start_hour
     b.g(site, h)[7] -= 1
-    for key in ("entry" + _SEP + s.entry, *s.dims):
-        b.r(site, h, key)[5] -= 1
+    b.r(site, h, "entry" + _SEP + s.entry)[5] -= 1
+    b.gr(site, h, s.group)[5] -= 1
 
 
 def _count(b: _Batch, st: VState, rec: Rec, pairs: list[tuple[str, int]], col: int) -> None:
@@ -588,6 +623,30 @@ def _count(b: _Batch, st: VState, rec: Rec, pairs: list[tuple[str, int]], col: i
             row[3] += 1
 
 
+def _count_group(b: _Batch, st: VState, rec: Rec, group: DimGroup, col: int) -> None:
+    """_count for every key of a session's DimGroup: one counter update, and per-key work
+    only for a visitor counted under some but not all of the group's keys in a window."""
+    site, h = rec.site, rec.hour
+    row = b.gr(site, h, group)
+    row[col] += 1
+    gid = group.gid
+    for seen, c in (
+        (st.seen_hour if h == st.hour else _NEVER, 2),
+        (st.seen_day if rec.day == st.day else _NEVER, 3),
+    ):
+        if gid in seen:
+            continue
+        if seen.isdisjoint(group.kids):
+            row[c] += 1  # the common case: new in this window
+            seen.update(group.kids)
+        else:
+            for key, kid in group.pairs:
+                if kid not in seen:
+                    seen.add(kid)
+                    b.r(site, h, key)[c] += 1
+        seen.add(gid)
+
+
 class _Never(set):
     """A window that is not the event's: everything counts as seen, nothing is added."""
 
@@ -596,7 +655,6 @@ class _Never(set):
 
 
 _NEVER = _Never()
-_TOTAL = ("", zlib.crc32(b""))  # the site-wide visitor key (hourly graph)
 
 
 def _pairs(keys: list[str]) -> list[tuple[str, int]]:
@@ -669,7 +727,9 @@ def _sessionize(b: _Batch, rec: Rec) -> None:
                 b.r(site, s.start_hour, "exit" + _SEP + s.exit)[4] -= 1
             b.r(site, s.start_hour, "exit" + _SEP + path)[4] += 1
             s.exit = path
-        _count(b, st, rec, [*_pairs(["page" + _SEP + path]), *s.dim_pairs, _TOTAL], 0)
+        key = "page" + _SEP + path
+        _count(b, st, rec, [(key, key_id(key))], 0)
+        _count_group(b, st, rec, s.group, 0)
         g[2] += 1
         goals = CACHE.goals.get(site)
         if goals:
@@ -685,7 +745,9 @@ def _sessionize(b: _Batch, rec: Rec) -> None:
         s.events += 1
         if s.is_bounce:
             _unbounce(b, s)
-        _count(b, st, rec, [*_pairs(["event" + _SEP + rec.name]), *s.dim_pairs, _TOTAL], 1)
+        key = "event" + _SEP + rec.name
+        _count(b, st, rec, [(key, key_id(key))], 1)
+        _count_group(b, st, rec, s.group, 1)
         g[3] += 1
         goals = CACHE.goals.get(site)
         if goals:
@@ -702,8 +764,8 @@ def _sessionize(b: _Batch, rec: Rec) -> None:
             s.duration += ms
             sh = s.start_hour
             b.g(site, sh)[8] += ms
-            for key in ("entry" + _SEP + s.entry, *s.dims):
-                b.r(site, sh, key)[6] += ms
+            b.r(site, sh, "entry" + _SEP + s.entry)[6] += ms
+            b.gr(site, sh, s.group)[6] += ms
             b.r(site, h, "page" + _SEP + path)[6] += ms
     else:  # error, csp
         g[4] += 1
@@ -782,6 +844,16 @@ def _write(cur, b: _Batch, stored: list[Rec]) -> None:
             ],
         )  # fmt: skip
     STATES.visitors.append(cur, [b.states[v] for v in b.dirty_states], b.now)
+    roll = b.roll
+    for (site, h, group), vals in b.groups.items():
+        for key in group.keys:
+            k = (site, h, key)
+            row = roll.get(k)
+            if row is None:
+                roll[k] = vals.copy()
+            else:
+                for i, v in enumerate(vals):
+                    row[i] += v
     total = b.roll
     for key in [k for k in total if not k[2]]:
         # key "" is the site-wide visitor (the hourly graph's visitors columns)
