@@ -10,7 +10,8 @@ A job is one JetStream message on ``jobs.<family>.<name>``:
 from __future__ import annotations
 
 import re
-import uuid
+import secrets
+import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -46,7 +47,13 @@ def family_of(job_type: str) -> str:
 
 
 def new_id() -> str:
-    return uuid.uuid4().hex
+    """32 hex digits: the time in ms (12), then 80 random bits (20), like a UUIDv7.
+
+    Time-ordered, so the analytics events keyed by it (event id = job id + index) land at
+    the end of their unique index instead of on a random page each: ~9% less WAL per event
+    for Litestream to ship (docs/architecture/ingest.md, session 3).
+    """
+    return f"{time.time_ns() // 1_000_000:012x}{secrets.token_hex(10)}"
 
 
 def encode(

@@ -52,7 +52,21 @@ def test_encode_builds_the_envelope() -> None:
     assert env.data == b'{"image_id":7}'
     assert env.headers[MSG_ID] == "img-7"
     assert env.headers[CREATED_AT].endswith("Z")
-    assert len(encode("notify.email", {}).id) == 32  # uuid4 hex by default
+    assert len(encode("notify.email", {}).id) == 32  # 32 hex digits by default
+
+
+def test_default_job_ids_are_unique_and_time_ordered() -> None:
+    """Ids sort by creation time (so events keyed by them append to their index)."""
+    import time
+
+    ids = []
+    for _ in range(3):
+        ids += [encode("notify.email", {}).id for _ in range(100)]
+        time.sleep(0.002)
+    assert len(set(ids)) == len(ids)
+    firsts = [ids[0], ids[100], ids[200]]
+    assert firsts == sorted(firsts) and len(set(f[:12] for f in firsts)) == 3
+    assert all(int(i, 16) >= 0 for i in ids)
 
 
 def test_backoff_grows_then_stays_at_the_last_step() -> None:
