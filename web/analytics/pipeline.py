@@ -20,6 +20,7 @@ import gc
 import hashlib
 import json
 import secrets
+import threading
 import time
 import zlib
 from collections import Counter
@@ -296,27 +297,37 @@ def process_batch(
     b = _Batch(now)
     b.res.received = len(payloads)
     conn = connections[DB]
-    # The batch allocates ~10 small objects per event and frees them all at the end; the
-    # cyclic GC would scan them many times over for nothing (see _gc_after_batch).
-    gc_was_on = gc.isenabled()
-    gc.disable()
-    try:
+    with _ONE_BATCH_AT_A_TIME:
+        # The batch allocates ~10 small objects per event and frees them all at the end;
+        # the cyclic GC would scan them many times over for nothing (see _gc_after_batch).
+        gc_was_on = gc.isenabled()
+        gc.disable()
         try:
-            stored = _run_txn(conn, b, payloads, job_ids, now)
-        except BaseException:
-            STATES.clear()  # memory may hold this batch's uncommitted changes
-            CACHE.salts.clear()
-            raise
-        STATES.keep(b, now)
-    finally:
-        if gc_was_on:
-            _gc_after_batch()
-            gc.enable()
+            try:
+                stored = _run_txn(conn, b, payloads, job_ids, now)
+            except BaseException:
+                STATES.clear()  # memory may hold this batch's uncommitted changes
+                CACHE.salts.clear()
+                raise
+            STATES.keep(b, now)
+            for site, lv in b.res.live.items():
+                lv["visitors_now"] = STATES.visitors.visitors_now(site, now)
+        finally:
+            if gc_was_on:
+                _gc_after_batch()
+                gc.enable()
     b.res.stored = len(stored)
     for kind, n in Counter(rec.kind for rec in stored).items():
         metrics.STORED.labels(kind).inc(n)
     return b.res
 
+
+# Batches of one process run one at a time (the worker may run two batch threads). The whole
+# batch holds SQLite's write lock anyway, and the process-wide state must not change under a
+# batch: a failed batch in another thread clears it, visitors_now edits the live window, and
+# the GC switch is process-wide. A waiter here is woken at once, where SQLite's busy handler
+# sleeps in growing steps (up to 100 ms) between retries.
+_ONE_BATCH_AT_A_TIME = threading.Lock()
 
 GC_FULL_EVERY_S = 600.0
 _gc_full_at = [-GC_FULL_EVERY_S]
@@ -797,7 +808,7 @@ def _write(cur, b: _Batch, stored: list[Rec]) -> None:
         lv = live.get(r.site)
         if lv is None:
             lv = live[r.site] = {"pageviews": 0, "events": 0, "errors": 0, "pages": {},
-                                 "countries": Counter()}  # fmt: skip
+                                 "countries": Counter(), "visitors_now": 0}  # fmt: skip
         if r.kind == "pageview":
             lv["pageviews"] += 1
             lv["pages"][r.url.path] = r.ts

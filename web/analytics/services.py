@@ -67,8 +67,7 @@ def _publish_batch(res: BatchResult, now: float) -> None:
                 "pageviews": lv["pageviews"],
                 "events": lv["events"],
                 "errors": lv["errors"],
-                # From the worker's visitor states in memory: no query per batch.
-                "visitors_now": pipeline.STATES.visitors.visitors_now(site, now),
+                "visitors_now": lv["visitors_now"],  # from the visitor states in memory
                 "pages": [p for p, _ in pages],
                 "countries": dict(lv["countries"].most_common(10)),
             },
