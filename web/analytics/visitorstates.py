@@ -39,7 +39,7 @@ LIVE_WINDOW_S = 300
 # visitor id, site, session id, last_seen, hour number, day number, #seen_hour, #seen_day;
 # then the two packed uint32 arrays of crc32("dim\x1fvalue") key ids.
 _HEAD = struct.Struct("<qIqdiiHH")
-_LAST_SEEN_AT = 20  # offset of last_seen in _HEAD
+_LAST_SEEN = struct.Struct("<d")  # last_seen, at offset 20 of _HEAD
 _ID_SIZE = array("I").itemsize
 
 
@@ -81,6 +81,10 @@ def unpack(raw: bytes) -> VState:
     st.seen_hour = set(ids[:nh])
     st.seen_day = set(ids[nh : nh + nd])
     return st
+
+
+def _last_seen(rec: bytes) -> float:
+    return _LAST_SEEN.unpack_from(rec, 20)[0]
 
 
 def split_records(data: bytes) -> Iterable[tuple[int, int, int, float, bytes]]:
@@ -202,8 +206,7 @@ class StateStore:
         """Replace the journal by the live states (those seen in the last KEEP_S), in the
         caller's transaction; returns how many expired states were dropped."""
         horizon = now - KEEP_S
-        last_of = struct.Struct("<d").unpack_from
-        live = {v: r for v, r in self.records.items() if last_of(r, _LAST_SEEN_AT)[0] >= horizon}
+        live = {v: r for v, r in self.records.items() if _last_seen(r) >= horizon}
         dropped = len(self.records) - len(live)
         self.records = live
         first = 0
@@ -261,8 +264,7 @@ def journal_compact(cur, now: float, *, dry_run: bool = False) -> int:  # type: 
     store = StateStore()
     store._load(cur, float("-inf"))
     horizon = now - KEEP_S
-    last_of = struct.Struct("<d").unpack_from
-    expired = sum(1 for r in store.records.values() if last_of(r, _LAST_SEEN_AT)[0] < horizon)
+    expired = sum(1 for r in store.records.values() if _last_seen(r) < horizon)
     if expired and not dry_run:
         store.snapshot(cur, now)
     return expired

@@ -7,22 +7,13 @@ import struct
 import time
 import zlib
 from array import array
-from datetime import UTC, date, datetime
 
 from django.db import migrations, models
 
+from web.analytics.timefmt import parse_ts
+
 # Record format v1 of web/analytics/visitorstates.py, frozen here.
 _HEAD = struct.Struct("<qIqdiiHH")
-
-
-def _unix(value: object) -> float:
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    if isinstance(value, datetime):
-        return value.replace(tzinfo=UTC).timestamp()
-    if isinstance(value, date):
-        return datetime(value.year, value.month, value.day, tzinfo=UTC).timestamp()
-    raise TypeError(value)
 
 
 def _ids(raw: object) -> array:
@@ -43,7 +34,7 @@ def states_to_journal(apps, schema_editor):
         for vid, site, sid, last, hour, seen_h, day, seen_d in cur.fetchall():
             h, d = _ids(seen_h), _ids(seen_d)
             head = _HEAD.pack(
-                vid, site, sid, float(last), int(_unix(hour) // 3600), int(_unix(day) // 86400),
+                vid, site, sid, float(last), int(parse_ts(hour) // 3600), int(parse_ts(day) // 86400),
                 len(h), len(d),
             )  # fmt: skip
             records.append(head + h.tobytes() + d.tobytes())
