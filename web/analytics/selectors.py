@@ -11,8 +11,7 @@ from django.db.models import QuerySet, Sum
 
 from web.analytics.models import Issue, Rollup, SessionsHourly
 from web.analytics.timefmt import ts_str
-
-LIVE_WINDOW_S = 300
+from web.analytics.visitorstates import LIVE_WINDOW_S
 
 
 def rollup_top(
