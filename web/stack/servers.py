@@ -7,6 +7,7 @@ users do.
 from __future__ import annotations
 
 import json
+import random
 import shutil
 import socket
 import sys
@@ -34,8 +35,41 @@ def binary(name: str) -> str:
     return found
 
 
+_PORTS_FROM = 20_000
+_given: set[int] = set()
+
+
+def _ephemeral_low() -> int:
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32_768  # Linux's default
+
+
 def free_port() -> int:
-    with socket.socket() as s:
+    """A free loopback port below the kernel's ephemeral range, not handed out before by
+    this process.
+
+    bind(0) picks from the ephemeral range, which is also where every outgoing connection
+    takes its local port: between picking a port and a server binding it, any connect() on
+    the box could take it. Seen in CI: weed's filer lost its port to weed's own master
+    client connection ("bind: address already in use") and never came up.
+    """
+    low = _ephemeral_low()
+    if low - _PORTS_FROM >= 1_000:
+        rnd = random.SystemRandom()
+        for _ in range(500):
+            port = rnd.randrange(_PORTS_FROM, low)
+            if port in _given:
+                continue
+            with socket.socket() as s:
+                try:
+                    s.bind(("127.0.0.1", port))
+                except OSError:
+                    continue
+            _given.add(port)
+            return port
+    with socket.socket() as s:  # no room below the ephemeral range: the kernel's choice
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
 

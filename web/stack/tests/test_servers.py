@@ -36,3 +36,13 @@ def test_healthz_answers_503_and_names_the_component_that_is_down(settings, live
     assert body["status"] == "degraded"
     assert body["components"]["nats"]["ok"] is False
     assert body["components"]["s3"]["ok"] is True
+
+
+def test_free_ports_are_below_the_ephemeral_range_and_never_repeat() -> None:
+    """Outgoing connections take their local ports from the ephemeral range: a server port
+    picked there can be taken before the server binds it (weed's filer, in CI)."""
+    from web.stack.servers import _ephemeral_low, free_port
+
+    ports = [free_port() for _ in range(300)]
+    assert len(set(ports)) == len(ports)
+    assert all(1024 < p < _ephemeral_low() for p in ports)
