@@ -7,9 +7,9 @@ Order of work for one fetched batch (see docs/architecture/analytics.md):
 4. catch up with the visitor-state journal (web/analytics/visitorstates.py), take the batch's
    visitors' states from memory and load their open sessions not cached (one query);
 5. sessionize in time order and aggregate rollup deltas in memory;
-6. write raw events (executemany), sessions, rollups, hourly graph and daily counters
-   (executemany upserts), one journal row of the changed visitor states, group errors into
-   issues; COMMIT.
+6. write raw events, sessions and rollups (multi-row INSERTs and upserts, sqlbatch.py), the
+   hourly graph and daily counters (executemany upserts), one journal row of the changed
+   visitor states, group errors into issues; COMMIT.
 The caller acks only after this returns. Everything lives in data.db, so a crash before
 COMMIT leaves no trace and a crash after it is deduped on redelivery.
 """
@@ -31,6 +31,7 @@ from django.db import connections, transaction
 from web.analytics import metrics, steps
 from web.analytics.fingerprints import error_type, group_csp, group_error
 from web.analytics.issues import IssueItem, issues_record
+from web.analytics.sqlbatch import insert_rows
 from web.analytics.timefmt import DAY, HOUR, day_str, hour_str, parse_ts, ts_str
 from web.analytics.visitorstates import StateStore, VState
 
@@ -821,29 +822,27 @@ def _write(cur, b: _Batch, stored: list[Rec]) -> None:
     for (site, day), n in per_day.items():
         b.counters[(site, day, "received")] += n
         b.counters[(site, day, "stored")] += n
-    if rows:
-        cur.executemany(
-            "INSERT INTO analytics_event (event_id, site_id, ts, kind, name, hostname, path, "
-            "visitor_id, session_id, referrer, source, medium, utm_campaign, country, device, "
-            "browser, os, screen, lang, engaged_ms, scroll, props) "
-            "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-            rows,
-        )
-    if b.dropped_rows:
-        cur.executemany(
-            "INSERT OR IGNORE INTO analytics_droppedevent (event_id, site_id, ts, step, reason) "
-            "VALUES (?,?,?,?,?)",
-            b.dropped_rows,
-        )
+    insert_rows(
+        cur,
+        "INSERT INTO analytics_event (event_id, site_id, ts, kind, name, hostname, path, "
+        "visitor_id, session_id, referrer, source, medium, utm_campaign, country, device, "
+        "browser, os, screen, lang, engaged_ms, scroll, props)",
+        rows,
+    )
+    insert_rows(
+        cur,
+        "INSERT OR IGNORE INTO analytics_droppedevent (event_id, site_id, ts, step, reason)",
+        b.dropped_rows,
+    )
     if b.dirty_sessions:
         # New sessions: a full insert (a redelivered batch never gets here: deduped above).
         # Existing ones: only the columns an event can change.
         new = b.new_sessions
-        cols = _SESSION_COLS.split(", ")
-        cur.executemany(
-            f"INSERT INTO analytics_session ({_SESSION_COLS}) VALUES ({','.join('?' * len(cols))}) "
-            "ON CONFLICT(id) DO UPDATE SET last_seen=excluded.last_seen",
+        insert_rows(
+            cur,
+            f"INSERT INTO analytics_session ({_SESSION_COLS})",
             [_session_row(b.sessions[i]) for i in b.dirty_sessions if i in new],
+            "ON CONFLICT(id) DO UPDATE SET last_seen=excluded.last_seen",
         )
         cur.executemany(
             "UPDATE analytics_session SET visitor_id=?, last_seen=?, exit_path=?, pageviews=?, "
@@ -873,20 +872,21 @@ def _write(cur, b: _Batch, stored: list[Rec]) -> None:
         g[5] += vals[2]
         g[6] += vals[3]
     if b.roll:
-        cur.executemany(
+        insert_rows(
+            cur,
             "INSERT INTO analytics_rollup (site_id, hour, dim, value, pageviews, events, "
-            "visitors, visitors_day, sessions, bounces, duration_ms) "
-            "VALUES (?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT(site_id, dim, hour, value) DO UPDATE SET "
-            "pageviews=pageviews+excluded.pageviews, events=events+excluded.events, "
-            "visitors=visitors+excluded.visitors, visitors_day=visitors_day+excluded.visitors_day, "
-            "sessions=sessions+excluded.sessions, bounces=bounces+excluded.bounces, "
-            "duration_ms=duration_ms+excluded.duration_ms",
+            "visitors, visitors_day, sessions, bounces, duration_ms)",
             [
                 (site, hour_str(h), dim, value[:500], *vals)
                 for (site, h, key), vals in b.roll.items()
                 for dim, value in (key.split(_SEP, 1),)
                 if any(vals)
             ],
+            "ON CONFLICT(site_id, dim, hour, value) DO UPDATE SET "
+            "pageviews=pageviews+excluded.pageviews, events=events+excluded.events, "
+            "visitors=visitors+excluded.visitors, visitors_day=visitors_day+excluded.visitors_day, "
+            "sessions=sessions+excluded.sessions, bounces=bounces+excluded.bounces, "
+            "duration_ms=duration_ms+excluded.duration_ms",
         )
     if b.graph:
         cur.executemany(
