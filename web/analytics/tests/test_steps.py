@@ -150,7 +150,8 @@ def test_session_ids_are_time_ordered_and_spread_over_32_bits() -> None:
     t = 1_795_300_000.25
     same_second = [session_id_for(vid, t) for vid in range(1, 5001)]
     assert len(set(same_second)) == 5000  # 5,000 sessions starting in one second
-    assert max(same_second) - min(same_second) >= 2**31  # the low 32 bits are all hash
+    assert max(same_second) - min(same_second) >= 2**31  # the low 32 bits are well mixed
+    assert session_id_for(7, t) != session_id_for(7, t + 0.001)  # a split in the same second
     assert session_id_for(7, t) == session_id_for(7, t)  # a redelivery recreates the id
     assert min(session_id_for(v, t + 1) for v in range(1, 100)) > max(same_second)
     assert session_id_for(2**62, 3_600_000_000) < 2**63  # year 2084 still fits in a BIGINT
