@@ -117,6 +117,9 @@ class FamilyRunner:
         # Batch jobs not yet in a handler call, and the batch loops running, per type.
         self.waiting: dict[str, list[tuple[Msg, Job]]] = {}
         self.batch_runners: dict[str, int] = {}
+        # Messages the server still held for this consumer after the last fetch (from the
+        # last message's metadata): a backlog, so a small batch need not linger.
+        self.server_pending = 0
 
     async def fetch_loop(self) -> None:
         psub = None
@@ -143,6 +146,9 @@ class FamilyRunner:
     def dispatch(self, msgs: list[Msg]) -> None:
         groups: dict[str, list[tuple[Msg, Job]]] = {}
         now = time.monotonic()
+        if msgs:
+            with contextlib.suppress(Exception):  # not a JetStream message: decode says so
+                self.server_pending = msgs[-1].metadata.num_pending
         for msg in msgs:
             try:
                 job = decode(msg)
@@ -234,9 +240,14 @@ class FamilyRunner:
         self, job_type: str, items: list[tuple[Msg, Job]], cap: int
     ) -> list[tuple[Msg, Job]]:
         """Let a small batch wait until its oldest job is batch_linger_s old, taking in what
-        arrives meanwhile (the fetch loop keeps fetching), so that it commits as one."""
+        arrives meanwhile (the fetch loop keeps fetching), so that it commits as one.
+
+        Not when the server reported a backlog: the batch is small only because a fetch
+        was (the first after a restart or a pause, or one capped by max_inflight), and the
+        next fetch is full anyway; lingering then only idled the worker (250 ms at the start
+        of every backlog drain)."""
         linger = self.family.batch_linger_s
-        if linger <= 0 or len(items) >= cap or self.w.stopping.is_set():
+        if linger <= 0 or len(items) >= cap or self.w.stopping.is_set() or self.server_pending > 0:
             return items
         first = self.active.get(id(items[0][0]))
         left = linger - (time.monotonic() - first[1]) if first else 0.0
