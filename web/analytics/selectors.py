@@ -43,14 +43,15 @@ def sessions_graph(*, site_id: int, start: datetime, end: datetime) -> QuerySet[
 
 
 def visitors_now(*, site_id: int, now: float | None = None) -> int:
-    """Visitors with a session active in the last 5 minutes (the worker publishes the same
-    count live, from its visitor states in memory)."""
+    """Visitors with an event in the last 5 minutes, i.e. whose session was active then (the
+    worker publishes the same count live, from its visitor states in memory). Read from raw
+    events through their (site, ts) index: sessions have no last_seen index (models.py)."""
     now = time.time() if now is None else now
     with connections["default"].cursor() as cur:
         cur.execute(
-            "SELECT COUNT(DISTINCT visitor_id) FROM analytics_session "
-            "WHERE last_seen >= %s AND site_id = %s",
-            [ts_str(now - LIVE_WINDOW_S), site_id],
+            "SELECT COUNT(DISTINCT visitor_id) FROM analytics_event "
+            "WHERE site_id = %s AND ts >= %s",
+            [site_id, ts_str(now - LIVE_WINDOW_S)],
         )
         return int(cur.fetchone()[0])
 

@@ -44,3 +44,15 @@ def test_admin_shows_the_snippet(admin_client):
     resp = admin_client.get(f"/admin/analytics/site/{site.pk}/change/")
     assert resp.status_code == 200
     assert f'data-site="{site.public_key}"' in resp.content.decode().replace("&quot;", '"')
+
+
+def test_visitors_now_searches_the_event_index_not_a_table_scan():
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as ctx:
+        visitors_now(site_id=1, now=T)
+    (query,) = [q["sql"] for q in ctx.captured_queries if "COUNT(DISTINCT" in q["sql"]]
+    with connection.cursor() as cur:
+        plan = " ".join(str(r[-1]) for r in cur.execute(f"EXPLAIN QUERY PLAN {query}"))
+    assert "USING INDEX analytics_event_site_ts" in plan, plan
