@@ -1,6 +1,6 @@
 """End to end on real processes: headless Chromium opens a page of the Hearth site, the
 tracker sends beacons to the web process (gunicorn + uvicorn, as the stack runs it), ingest
-publishes analytics.event jobs to the session's real nats-server, the real worker process
+publishes analytics.events packs to the session's real nats-server, the real worker process
 (`python -m worker`) runs our batch handler, and the rows land in data.db."""
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """A real web process (gunicorn + uvicorn worker, as the stack runs it) on the session's
-real nats-server, and a reader for the analytics.event jobs it publishes to JetStream."""
+real nats-server, and a reader for the analytics.events packs it publishes to JetStream."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The tracker in real headless Chromium: its beacons reach JetStream as analytics.event jobs."""
+"""The tracker in real headless Chromium: its beacons reach JetStream as analytics.events packs."""
 
 from __future__ import annotations
 

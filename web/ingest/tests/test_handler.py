@@ -87,8 +87,9 @@ def test_every_endpoint_accepts_stamps_and_publishes(
         assert r.body == GIF and r.headers["content-type"] == "image/gif"
     else:
         assert r.json() == {"ok": True, "accepted": 1}
-    [(job_type, event, job_id)] = rec.jobs
-    assert job_type == "analytics.event" and job_id is None
+    [(job_type, pack, job_id)] = rec.jobs
+    assert job_type == "analytics.events" and job_id is None
+    [event] = pack["events"]
     assert set(event) <= SCHEMA_KEYS
     assert event["v"] == 1 and event["site"] == 1
     assert event["url"].startswith("http://127.0.0.1/blog/hello")
@@ -274,7 +275,8 @@ def test_concurrent_requests_are_coalesced_into_few_batches() -> None:
 
     batches = asyncio.run(scenario())
     assert batches == 2  # the first request alone, then the 49 that queued behind it
-    assert [t for t, _, _ in rec.jobs] == ["analytics.event", "analytics.events"]
+    assert [t for t, _, _ in rec.jobs] == ["analytics.events", "analytics.events"]
+    assert len(rec.jobs[0][1]["events"]) == 1
     assert len(rec.jobs[1][1]["events"]) == 49 and len(rec.events) == 50
 
 

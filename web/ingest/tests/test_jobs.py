@@ -22,9 +22,9 @@ def event(i: int, **kw: object) -> dict:
             "ip": f"198.51.100.{i % 250 + 1}", "ua": UA, "src": "hearth", **kw}  # fmt: skip
 
 
-def test_pack_keeps_single_events_on_the_contract_and_bounds_packs() -> None:
+def test_pack_packs_even_a_single_event_and_bounds_packs() -> None:
     [(job_type, payload, job_id)] = pack([e := event(1)])
-    assert (job_type, payload, job_id) == ("analytics.event", e, None)
+    assert (job_type, payload, job_id) == ("analytics.events", {"v": 1, "events": [e]}, None)
     jobs = pack([event(i) for i in range(450)])
     assert [len(p["events"]) for _, p, _ in jobs] == [PACK_MAX_EVENTS] * 4 + [50]
     assert {t for t, _, _ in jobs} == {"analytics.events"}

@@ -1,4 +1,4 @@
-"""Beacons over real HTTP into a real web process land as analytics.event jobs in JetStream."""
+"""Beacons over real HTTP into a real web process land as analytics.events packs in JetStream."""
 
 from __future__ import annotations
 
@@ -119,5 +119,10 @@ def test_nats_outage_is_covered_by_the_outbox(ingest_web: WebProcess, nats_serve
         rows = con.execute("SELECT subject, data FROM messaging_outboxjob").fetchall()
     finally:
         con.close()
-    stored = [json.loads(data) for subject, data in rows if subject == "jobs.analytics.event"]
+    stored = [
+        e
+        for subject, data in rows
+        if subject == "jobs.analytics.events"
+        for e in json.loads(data)["events"]
+    ]
     assert url in [e["url"] for e in stored]
