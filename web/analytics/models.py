@@ -108,7 +108,10 @@ class Session(models.Model):
 class Event(models.Model):
     """One enriched raw event. Kept HEARTH_ANALYTICS_RETENTION_DAYS days; no IP, ever."""
 
-    event_id = models.CharField(max_length=80, unique=True)  # job id (+ ":index"): dedupe key
+    # The unit's dedupe key (a job id) + ":<index>" for an event of a pack; not unique, not
+    # indexed: redelivery is caught per unit by DedupeKey (one index entry per pack instead
+    # of one per event).
+    event_id = models.CharField(max_length=80)
     site = models.ForeignKey(Site, on_delete=models.CASCADE, db_constraint=False, db_index=False)
     ts = models.DateTimeField()
     kind = models.CharField(max_length=12)  # pageview | custom | engagement | error | csp
@@ -303,3 +306,13 @@ class DroppedEvent(models.Model):
 
     class Meta:
         indexes = [models.Index(fields=["ts"], name="analytics_dropped_ts")]
+
+
+class DedupeKey(models.Model):
+    """A unit of events the worker stored: a job id (a pack of events, or one event) or an
+    event's own key. A redelivered unit is skipped whole (pipeline._already_seen), in the
+    same transaction that would store it. Kept like raw events (by `stored_at`, in rowid
+    order: no index on it)."""
+
+    key = models.CharField(max_length=80, primary_key=True)
+    stored_at = models.DateTimeField()

@@ -245,6 +245,7 @@ class _Batch:
         self.graph: dict[tuple[int, int], list[int]] = {}
         self.counters: Counter[tuple[int, int, str]] = Counter()
         self.dropped_rows: list[tuple] = []
+        self.keys: list[str] = []  # dedupe keys of the units this batch stores
         self.errors: list[Rec] = []
         self.sessions: dict[int, Sess] = {}
         self.dirty_sessions: set[int] = set()
@@ -286,13 +287,20 @@ class _Batch:
 
 
 def process_batch(
-    *, payloads: list[dict], job_ids: list[str] | None = None, now: float | None = None
+    *,
+    payloads: list[dict],
+    job_ids: list[str] | None = None,
+    now: float | None = None,
+    pack_sizes: list[int] | None = None,
 ) -> BatchResult:
     """Enrich and store a batch in one data.db transaction; idempotent under redelivery.
 
-    `job_ids[i]` is the dedupe key of `payloads[i]` (without job ids, a payload's own "id"
-    key, else a content hash). Returns counts; raises only on database errors, in
-    which case nothing was written and the batch should be redelivered.
+    Dedupe is by unit: a unit already stored is skipped whole. Without `pack_sizes` each
+    payload is a unit and `job_ids[i]` its key (without job ids, the payload's own "id",
+    else a content hash); the key is also the event id. With `pack_sizes`, `job_ids[k]` is
+    the key of pack k, which holds the next `pack_sizes[k]` payloads, and event j of it is
+    stored as "<key>:<j>". Returns counts; raises only on database errors, in which case
+    nothing was written and the batch should be redelivered.
     """
     now = time.time() if now is None else now
     b = _Batch(now)
@@ -305,7 +313,7 @@ def process_batch(
         gc.disable()
         try:
             try:
-                stored = _run_txn(conn, b, payloads, job_ids, now)
+                stored = _run_txn(conn, b, payloads, _units(payloads, job_ids, pack_sizes), now)
             except BaseException:
                 STATES.clear()  # memory may hold this batch's uncommitted changes
                 CACHE.salts.clear()
@@ -353,7 +361,28 @@ def _gc_after_batch() -> None:
 _tuned: set[int] = set()
 
 
-def _run_txn(conn, b: _Batch, payloads: list[dict], job_ids: list[str] | None, now: float) -> list:
+def _units(
+    payloads: list[dict], job_ids: list[str] | None, pack_sizes: list[int] | None
+) -> list[tuple[str, list[tuple[str, dict]]]]:
+    """(dedupe key, [(event id, payload)]) of each unit of a batch, in order."""
+    if pack_sizes is None:
+        return [
+            (eid := str((job_ids[i] if job_ids else "") or p.get("id") or content_id(p))[:80],
+             [(eid, p)])
+            for i, p in enumerate(payloads)
+        ]  # fmt: skip
+    if job_ids is None or len(job_ids) != len(pack_sizes) or sum(pack_sizes) != len(payloads):
+        raise ValueError("pack_sizes needs one job id per pack and adds up to the payloads")
+    units = []
+    start = 0
+    for key, n in zip(job_ids, pack_sizes, strict=True):
+        key = key[:70]  # room for ":<index>" in the 80 characters of an event id
+        units.append((key, [(f"{key}:{j}", payloads[start + j]) for j in range(n)]))
+        start += n
+    return units
+
+
+def _run_txn(conn, b: _Batch, payloads: list[dict], units: list, now: float) -> list:
     with transaction.atomic(using=DB):
         conn.ensure_connection()
         cur = conn.connection.cursor()
@@ -363,12 +392,23 @@ def _run_txn(conn, b: _Batch, payloads: list[dict], job_ids: list[str] | None, n
             cur.execute("PRAGMA cache_size=-65536")
             _tuned.add(id(conn.connection))
         CACHE.refresh(cur, now)
+        # A unit stored before (a redelivery) is skipped whole, drops included.
+        seen = _already_seen(cur, [key for key, _ in units])
+        new_keys: list[str] = []
         items: list[tuple[str, dict]] = []
-        for i, p in enumerate(payloads):
-            eid = ""
+        for key, events in units:
+            if key in seen:
+                b.res.duplicates += len(events)
+                metrics.DUPLICATES.inc(len(events))
+                continue
+            seen.add(key)
+            new_keys.append(key)
+            items += events
+        b.keys = new_keys
+        valid: list[tuple[str, dict]] = []
+        for eid, p in items:
             try:
                 steps.validate(p)
-                eid = str((job_ids[i] if job_ids else "") or p.get("id") or content_id(p))[:80]
                 if p["site"] not in CACHE.sites:
                     CACHE.refresh(cur, now, force=True)
                     if p["site"] not in CACHE.sites:
@@ -376,17 +416,11 @@ def _run_txn(conn, b: _Batch, payloads: list[dict], job_ids: list[str] | None, n
             except steps.Drop as d:
                 b.drop(d, eid, p, site_known=False)
                 continue
-            items.append((eid, p))
-        seen = _already_seen(cur, [e for e, _ in items])
+            valid.append((eid, p))
         recs: list[Rec] = []
         today = int(now // DAY)
         salts = salts_for(cur, today, now)
-        for eid, p in items:
-            if eid in seen:
-                b.res.duplicates += 1
-                metrics.DUPLICATES.inc()
-                continue
-            seen.add(eid)
+        for eid, p in valid:
             try:
                 recs.append(_enrich(p, eid, salts, today))
             except steps.Drop as d:
@@ -408,17 +442,16 @@ def _run_txn(conn, b: _Batch, payloads: list[dict], job_ids: list[str] | None, n
     return stored
 
 
-def _already_seen(cur, eids: list[str]) -> set[str]:
+def _already_seen(cur, keys: list[str]) -> set[str]:
+    """The units of this batch that a committed batch already stored."""
     seen: set[str] = set()
-    for i in range(0, len(eids), 500):
-        chunk = eids[i : i + 500]
+    for i in range(0, len(keys), 500):
+        chunk = keys[i : i + 500]
         marks = ",".join("?" * len(chunk))
-        for (e,) in cur.execute(
-            f"SELECT event_id FROM analytics_event WHERE event_id IN ({marks}) "
-            f"UNION ALL SELECT event_id FROM analytics_droppedevent WHERE event_id IN ({marks})",
-            chunk + chunk,
+        for (k,) in cur.execute(
+            f"SELECT key FROM analytics_dedupekey WHERE key IN ({marks})", chunk
         ):
-            seen.add(e)
+            seen.add(k)
     return seen
 
 
@@ -833,6 +866,11 @@ def _write(cur, b: _Batch, stored: list[Rec]) -> None:
         cur,
         "INSERT OR IGNORE INTO analytics_droppedevent (event_id, site_id, ts, step, reason)",
         b.dropped_rows,
+    )
+    # The units stored: their keys make a redelivery a no-op (see _already_seen).
+    stamp = ts_str(b.now)
+    insert_rows(
+        cur, "INSERT INTO analytics_dedupekey (key, stored_at)", [(k, stamp) for k in b.keys]
     )
     if b.dirty_sessions:
         # New sessions: a full insert (a redelivered batch never gets here: deduped above).

@@ -97,13 +97,18 @@ def _alert_issues(new: list[int], reopened: list[int]) -> None:
 
 
 def events_process_batch(
-    *, payloads: list[dict], job_ids: list[str] | None = None, now: float | None = None
+    *,
+    payloads: list[dict],
+    job_ids: list[str] | None = None,
+    now: float | None = None,
+    pack_sizes: list[int] | None = None,
 ) -> BatchResult:
     """Enrich and store one fetched batch of `analytics.event` payloads (one transaction),
     then publish the live view and new-issue alerts. Idempotent: redelivered job ids are
-    skipped. Raises on database errors (nothing written; redeliver)."""
+    skipped (one per payload, or one per pack with `pack_sizes`: see
+    pipeline.process_batch). Raises on database errors (nothing written; redeliver)."""
     now = time.time() if now is None else now
-    res = pipeline.process_batch(payloads=payloads, job_ids=job_ids, now=now)
+    res = pipeline.process_batch(payloads=payloads, job_ids=job_ids, now=now, pack_sizes=pack_sizes)
     _publish_batch(res, now)
     _alert_issues(res.new_issues, res.reopened_issues)
     return res
@@ -216,6 +221,7 @@ def analytics_retention(
     ]
     targets += [
         ("analytics_droppedevent", "ts < %s", [raw_cutoff]),
+        ("analytics_dedupekey", "stored_at < %s", [raw_cutoff]),
         ("analytics_issueevent", "ts < %s", [raw_cutoff]),
         ("analytics_session", "last_seen < %s", [raw_cutoff]),
         ("analytics_salt", "day < %s", [day_str(today - 1)]),

@@ -1,10 +1,10 @@
 """Worker side of ingest: unpack ``analytics.events`` packs (see publisher.py, ADR-I4).
 
-Each event of a pack gets the dedupe key ``<job id>:<index>``, so a redelivered pack stores
-nothing twice. The events then go through the analytics pipeline exactly like
-``analytics.event`` jobs (web/analytics/jobs.py), in chunks of at most CHUNK events per
-transaction; if a chunk fails the whole fetched batch is redelivered and the chunks that
-had committed are skipped by their keys.
+A pack is one dedupe unit keyed by its job id (its events are stored as ``<job id>:<index>``),
+so a redelivered pack stores nothing twice. The events then go through the analytics
+pipeline exactly like ``analytics.event`` jobs (web/analytics/jobs.py), in chunks of whole
+packs, at most CHUNK events per transaction; if a chunk fails the whole fetched batch is
+redelivered and the packs of the chunks that had committed are skipped by their keys.
 """
 
 from __future__ import annotations
@@ -17,17 +17,29 @@ from worker.registry import batch_handler
 CHUNK = 2000
 
 
-def unpack(payloads: list[dict[str, Any]], job_ids: list[str]) -> tuple[list[dict], list[str]]:
-    """Flatten packs into (events, dedupe keys); a malformed pack raises ValueError(index)."""
+Chunk = tuple[list[dict], list[str], list[int]]  # (events, pack job ids, pack sizes)
+
+
+def unpack(payloads: list[dict[str, Any]], job_ids: list[str], chunk: int = CHUNK) -> list[Chunk]:
+    """Packs in chunks of whole packs, each of at most `chunk` events (or one bigger pack);
+    a malformed pack raises ValueError(index)."""
+    chunks: list[Chunk] = []
     events: list[dict] = []
     keys: list[str] = []
+    sizes: list[int] = []
     for index, (job_id, payload) in enumerate(zip(job_ids, payloads, strict=True)):
         items = payload.get("events")
         if not isinstance(items, list) or not all(isinstance(e, dict) for e in items):
             raise ValueError(index)
-        events.extend(items)
-        keys.extend(f"{job_id}:{i}" for i in range(len(items)))
-    return events, keys
+        if events and len(events) + len(items) > chunk:
+            chunks.append((events, keys, sizes))
+            events, keys, sizes = [], [], []
+        events += items
+        keys.append(job_id)
+        sizes.append(len(items))
+    if keys:
+        chunks.append((events, keys, sizes))
+    return chunks
 
 
 @batch_handler("analytics.events")
@@ -35,17 +47,15 @@ def analytics_events_batch(payloads: list[dict[str, Any]], ctx: BatchContext) ->
     from web.analytics.services import error_capture, events_process_batch
 
     try:
-        events, keys = unpack(payloads, ctx.job_ids)
+        chunks = unpack(payloads, ctx.job_ids, CHUNK)
     except ValueError as exc:
         bad = exc.args[0]
         ctx.permanent(bad, "analytics.events payload has no 'events' list of objects")
         good = [i for i in range(len(payloads)) if i != bad]
-        events, keys = unpack([payloads[i] for i in good], [ctx.job_ids[i] for i in good])
+        chunks = unpack([payloads[i] for i in good], [ctx.job_ids[i] for i in good], CHUNK)
     try:
-        for start in range(0, len(events), CHUNK):
-            events_process_batch(
-                payloads=events[start : start + CHUNK], job_ids=keys[start : start + CHUNK]
-            )
+        for events, keys, sizes in chunks:
+            events_process_batch(payloads=events, job_ids=keys, pack_sizes=sizes)
     except Exception as exc:
         error_capture(exc=exc, where="worker analytics.events")
         raise

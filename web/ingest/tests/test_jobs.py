@@ -74,3 +74,49 @@ def test_worker_unpacks_stores_each_event_once_and_dead_letters_a_bad_pack(setti
     assert Event.objects.count() == 3
     with pytest.raises(ValueError):
         unpack([{"events": [1]}], ["x"])
+
+
+def test_chunks_hold_whole_packs() -> None:
+    """A pack is one dedupe unit, so a transaction never holds part of one."""
+    packs = [{"events": [event(i) for i in range(n)]} for n in (3, 3, 1, 7, 2)]
+    chunks = unpack(packs, ["a", "b", "c", "d", "e"], chunk=5)
+    assert [(keys, sizes) for _, keys, sizes in chunks] == [
+        (["a"], [3]),
+        (["b", "c"], [3, 1]),
+        (["d"], [7]),  # bigger than a chunk: alone
+        (["e"], [2]),
+    ]
+    assert [len(events) for events, _, _ in chunks] == [3, 4, 7, 2]
+
+
+@pytest.mark.django_db(databases=["default", "ttl"])
+def test_a_failed_chunk_redelivers_the_batch_and_committed_packs_are_skipped(  # type: ignore[no-untyped-def]
+    settings, monkeypatch
+) -> None:
+    from web.analytics import pipeline
+    from web.analytics.models import DedupeKey, Event
+    from web.ingest import jobs
+
+    settings.ANALYTICS_LIVE = False
+    monkeypatch.setattr(jobs, "CHUNK", 2)
+    payloads = [{"v": 1, "events": [event(i), event(i + 10)]} for i in range(3)]
+    ids = ["p0", "p1", "p2"]
+    write = pipeline._write
+    calls = []
+
+    def second_chunk_fails(*a: object) -> None:
+        calls.append(1)
+        if len(calls) == 2:
+            raise RuntimeError("disk full")
+        write(*a)
+
+    monkeypatch.setattr(pipeline, "_write", second_chunk_fails)
+    with pytest.raises(RuntimeError):
+        analytics_events_batch(payloads, _ctx(ids, payloads))
+    assert sorted(Event.objects.values_list("event_id", flat=True)) == ["p0:0", "p0:1"]
+    assert list(DedupeKey.objects.values_list("key", flat=True)) == ["p0"]
+    monkeypatch.setattr(pipeline, "_write", write)
+    analytics_events_batch(payloads, _ctx(ids, payloads))  # the redelivery
+    stored = sorted(Event.objects.values_list("event_id", flat=True))
+    assert stored == ["p0:0", "p0:1", "p1:0", "p1:1", "p2:0", "p2:1"]
+    assert sorted(DedupeKey.objects.values_list("key", flat=True)) == ids
