@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from array import array
 from types import SimpleNamespace
 
 import pytest
@@ -11,7 +12,7 @@ from web.analytics import pipeline, visitorstates
 from web.analytics.models import Rollup, Session, SessionsHourly, StateJournal
 from web.analytics.services import events_process_batch
 from web.analytics.tests.conftest import DAY0, ev
-from web.analytics.visitorstates import KEEP_S, StateStore, VState, pack, unpack
+from web.analytics.visitorstates import _HEAD, KEEP_S, StateStore, VState, pack, unpack
 
 pytestmark = pytest.mark.django_db
 
@@ -49,6 +50,10 @@ def test_record_round_trip() -> None:
     assert [getattr(back, k) for k in VState.__slots__] == [
         getattr(st, k) for k in VState.__slots__
     ]
+    # The bytes journals already hold: the head, then the two id arrays.
+    head = _HEAD.pack(2**62 + 5, 7, 2**61, T + 0.25, 491_234, 20_412, 2, 3)
+    hour, day = array("I", st.seen_hour).tobytes(), array("I", st.seen_day).tobytes()
+    assert pack(st) == head + hour + day
 
 
 def test_each_batch_appends_one_journal_row_with_its_changed_states() -> None:
