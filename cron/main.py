@@ -13,6 +13,7 @@ import ctypes
 import logging
 import os
 import signal
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -85,6 +86,28 @@ def schedule(
     return first_runs
 
 
+def stop_handler(scheduler: Any) -> Callable[[int, object], None]:
+    """The SIGTERM/SIGINT handler: stop at once. A job cut short is safe: its run stays
+    unfinished and is caught up at the next start.
+
+    A Ctrl-C can reach cron twice (from the terminal's process group, and forwarded by
+    `litestream replicate -exec`); the second handler call ran inside the first one's
+    shutdown() and printed a SchedulerNotRunningError traceback. So further signals are
+    ignored from the first one on, and a scheduler already stopped is fine."""
+    from apscheduler.schedulers import SchedulerNotRunningError
+
+    def stop(signum: int, _frame: object) -> None:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        log.info("cron stopping (signal %d)", signum)
+        with contextlib.suppress(SchedulerNotRunningError):
+            scheduler.shutdown(wait=False)
+        logging.shutdown()
+        os._exit(0)
+
+    return stop
+
+
 def main() -> None:
     _die_with_parent()
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "web.settings")
@@ -100,13 +123,7 @@ def main() -> None:
     scheduler = BlockingScheduler(timezone="UTC")
     first_runs = schedule(scheduler, JOBS)
 
-    def stop(signum: int, _frame: object) -> None:
-        # A job cut short is safe: its run stays unfinished and is caught up at next start.
-        log.info("cron stopping (signal %d)", signum)
-        scheduler.shutdown(wait=False)
-        logging.shutdown()
-        os._exit(0)
-
+    stop = stop_handler(scheduler)
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     for name, when in first_runs.items():
