@@ -260,7 +260,10 @@ def test_realtime_counter_moves_when_a_pageview_is_ingested(app: App, page: Any)
         page.wait_for_function("() => document.getElementById('rt-state').textContent === 'live'")
         page.evaluate("() => { window.__notReloaded = true; }")
         before = int(page.locator("#rt-pageviews").inner_text())
-        path = f"/blog/ingested-{uuid.uuid4().hex[:8]}/"
+        # No trailing slash: the worker normalises paths (it drops one), and the feed's items
+        # run together in textContent, so "/x/" matched only when the next item happened to
+        # start with "/" (it failed after other tests had left a backlog of pages).
+        path = f"/blog/ingested-{uuid.uuid4().hex[:8]}"
         beacon = {"k": key, "n": "pageview", "u": f"http://127.0.0.1{path}"}
         r = httpx.post(
             f"{app.url}/ingest/e",
