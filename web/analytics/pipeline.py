@@ -313,7 +313,7 @@ def process_batch(
         gc.disable()
         try:
             try:
-                stored = _run_txn(conn, b, payloads, _units(payloads, job_ids, pack_sizes), now)
+                stored = _run_txn(conn, b, _units(payloads, job_ids, pack_sizes), now)
             except BaseException:
                 STATES.clear()  # memory may hold this batch's uncommitted changes
                 CACHE.salts.clear()
@@ -382,7 +382,7 @@ def _units(
     return units
 
 
-def _run_txn(conn, b: _Batch, payloads: list[dict], units: list, now: float) -> list:
+def _run_txn(conn, b: _Batch, units: list, now: float) -> list:
     with transaction.atomic(using=DB):
         conn.ensure_connection()
         cur = conn.connection.cursor()
@@ -394,7 +394,6 @@ def _run_txn(conn, b: _Batch, payloads: list[dict], units: list, now: float) -> 
         CACHE.refresh(cur, now)
         # A unit stored before (a redelivery) is skipped whole, drops included.
         seen = _already_seen(cur, [key for key, _ in units])
-        new_keys: list[str] = []
         items: list[tuple[str, dict]] = []
         for key, events in units:
             if key in seen:
@@ -402,9 +401,8 @@ def _run_txn(conn, b: _Batch, payloads: list[dict], units: list, now: float) -> 
                 metrics.DUPLICATES.inc(len(events))
                 continue
             seen.add(key)
-            new_keys.append(key)
+            b.keys.append(key)
             items += events
-        b.keys = new_keys
         valid: list[tuple[str, dict]] = []
         for eid, p in items:
             try:
