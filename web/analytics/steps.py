@@ -17,6 +17,8 @@ from ua_parser import Parser, load_builtins
 from ua_parser.regex import Resolver
 
 from web.analytics import referrers
+from web.analytics.records import SESSION_TIMEOUT, Rec
+from web.analytics.timefmt import DAY, HOUR
 
 KINDS = frozenset({"pageview", "custom", "engagement", "error", "csp"})
 MAX_PATH = 500
@@ -259,3 +261,55 @@ def classify(url: Url, ref_host: str) -> tuple[str, str, str]:
             return known[0], known[1], ref_host
         return ref_host, "referral", ref_host
     return "Direct", "(none)", ""
+
+
+# --- all steps, for one event -----------------------------------------------------------
+
+
+def enrich(p: dict, eid: str, salts: dict[int, bytes], today: int) -> Rec:
+    """Run every step on a validated payload: visitor id (today's and, near midnight,
+    yesterday's), user agent, country, URL, referrer and the optional fields. `salts` maps a
+    UTC day number to its salt. Raises Drop for a stale event (no salt for its day, or older
+    than yesterday) or a bot."""
+    r = Rec()
+    r.p = p
+    r.eid = eid
+    r.site = site = p["site"]
+    r.ts = ts = float(p["ts"])
+    r.kind = p["kind"]
+    r.name = (p.get("name") or r.kind)[:200]
+    r.hour = int(ts // HOUR)
+    r.day = day = int(ts // DAY)
+    # step: visitor id
+    salt = salts.get(day)
+    if salt is None or day < today - 1:
+        raise Drop("visitor", "stale")
+    ip = p.get("ip") or ""
+    ua = p.get("ua") or ""
+    r.vid = visitor_id(salt, site, ip, ua)
+    # Yesterday's id is only needed to continue a session across midnight.
+    prev = salts.get(day - 1) if ts - day * DAY < SESSION_TIMEOUT else None
+    r.prev_vid = visitor_id(prev, site, ip, ua) if prev is not None else 0
+    # step: user agent
+    r.browser, r.os, device = ua_step(ua)
+    get = p.get
+    screen = get("screen")
+    r.screen = screen if type(screen) is int else 0
+    r.device = device_for(device, screen)
+    # step: country
+    r.country = country(ip)
+    # step: referrer, campaign, path
+    r.url = parse_url(get("url") or "")
+    r.ref_host = referrer_host(get("ref") or "")
+    props = get("props")
+    r.props = props if type(props) is dict else None
+    engaged = get("engaged_ms")
+    r.engaged = engaged if type(engaged) is int and 0 <= engaged <= 86_400_000 else 0
+    scroll = get("scroll")
+    r.scroll = scroll if type(scroll) is int else 0
+    lang = get("lang")
+    r.lang = lang[:35] if type(lang) is str else ""
+    err = get("error")
+    r.error = err if type(err) is dict else {}
+    r.session = None
+    return r

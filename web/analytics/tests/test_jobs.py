@@ -40,12 +40,12 @@ def test_redelivered_jobs_are_stored_once():
 
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_a_failing_batch_raises_and_is_recorded_as_an_issue(monkeypatch):
-    from web.analytics import pipeline
+    from web.analytics import writers
 
     def broken(*a: object, **k: object) -> None:
         raise RuntimeError("disk I/O error")
 
-    monkeypatch.setattr(pipeline, "_write", broken)
+    monkeypatch.setattr(writers, "write_batch", broken)
     payloads = [ev(DAY0)]
     with pytest.raises(RuntimeError):
         analytics_event_batch(payloads, _ctx(payloads, ["b1"]))

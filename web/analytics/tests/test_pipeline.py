@@ -308,15 +308,15 @@ def test_invalid_and_unknown_site_payloads_are_dropped_not_stored():
 
 def test_state_cache_notices_another_worker_wrote_the_visitor():
     """Two worker processes share data.db: each one's cached state must yield to the DB."""
-    from web.analytics import pipeline
+    from web.analytics import caches
 
     run([ev(T, url="https://hearth.test/a")])
-    mine = pipeline.STATES
-    pipeline.STATES = pipeline._StateCache()  # "another process": empty cache, same DB
+    mine = caches.STATES
+    caches.STATES = caches.StateCache()  # "another process": empty cache, same DB
     try:
         run([ev(T + 60, url="https://hearth.test/b")])
     finally:
-        pipeline.STATES = mine  # back to this process's now stale cache
+        caches.STATES = mine  # back to this process's now stale cache
     run([ev(T + 120, url="https://hearth.test/c")])
     s = Session.objects.get()
     assert (s.pageviews, s.exit_path, s.is_bounce) == (3, "/c", False)
@@ -327,14 +327,14 @@ def test_state_cache_notices_another_worker_wrote_the_visitor():
 
 
 def test_failed_batch_writes_nothing_and_leaves_no_stale_cache(monkeypatch):
-    from web.analytics import pipeline
+    from web.analytics import writers
 
     run([ev(T, url="https://hearth.test/a")])
 
     def broken(*a: object, **k: object) -> None:
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(pipeline, "_write", broken)
+    monkeypatch.setattr(writers, "write_batch", broken)
     with pytest.raises(RuntimeError):
         run([ev(T + 60, url="https://hearth.test/b")], job_ids=["redo"])
     monkeypatch.undo()
@@ -350,16 +350,16 @@ def test_a_full_session_cache_is_cut_to_half_once_not_rescanned_every_batch(monk
     """All cached sessions can be recent (a busy hour): pruning by age alone left the cache
     over its cap, and the full scan ran again on every batch. Visitor states are not
     capped: they all stay in memory."""
-    from web.analytics import pipeline
+    from web.analytics import caches
 
-    monkeypatch.setattr(pipeline._StateCache, "MAX", 10)
-    monkeypatch.setattr(pipeline, "STATES", pipeline._StateCache())
+    monkeypatch.setattr(caches.StateCache, "MAX", 10)
+    monkeypatch.setattr(caches, "STATES", caches.StateCache())
     visitors = [ev(T + i, ip=f"81.2.69.{i + 1}") for i in range(12)]  # 12 recent visitors
     run(visitors, now=T + 60)
-    assert len(pipeline.STATES.sessions) == 5
-    assert len(pipeline.STATES.visitors.records) == 12
+    assert len(caches.STATES.sessions) == 5
+    assert len(caches.STATES.visitors.records) == 12
     run([ev(T + 61, ip="81.2.69.200")], now=T + 62)  # under the cap again: just added
-    assert len(pipeline.STATES.sessions) == 6
+    assert len(caches.STATES.sessions) == 6
     # Sessions dropped from the cache are reloaded from data.db: the 1st visitor's next
     # pageview continues its session.
     run([ev(T + 90, ip="81.2.69.1", url="https://hearth.test/next")], now=T + 91)

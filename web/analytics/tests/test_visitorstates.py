@@ -8,7 +8,7 @@ from types import SimpleNamespace
 import pytest
 from django.db import connection
 
-from web.analytics import pipeline, visitorstates
+from web.analytics import caches, visitorstates
 from web.analytics.models import Rollup, Session, SessionsHourly, StateJournal
 from web.analytics.services import events_process_batch
 from web.analytics.tests.conftest import DAY0, ev
@@ -27,7 +27,7 @@ def run(payloads: list[dict], now: float | None = None) -> object:
 
 def restart_worker() -> None:
     """A new worker process: nothing in memory, the same data.db."""
-    pipeline.STATES = pipeline._StateCache()
+    caches.STATES = caches.StateCache()
 
 
 def loaded_store(now: float) -> StateStore:
@@ -39,7 +39,7 @@ def loaded_store(now: float) -> StateStore:
 
 @pytest.fixture(autouse=True)
 def _own_state_cache(monkeypatch):  # type: ignore[no-untyped-def]
-    monkeypatch.setattr(pipeline, "STATES", pipeline._StateCache())
+    monkeypatch.setattr(caches, "STATES", caches.StateCache())
 
 
 def test_record_round_trip() -> None:
@@ -84,7 +84,7 @@ def test_a_snapshot_replaces_the_journal_and_keeps_every_live_state(monkeypatch)
         k[0] for k in StateJournal.objects.order_by("id").values_list("kind", flat=True)
     )
     assert kinds.startswith("ss") and set(kinds.lstrip("s")) <= {"d"}, kinds  # deltas were cut
-    mine = pipeline.STATES.visitors.records
+    mine = caches.STATES.visitors.records
     assert len(mine) == 24
     assert loaded_store(T + 100).records == mine  # what a restart would rebuild
 
@@ -94,7 +94,7 @@ def test_states_older_than_48_hours_are_dropped_at_the_next_snapshot(monkeypatch
     later = T + KEEP_S + 60
     monkeypatch.setattr(visitorstates, "SNAPSHOT_MIN_BYTES", 1)
     run([ev(later, ip="81.2.69.2")], now=later + 1)
-    assert len(pipeline.STATES.visitors.records) == 1
+    assert len(caches.STATES.visitors.records) == 1
     assert sum(StateJournal.objects.values_list("states", flat=True)) == 1
     assert len(loaded_store(later + 2).records) == 1
 
@@ -108,7 +108,7 @@ def test_memory_follows_data_db_when_the_journal_changes_underneath() -> None:
     run([ev(T + 60, url="https://hearth.test/b")])
     s = Session.objects.get()  # a new session (the old one is gone), not a dangling update
     assert (s.entry_path, s.pageviews) == ("/b", 1)
-    assert len(pipeline.STATES.visitors.records) == 1
+    assert len(caches.STATES.visitors.records) == 1
 
 
 def test_migration_turns_visitorstate_rows_into_a_snapshot() -> None:

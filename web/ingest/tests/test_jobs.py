@@ -93,7 +93,7 @@ def test_chunks_hold_whole_packs() -> None:
 def test_a_failed_chunk_redelivers_the_batch_and_committed_packs_are_skipped(  # type: ignore[no-untyped-def]
     settings, monkeypatch
 ) -> None:
-    from web.analytics import pipeline
+    from web.analytics import writers
     from web.analytics.models import DedupeKey, Event
     from web.ingest import jobs
 
@@ -101,7 +101,7 @@ def test_a_failed_chunk_redelivers_the_batch_and_committed_packs_are_skipped(  #
     monkeypatch.setattr(jobs, "CHUNK", 2)
     payloads = [{"v": 1, "events": [event(i), event(i + 10)]} for i in range(3)]
     ids = ["p0", "p1", "p2"]
-    write = pipeline._write
+    write = writers.write_batch
     calls = []
 
     def second_chunk_fails(*a: object) -> None:
@@ -110,12 +110,12 @@ def test_a_failed_chunk_redelivers_the_batch_and_committed_packs_are_skipped(  #
             raise RuntimeError("disk full")
         write(*a)
 
-    monkeypatch.setattr(pipeline, "_write", second_chunk_fails)
+    monkeypatch.setattr(writers, "write_batch", second_chunk_fails)
     with pytest.raises(RuntimeError):
         analytics_events_batch(payloads, _ctx(ids, payloads))
     assert sorted(Event.objects.values_list("event_id", flat=True)) == ["p0:0", "p0:1"]
     assert list(DedupeKey.objects.values_list("key", flat=True)) == ["p0"]
-    monkeypatch.setattr(pipeline, "_write", write)
+    monkeypatch.setattr(writers, "write_batch", write)
     analytics_events_batch(payloads, _ctx(ids, payloads))  # the redelivery
     stored = sorted(Event.objects.values_list("event_id", flat=True))
     assert stored == ["p0:0", "p0:1", "p1:0", "p1:1", "p2:0", "p2:1"]
