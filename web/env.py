@@ -123,8 +123,11 @@ class Env:
     # CIDRs of reverse proxies whose X-Forwarded-For is believed (ingest client IP); empty =
     # use the socket peer only. Parsed and validated by web.ingest.clientip.
     trusted_proxies: tuple[str, ...] = ()
-    # Days raw analytics events are kept; rollups and issues are kept forever.
+    # Days raw analytics events are kept in data.db (the hot window; an event leaves it only
+    # once sealed into the columnar history). Rollups and issues are kept forever.
     analytics_retention_days: int = 90
+    # Days the columnar history (data_dir/history, Parquet) keeps events; 0 = forever.
+    analytics_history_days: int = 0
     # Outgoing email (console backend in dev unless HEARTH_SMTP_HOST is set).
     smtp_host: str = ""
     smtp_port: int = 587
@@ -158,6 +161,11 @@ class Env:
     @property
     def data_db(self) -> Path:
         return self.data_dir / "data.db"
+
+    @property
+    def history_dir(self) -> Path:
+        """The columnar history's Parquet segments (web/analytics/history)."""
+        return self.data_dir / "history"
 
     @property
     def ttl_db(self) -> Path:
@@ -248,6 +256,7 @@ def load() -> Env:
         log_level=_str("HEARTH_LOG_LEVEL", "INFO").upper(),
         trusted_proxies=tuple(_list("HEARTH_TRUSTED_PROXIES", [])),
         analytics_retention_days=_int("HEARTH_ANALYTICS_RETENTION_DAYS", 90),
+        analytics_history_days=_int("HEARTH_ANALYTICS_HISTORY_DAYS", 0),
         smtp_host=_str("HEARTH_SMTP_HOST"),
         smtp_port=_int("HEARTH_SMTP_PORT", 587),
         smtp_user=_str("HEARTH_SMTP_USER"),

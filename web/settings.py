@@ -9,6 +9,8 @@ ENV = _env.load()
 
 BASE_DIR = _env.REPO_ROOT
 DATA_DIR = ENV.data_dir
+# The columnar analytics history (Parquet segments; web/analytics/history).
+HISTORY_DIR = ENV.history_dir
 DEBUG = not ENV.production
 SECRET_KEY = ENV.secret_key
 ALLOWED_HOSTS = ENV.allowed_hosts + (["testserver"] if not ENV.production else [])

@@ -316,3 +316,33 @@ class DedupeKey(models.Model):
 
     key = models.CharField(max_length=80, primary_key=True)
     stored_at = models.DateTimeField()
+
+
+# --- Columnar history (web/analytics/history, ADR-Q1 in analytics.md) ---------------------
+
+
+class Segment(models.Model):
+    """One immutable Parquet file of sealed events (the history's catalog: a file is part of
+    the history exactly when its row is here). Events with ``min_seq <= seq <= max_seq`` are
+    in it; segments never overlap. ``level`` grows with each merge (compaction)."""
+
+    name = models.CharField(max_length=120, unique=True)
+    level = models.IntegerField()
+    min_seq = models.BigIntegerField()
+    max_seq = models.BigIntegerField()
+    rows = models.BigIntegerField()
+    bytes = models.BigIntegerField()
+    min_ts = models.DateTimeField(null=True)
+    max_ts = models.DateTimeField(null=True)
+    created_at = models.DateTimeField()
+    uploaded = models.BooleanField(default=False)  # copied to the backup bucket
+
+
+class HistoryState(models.Model):
+    """The sealed watermark (every event with id <= ``sealed_seq`` is in exactly one segment)
+    and the largest distance between an event and its session's start seen in the history, so
+    that a query reads every event of the sessions it covers (one row, pk=1)."""
+
+    sealed_seq = models.BigIntegerField(default=0)
+    span_s = models.IntegerField(default=0)
+    updated_at = models.DateTimeField(null=True)

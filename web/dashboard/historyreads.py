@@ -1,0 +1,344 @@
+"""The query path for everything rollups cannot answer: filters, goals, props, funnels.
+
+Reads the sealed columnar history (web/analytics/history: Parquet segments, DuckDB), whole
+range, no row caps. The meaning of every figure is in dashboard.md ("Filtered figures"):
+
+- A **visit** belongs to the range when it started in it. Its facts come from all of its
+  events: exit = last pageview, bounce = fewer than two pageviews and no custom event,
+  duration = engaged time. Its attributes (source … OS, entry) are its first event's.
+- A filter keeps visits: on an attribute, entry or exit it compares the visit's value;
+  ``page``, ``event``, ``goal`` and ``prop:<key>`` keep visits that have such an event.
+- Event panels (pages, events, goals, props) count the range's events of kept visits.
+
+Every event of a visit lies within ``span`` of its start (tracked by the sealer), so a
+query reads ``[start - 2·span, end + 2·span)`` and sees whole visits.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from web.analytics import goals as goal_rules
+from web.analytics.history import engine
+from web.analytics.models import Goal
+
+ATTRS = (
+    "source",
+    "medium",
+    "referrer",
+    "utm_source",
+    "utm_medium",
+    "utm_campaign",
+    "country",
+    "device",
+    "browser",
+    "os",
+)
+# A visit's attributes are constant over its events: these filter rows directly.
+ROW_FILTERS = {**{d: d for d in ATTRS}, "entry": "entry"}
+_EXIT = "coalesce(arg_max(path, seq) FILTER (WHERE kind = 'pageview'), '')"
+_VISIT_KEY = "(started::DATE, vid)"
+_EVENT_VISITOR = "(ts::DATE, visitor_id)"
+
+
+@dataclass(frozen=True)
+class Scope:
+    """The rows one query reads and the visit filters it applies."""
+
+    site_id: int
+    start: datetime  # naive UTC
+    end: datetime
+    lo: datetime  # window read for whole visits
+    hi: datetime
+    row_where: tuple[str, ...]
+    row_params: tuple[Any, ...]
+    has: tuple[tuple[str, tuple[Any, ...]], ...]  # visit has an event matching (cond, params)
+    exit: str | None
+
+
+def _naive(t: datetime) -> datetime:
+    return engine._naive(t)
+
+
+def event_condition(site_id: int, dim: str, value: str) -> tuple[str, list[Any]]:
+    """The event condition of a ``page``/``event``/``goal``/``prop:<key>`` filter."""
+    if dim == "page":
+        return goal_rules.sql_condition("page", goal_rules.normalise_pattern("page", value))
+    if dim == "event":
+        return "(kind = 'custom' AND name = ?)", [value]
+    if dim == "goal":
+        goal = Goal.objects.filter(site_id=site_id, name=value).first()
+        if goal is None:
+            return "FALSE", []
+        return goal_rules.sql_condition(
+            goal.kind, goal_rules.normalise_pattern(goal.kind, goal.match)
+        )
+    if dim.startswith("prop:"):
+        return "(kind = 'custom' AND props[?] = ?)", [dim[5:], value]
+    raise ValueError(f"not an event filter: {dim}")
+
+
+def scope(q: Any, snap: engine.Snapshot) -> Scope:
+    start, end = _naive(q.start), _naive(q.end)
+    pad = 2 * snap.span
+    row_where: list[str] = []
+    row_params: list[Any] = []
+    has = []
+    exit_value = None
+    for dim, value in q.filters.items():
+        if dim in ROW_FILTERS:
+            row_where.append(f"{ROW_FILTERS[dim]} = ?")
+            row_params.append(value)
+        elif dim == "exit":
+            exit_value = value
+        else:
+            cond, params = event_condition(q.site_id, dim, value)
+            has.append((cond, tuple(params)))
+    return Scope(
+        q.site_id,
+        start,
+        end,
+        start - pad,
+        end + pad,
+        tuple(row_where),
+        tuple(row_params),
+        tuple(has),
+        exit_value,
+    )
+
+
+def _visit_rows(s: Scope, *, started_in_range: bool) -> tuple[str, list[Any]]:
+    """SELECT of the events of kept visits (before the exit filter), as ``{ev}`` rows."""
+    where = ["site_id = ?", "ts >= ?", "ts < ?", "session_id != 0", *s.row_where]
+    params: list[Any] = [s.site_id, s.lo, s.hi, *s.row_params]
+    if started_in_range:
+        where += ["started >= ?", "started < ?"]
+        params += [s.start, s.end]
+    for cond, cp in s.has:
+        where.append(
+            "session_id IN (SELECT session_id FROM {ev} WHERE site_id = ? AND ts >= ? "
+            f"AND ts < ? AND session_id != 0 AND {cond})"
+        )
+        params += [s.site_id, s.lo, s.hi, *cp]
+    return f"SELECT * FROM {{ev}} WHERE {' AND '.join(where)}", params
+
+
+_VISIT_FACTS = (
+    "SELECT session_id, any_value(started) AS started, arg_min(visitor_id, seq) AS vid, "
+    "count(*) FILTER (WHERE kind = 'pageview') AS pv, "
+    "count(*) FILTER (WHERE kind = 'custom') AS ce, "
+    "coalesce(sum(engaged_ms) FILTER (WHERE kind = 'engagement'), 0) AS dur, "
+    f"{_EXIT} AS exit{{cols}} FROM rows GROUP BY session_id"
+)
+
+
+def _visits_cte(s: Scope, cols: Sequence[str] = ()) -> tuple[str, list[Any]]:
+    """``WITH rows AS (...), visits AS (...)``: one row per kept visit started in range."""
+    rows_sql, params = _visit_rows(s, started_in_range=True)
+    extra = "".join(f", any_value({c}) AS {c}" for c in cols)
+    visits = _VISIT_FACTS.replace("{cols}", extra)
+    having = ""
+    if s.exit is not None:
+        having = f" HAVING {_EXIT} = ?"
+        params.append(s.exit)
+    return f"WITH rows AS ({rows_sql}), visits AS ({visits}{having})", params
+
+
+def _kept_sessions(s: Scope) -> tuple[str, list[Any]]:
+    """A condition on event rows: their visit passes the filters (any start)."""
+    conds: list[str] = []
+    params: list[Any] = []
+    for cond, cp in s.has:
+        conds.append(
+            "session_id IN (SELECT session_id FROM {ev} WHERE site_id = ? AND ts >= ? "
+            f"AND ts < ? AND session_id != 0 AND {cond})"
+        )
+        params += [s.site_id, s.lo, s.hi, *cp]
+    if s.exit is not None:
+        rows_sql, rp = _visit_rows(s, started_in_range=False)
+        conds.append(
+            f"session_id IN (SELECT session_id FROM ({rows_sql}) GROUP BY session_id "
+            f"HAVING {_EXIT} = ?)"
+        )
+        params += [*rp, s.exit]
+    conds += list(s.row_where)
+    params += list(s.row_params)
+    return (" AND ".join(conds) or "TRUE"), params
+
+
+def _run(s: Scope, sql: str, params: list[Any]) -> list[tuple[Any, ...]]:
+    return engine.run(sql, params, start=s.lo, end=s.hi)
+
+
+# --- visit panels ---------------------------------------------------------------------------
+
+
+def visit_totals(q: Any) -> tuple[int, int, int, int, int]:
+    """(visitors, visits, pageviews, bounces, duration_ms) of the kept visits."""
+    s = scope(q, engine.snapshot())
+    cte, params = _visits_cte(s)
+    row = _run(
+        s,
+        f"{cte} SELECT count(DISTINCT {_VISIT_KEY}), count(*), coalesce(sum(pv), 0), "
+        "count(*) FILTER (WHERE pv < 2 AND ce = 0), coalesce(sum(dur), 0) FROM visits",
+        params,
+    )[0]
+    return tuple(int(v or 0) for v in row)  # type: ignore[return-value]
+
+
+def visit_series(q: Any, *, hourly: bool) -> list[tuple[str, int, int, int]]:
+    """(bucket text, visitors, visits, pageviews) per hour or UTC day of visit start."""
+    s = scope(q, engine.snapshot())
+    cte, params = _visits_cte(s)
+    fmt = "%Y-%m-%d %H" if hourly else "%Y-%m-%d"
+    return _run(
+        s,
+        f"{cte} SELECT strftime(started, '{fmt}') AS b, count(DISTINCT {_VISIT_KEY}), count(*), "
+        "coalesce(sum(pv), 0) FROM visits GROUP BY b",
+        params,
+    )  # type: ignore[return-value]
+
+
+def _page(search: str, limit: int, offset: int) -> tuple[str, str, list[Any]]:
+    where = " AND contains(lower(value), lower(?))" if search else ""
+    return where, "LIMIT ? OFFSET ?", ([search] if search else []) + [limit, offset]
+
+
+def visit_breakdown(
+    q: Any, dim: str, *, limit: int, offset: int = 0, search: str = ""
+) -> list[tuple[Any, ...]]:
+    """Kept visits grouped by an attribute, entry or exit: (value, pageviews, events,
+    visitors, visits, bounces, duration_ms)."""
+    s = scope(q, engine.snapshot())
+    col = "exit" if dim == "exit" else ROW_FILTERS[dim]
+    cte, params = _visits_cte(s, () if dim == "exit" else (col,))
+    where, page, pp = _page(search, limit, offset)
+    order = "visits" if dim in ("entry", "exit") else "visitors"
+    return _run(
+        s,
+        f"{cte} SELECT * FROM (SELECT {col} AS value, sum(pv) AS pageviews, sum(ce) AS events, "
+        f"count(DISTINCT {_VISIT_KEY}) AS visitors, count(*) AS visits, "
+        "count(*) FILTER (WHERE pv < 2 AND ce = 0) AS bounces, sum(dur) AS dur FROM visits "
+        f"GROUP BY {col}) WHERE value != ''{where} ORDER BY {order} DESC, value {page}",
+        params + pp,
+    )
+
+
+# --- event panels -------------------------------------------------------------------------
+
+
+def _events_where(
+    s: Scope, kind_cond: str, kind_params: Sequence[Any] = ()
+) -> tuple[str, list[Any]]:
+    kept, params = _kept_sessions(s)
+    return (
+        f"site_id = ? AND ts >= ? AND ts < ? AND {kind_cond} AND {kept}",
+        [s.site_id, s.start, s.end, *kind_params, *params],
+    )
+
+
+def event_breakdown(
+    q: Any, dim: str, *, limit: int, offset: int = 0, search: str = ""
+) -> list[tuple[Any, ...]]:
+    """Pages (pageviews), custom events or one prop's values (``props:<key>``) of the range's
+    events of kept visits: (value, pageviews, events, visitors, visits, 0, 0)."""
+    s = scope(q, engine.snapshot())
+    if dim == "page":
+        col, col_params = "path", []
+        where, params = _events_where(s, "kind = 'pageview'")
+    elif dim == "event":
+        col, col_params = "name", []
+        where, params = _events_where(s, "kind = 'custom'")
+    else:
+        key = dim.split(":", 1)[1]
+        col, col_params = "props[?]", [key]
+        where, params = _events_where(s, "kind = 'custom' AND props[?] IS NOT NULL", [key])
+    pwhere, page, pp = _page(search, limit, offset)
+    return _run(
+        s,
+        f"SELECT * FROM (SELECT {col} AS value, count(*) FILTER (WHERE kind = 'pageview') AS pv, "
+        f"count(*) FILTER (WHERE kind = 'custom') AS ce, count(DISTINCT {_EVENT_VISITOR}), "
+        f"count(DISTINCT session_id), 0, 0 FROM {{ev}} WHERE {where} GROUP BY value) "
+        f"WHERE TRUE{pwhere} ORDER BY pv + ce DESC, value {page}",
+        [*col_params, *params, *pp],
+    )
+
+
+def goal_conversions(q: Any) -> list[tuple[str, int, int, int]]:
+    """Every goal of the site (retroactive: matched on the history at query time):
+    (name, conversions, converting visitors, converting visits), goals with none left out."""
+    goals = list(Goal.objects.filter(site_id=q.site_id).order_by("name"))
+    if not goals:
+        return []
+    s = scope(q, engine.snapshot())
+    where, params = _events_where(s, "kind IN ('pageview', 'custom')")
+    cols, cp = [], []
+    for g in goals:
+        cond, gp = goal_rules.sql_condition_for_goal(g.kind, g.match)
+        cols.append(
+            f"count(*) FILTER (WHERE {cond}), count(DISTINCT {_EVENT_VISITOR}) FILTER "
+            f"(WHERE {cond}), count(DISTINCT session_id) FILTER (WHERE {cond})"
+        )
+        cp += gp * 3
+    row = _run(s, f"SELECT {', '.join(cols)} FROM {{ev}} WHERE {where}", cp + params)[0]
+    out = []
+    for i, g in enumerate(goals):
+        n, visitors, visits = (int(v or 0) for v in row[3 * i : 3 * i + 3])
+        if n:
+            out.append((g.name, n, visitors, visits))
+    out.sort(key=lambda r: (-r[2], r[0]))
+    return out
+
+
+def prop_counts(q: Any, name: str, *, limit: int) -> list[tuple[str, str, int]]:
+    """(key, value, events) over the props of custom events named ``name``."""
+    s = scope(q, engine.snapshot())
+    where, params = _events_where(s, "kind = 'custom' AND name = ?", [name])
+    return _run(
+        s,
+        "SELECT k, v, count(*) AS n FROM (SELECT unnest(map_keys(props)) AS k, "
+        f"unnest(map_values(props)) AS v FROM {{ev}} WHERE {where}) "
+        "GROUP BY k, v ORDER BY n DESC, k, v LIMIT ?",
+        [*params, limit],
+    )
+
+
+def funnel_counts(q: Any, steps: Sequence[tuple[str, str]]) -> list[int]:
+    """Kept visits reaching each step in order: the first event matching step 1, then the
+    first later event (by time, then arrival) matching step 2, and so on."""
+    s = scope(q, engine.snapshot())
+    rows_sql, params = _visit_rows(s, started_in_range=True)
+    if s.exit is not None:
+        rows_sql = (
+            f"SELECT * FROM ({rows_sql}) WHERE session_id IN (SELECT session_id FROM "
+            f"({rows_sql}) GROUP BY session_id HAVING {_EXIT} = ?)"
+        )
+        params = [*params, *params, s.exit]
+    conds, cparams = [], []
+    for kind, pattern in steps:
+        cond, cp = goal_rules.sql_condition(kind, pattern)
+        conds.append(cond)
+        cparams.append(cp)
+    flags = ", ".join(f"{c} AS c{i}" for i, c in enumerate(conds))
+    flag_params = [p for cp in cparams for p in cp]
+    any_step = " OR ".join(conds)
+    ctes = [
+        f"rows AS ({rows_sql})",
+        f"m AS (SELECT session_id, {{'t': ts, 'q': seq}} AS o, {flags} FROM rows WHERE {any_step})",
+        "s0 AS (SELECT session_id, min(o) AS o FROM m WHERE c0 GROUP BY session_id)",
+    ]
+    for i in range(1, len(steps)):
+        ctes.append(
+            f"s{i} AS (SELECT m.session_id, min(m.o) AS o FROM m JOIN s{i - 1} p "
+            f"ON m.session_id = p.session_id WHERE m.c{i} AND m.o > p.o GROUP BY m.session_id)"
+        )
+    counts = ", ".join(f"(SELECT count(*) FROM s{i})" for i in range(len(steps)))
+    row = _run(
+        s,
+        f"WITH {', '.join(ctes)} SELECT {counts}",
+        [*params, *flag_params, *flag_params],
+    )[0]
+    return [int(v) for v in row]

@@ -1,0 +1,138 @@
+"""Dashboard queries from URL parameters: the range, the filters, and what they mean.
+
+Ranges are UTC. Filters: one value per dimension (see FILTER_DIMS) and ``prop:<key>`` for a
+custom-event property. Parsing errors are QueryError (HTTP 400 with the message).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime, timedelta
+
+HOUR = timedelta(hours=1)
+DAY = timedelta(days=1)
+RANGES = ("realtime", "today", "yesterday", "7d", "30d", "month", "year", "custom")
+# Filterable dimensions; each is also a breakdown panel.
+SESSION_DIMS = (
+    "source",
+    "medium",
+    "referrer",
+    "utm_source",
+    "utm_medium",
+    "utm_campaign",
+    "country",
+    "device",
+    "browser",
+    "os",
+)
+FILTER_DIMS = ("page", "entry", "exit", *SESSION_DIMS, "event", "goal")
+BREAKDOWN_DIMS = FILTER_DIMS
+PROP_FILTER = "prop:"  # filter on a custom-event property: prop:<key>=<value>
+PROP_DIM = "props:"  # breakdown by one property's values: props:<key>
+MAX_PROP_KEY = 100
+MAX_RANGE_DAYS = 3 * 366
+
+
+class QueryError(ValueError):
+    """Bad range or filter in a request; the message is shown to the user (HTTP 400)."""
+
+
+@dataclass(frozen=True)
+class Query:
+    site_id: int
+    start: datetime  # UTC, inclusive, whole hour
+    end: datetime  # UTC, exclusive, whole hour
+    range: str = "30d"
+    filters: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def interval(self) -> str:
+        return "hour" if self.end - self.start <= 2 * DAY else "day"
+
+    @property
+    def days(self) -> float:
+        return (self.end - self.start) / DAY
+
+    def previous(self) -> Query:
+        """The period of the same length just before this one (for comparison)."""
+        span = self.end - self.start
+        return replace(self, start=self.start - span, end=self.start)
+
+    def params(self, **override: str | None) -> dict[str, str]:
+        """URL parameters that reproduce this query (for links and shareable views)."""
+        out: dict[str, str] = {"range": self.range}
+        if self.range == "custom":
+            out["from"] = self.start.date().isoformat()
+            out["to"] = (self.end - DAY).date().isoformat()
+        out.update(self.filters)
+        for k, v in override.items():
+            if v is None:
+                out.pop(k, None)
+            else:
+                out[k] = v
+        return out
+
+
+def _floor_hour(t: datetime) -> datetime:
+    return t.replace(minute=0, second=0, microsecond=0)
+
+
+def day_start(d: date) -> datetime:
+    return datetime(d.year, d.month, d.day, tzinfo=UTC)
+
+
+def parse_query(site_id: int, params: Mapping[str, str], *, now: datetime | None = None) -> Query:
+    """Build a Query from URL parameters (range, from, to and one value per filter dim).
+
+    Ranges are UTC: today, yesterday, 7d and 30d (ending with today), month and year (to
+    date), custom (from/to inclusive dates). Raises QueryError with a readable message.
+    """
+    now = now or datetime.now(UTC)
+    rng = params.get("range") or "30d"
+    if rng not in RANGES:
+        raise QueryError(f"unknown range {rng!r}; use one of {', '.join(RANGES)}")
+    today = day_start(now.date())
+    end = today + DAY
+    if rng == "realtime":
+        start, end = _floor_hour(now) - HOUR, _floor_hour(now) + HOUR
+    elif rng == "today":
+        start = today
+    elif rng == "yesterday":
+        start, end = today - DAY, today
+    elif rng == "7d":
+        start = today - 6 * DAY
+    elif rng == "30d":
+        start = today - 29 * DAY
+    elif rng == "month":
+        start = today.replace(day=1)
+    elif rng == "year":
+        start = today.replace(month=1, day=1)
+    else:
+        try:
+            first = date.fromisoformat(params.get("from", ""))
+            last = date.fromisoformat(params.get("to", ""))
+        except ValueError as exc:
+            raise QueryError("custom range needs from= and to= as YYYY-MM-DD") from exc
+        if last < first:
+            raise QueryError("custom range: to= is before from=")
+        start, end = day_start(first), day_start(last) + DAY
+        if (end - start).days > MAX_RANGE_DAYS:
+            raise QueryError(f"custom range is longer than {MAX_RANGE_DAYS} days")
+    filters: dict[str, str] = {}
+    for dim in FILTER_DIMS:
+        value = params.get(dim)
+        if value is None or value == "":
+            continue
+        if len(value) > 500:
+            raise QueryError(f"filter {dim} is longer than 500 characters")
+        filters[dim] = value
+    for key, value in params.items():
+        if not key.startswith(PROP_FILTER) or value == "":
+            continue
+        if not 0 < len(key) - len(PROP_FILTER) <= MAX_PROP_KEY:
+            raise QueryError(f"property filter needs a key of 1-{MAX_PROP_KEY} characters")
+        if len(value) > 500:
+            raise QueryError(f"filter {key} is longer than 500 characters")
+        filters[key] = value
+    return Query(site_id=site_id, start=start, end=end, range=rng, filters=filters)

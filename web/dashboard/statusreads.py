@@ -1,0 +1,120 @@
+"""Reads for the realtime view, the error pages and the status page."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from web.analytics.models import Site
+from web.analytics.selectors import visitors_now
+from web.dashboard.querying import DAY
+from web.dashboard.rollupreads import day_text, fetch, ts_text
+
+
+def realtime_snapshot(site_id: int, *, now: float | None = None) -> dict[str, Any]:
+    """Initial state of the realtime view; updates then arrive over SSE. Visitors now = visitor
+    ids seen in the last 5 minutes (the worker publishes the same count live)."""
+    now = now or datetime.now(UTC).timestamp()
+    visitors = visitors_now(site_id=site_id, now=now)
+    since = datetime.fromtimestamp(now - 1800, UTC)
+    pages = fetch(
+        "SELECT path, COUNT(*) FROM (SELECT path FROM analytics_event WHERE site_id=%s AND ts>=%s "
+        "AND kind='pageview' ORDER BY ts DESC LIMIT 5000) GROUP BY path ORDER BY 2 DESC LIMIT 10",
+        [site_id, ts_text(since)],
+    )
+    return {"visitors_now": int(visitors), "pages": [{"path": p, "pageviews": n} for p, n in pages]}
+
+
+def issues_search(
+    site_id: int, *, search: str = "", status: str = "open", limit: int = 50
+) -> list[dict[str, Any]]:
+    """Issues newest first; ``search`` uses the FTS5 trigram index (3+ characters) and falls
+    back to LIKE for shorter terms."""
+    where, params = ["i.site_id=%s"], [site_id]
+    if status:
+        where.append("i.status=%s")
+        params.append(status)
+    if search and len(search) >= 3:
+        where.append(
+            "i.id IN (SELECT rowid FROM analytics_issue_fts WHERE analytics_issue_fts MATCH %s)"
+        )
+        params.append('"' + search.replace('"', '""') + '"')
+    elif search:
+        where.append("(i.message LIKE %s OR i.type LIKE %s)")
+        params += [f"%{search}%"] * 2
+    rows = fetch(
+        "SELECT i.id, i.kind, i.type, i.message, i.culprit, i.count, i.sessions, i.status, "
+        f"i.first_seen, i.last_seen FROM analytics_issue i WHERE {' AND '.join(where)} "
+        "ORDER BY i.last_seen DESC LIMIT %s",
+        [*params, limit],
+    )
+    keys = ("id", "kind", "type", "message", "culprit", "count", "sessions", "status")
+    return [
+        {**dict(zip(keys, r[:8], strict=True)), "first_seen": r[8], "last_seen": r[9]} for r in rows
+    ]
+
+
+def issue_detail(issue_id: int, *, days: int = 14) -> dict[str, Any]:
+    """An issue, its occurrences per day for the last ``days`` days and 10 sample events."""
+    from web.analytics.models import Issue, IssueEvent
+
+    issue = Issue.objects.get(pk=issue_id)
+    since = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0) - (days - 1) * DAY
+    counts = dict(
+        fetch(
+            "SELECT substr(ts,1,10), COUNT(*) FROM analytics_issueevent WHERE issue_id=%s "
+            "AND ts>=%s GROUP BY 1",
+            [issue_id, ts_text(since)],
+        )
+    )
+    series = [
+        {"t": day_text(since + i * DAY), "events": int(counts.get(day_text(since + i * DAY), 0))}
+        for i in range(days)
+    ]
+    samples = list(IssueEvent.objects.filter(issue_id=issue_id).order_by("-ts")[:10])
+    return {"issue": issue, "series": series, "samples": samples}
+
+
+def status_overview() -> dict[str, Any]:
+    """Queue and backup health for the status page. Each part is read lazily and reports
+    "not available" instead of failing the page when its app or server is missing."""
+    from django.conf import settings
+
+    out: dict[str, Any] = {}
+    try:
+        from web.messaging import services as msvc
+
+        summary = getattr(msvc, "queue_summary", None)
+        if summary is None:
+            from web.messaging import selectors as msel  # type: ignore[attr-defined]
+
+            summary = msel.queue_summary
+        out["queues"] = summary()
+    except Exception as exc:  # the page reports what it could not read
+        out["queues"] = {"error": f"not available ({type(exc).__name__}: {exc})"}
+    try:
+        from web.messaging.models import DeadLetter
+
+        out["dead_letters"] = DeadLetter.objects.count()
+    except Exception as exc:  # as above
+        out["dead_letters"] = f"not available ({type(exc).__name__})"
+    try:
+        from web.backups import selectors as bsel
+
+        out["replication"] = bsel.replication_status(settings.ENV, timeout=1.0)
+        tiers: dict[str, dict[str, Any]] = {}
+        for run in bsel.jobruns_recent(limit=500):
+            if not run.job.startswith("backup"):
+                continue
+            tier = tiers.setdefault(run.job, {"last": run, "last_ok": None})
+            if tier["last_ok"] is None and run.outcome == "ok":
+                tier["last_ok"] = run
+        out["backups"] = tiers
+    except Exception as exc:  # as above
+        out["replication"] = {"ok": False, "detail": f"not available ({type(exc).__name__})"}
+        out["backups"] = {}
+    return out
+
+
+def sites_for(user: Any) -> list[Site]:
+    return list(Site.objects.order_by("pk")) if getattr(user, "is_staff", False) else []
