@@ -25,6 +25,9 @@ class Job:
     func: Callable[..., object]
     every: timedelta
     jitter_s: int = 60
+    # A ticker runs every few seconds from cron's start, with no catch-up, and records a
+    # run only when it fails (a row per success every 15 s would swamp the run history).
+    ticker: bool = False
 
 
 JOBS: list[Job] = [
@@ -33,6 +36,14 @@ JOBS: list[Job] = [
     Job("backup weekly", tasks.backup_weekly, every=timedelta(days=7), jitter_s=600),
     Job("backup biweekly", tasks.backup_biweekly, every=timedelta(days=14), jitter_s=600),
     Job("analytics retention", analytics_cron.analytics_retention, every=timedelta(days=1)),
+    Job(
+        "analytics seal",
+        analytics_cron.history_tick,
+        every=timedelta(seconds=analytics_cron.SEAL_EVERY_S),
+        jitter_s=0,
+        ticker=True,
+    ),
+    Job("analytics history upload", analytics_cron.history_upload, every=timedelta(minutes=5)),
     Job("dashboard alerts", dashboard_cron.alerts_check, every=timedelta(minutes=10), jitter_s=30),
     Job("dashboard compact", dashboard_cron.rollups_compact, every=timedelta(hours=1)),
     Job("dashboard report weekly", dashboard_cron.report_weekly, every=timedelta(days=7)),

@@ -43,13 +43,28 @@ def schedule(
     A job never run, or whose marker + interval is past, gets one "catch-up" run soon;
     its interval then starts from that run. Others start at marker + interval.
     """
-    from cron.runner import run_job
+    from cron.runner import run_job, run_ticker
     from web.backups.selectors import job_last_success
 
     now = now or datetime.now(UTC)
     first_runs: dict[str, datetime] = {}
     overdue = 0
     for job in jobs:
+        if job.ticker:
+            scheduler.add_job(
+                run_ticker,
+                "interval",
+                seconds=job.every.total_seconds(),
+                next_run_time=now + timedelta(seconds=1),
+                args=[job],
+                id=job.name,
+                name=job.name,
+                coalesce=True,
+                max_instances=1,
+                misfire_grace_time=None,
+            )
+            first_runs[job.name] = now + timedelta(seconds=1)
+            continue
         last = job_last_success(job=job.name)
         due = (last + job.every) if last else now
         if due <= now:

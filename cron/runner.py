@@ -89,6 +89,33 @@ def run_job(
     return run, result
 
 
+_ticker_failing: set[str] = set()
+
+
+def run_ticker(job: Job) -> None:
+    """Run a frequent job (``Job.ticker``): nothing is recorded while it succeeds; its first
+    failure after a success is recorded and alerted like any job's, later ones only logged,
+    so a broken ticker alerts once, not every few seconds."""
+    from web.backups.models import JobRun
+    from web.backups.services import jobrun_finish, jobrun_start
+
+    close_old_connections()
+    try:
+        _call(job, {})
+        if job.name in _ticker_failing:
+            log.info("job %s recovered", job.name)
+        _ticker_failing.discard(job.name)
+    except Exception as exc:  # a job's failure must never stop the scheduler
+        log.error("job %s failed: %s", job.name, exc)
+        if job.name not in _ticker_failing:
+            _ticker_failing.add(job.name)
+            run = jobrun_start(job=job.name, dry_run=False, trigger="cron")
+            jobrun_finish(run=run, outcome=JobRun.FAILED, error=traceback.format_exc()[-4000:])
+            alert_failure(run=run, exc=exc)
+    finally:
+        close_old_connections()
+
+
 def alert_failure(*, run: JobRun, exc: BaseException) -> None:
     """Publish ``events.alerts.cron`` and email the admins; neither may raise."""
     data = {

@@ -151,12 +151,39 @@ def test_every_job_is_a_command_with_dry_run(settings, capsys) -> None:  # type:
 
 
 def test_job_table_contract() -> None:
-    """Every declared job has a unique name, a sane schedule, and a --dry-run."""
+    """Every declared job has a unique name, a sane schedule, and a --dry-run (tickers, which
+    run every few seconds and are not recorded, need neither a minute nor a dry run)."""
     from cron.runner import supports_dry_run
 
     names = [j.name for j in JOBS]
     assert len(names) == len(set(names))
     for job in JOBS:
-        assert job.every >= timedelta(minutes=1) and job.jitter_s >= 0, job
-        assert supports_dry_run(job), f"{job.name}: its function needs a dry_run keyword"
+        least = timedelta(seconds=5) if job.ticker else timedelta(minutes=1)
+        assert job.every >= least and job.jitter_s >= 0, job
+        if not job.ticker:
+            assert supports_dry_run(job), f"{job.name}: its function needs a dry_run keyword"
         assert job_named(job.name.replace(" ", "_")) is job
+
+
+@pytest.mark.django_db
+def test_a_ticker_records_nothing_while_it_works_and_its_first_failure_once(monkeypatch):
+    from cron import runner
+
+    alerts = []
+    monkeypatch.setattr(runner, "alert_failure", lambda *, run, exc: alerts.append(run.pk))
+    calls = {"n": 0}
+
+    def tick() -> None:
+        calls["n"] += 1
+        if 2 <= calls["n"] <= 4:
+            raise RuntimeError("disk full")
+
+    job = Job("test ticker", tick, every=timedelta(seconds=15), jitter_s=0, ticker=True)
+    for _ in range(6):
+        runner.run_ticker(job)
+    assert calls["n"] == 6
+    runs = list(JobRun.objects.filter(job="test ticker"))
+    assert [r.outcome for r in runs] == ["failed"] and "disk full" in runs[0].error
+    assert alerts == [runs[0].pk]
+    runner.run_ticker(Job("test ticker", lambda: 1 / 0, every=timedelta(seconds=15), ticker=True))
+    assert JobRun.objects.filter(job="test ticker").count() == 2  # failing again after recovery

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from django import forms
 from django.contrib import admin
 from django.utils.html import format_html
 
+from web.analytics import goals
 from web.analytics.models import Goal, Issue, Site
 from web.analytics.services import issue_set_status
 
@@ -26,8 +28,32 @@ class SiteAdmin(admin.ModelAdmin):
         return format_html("<code>{}</code>", code)
 
 
+class GoalForm(forms.ModelForm):
+    """Normalises the pattern by the same rule the worker and the dashboards use."""
+
+    class Meta:
+        model = Goal
+        fields = ("site", "name", "kind", "match")
+        help_texts = {
+            "match": "Event goal: the custom event's name. Page goal: a path such as /pricing; "
+            "* matches any characters (/blog/*). A trailing slash is ignored. Goals count "
+            "past visits too.",
+        }
+
+    def clean(self) -> dict:
+        data = super().clean()
+        kind, match = data.get("kind"), data.get("match")
+        if kind and match is not None:
+            try:
+                data["match"] = goals.normalise_pattern(kind, match)
+            except goals.GoalError as exc:
+                self.add_error("match", str(exc))
+        return data
+
+
 @admin.register(Goal)
 class GoalAdmin(admin.ModelAdmin):
+    form = GoalForm
     list_display = ("name", "site", "kind", "match")
     list_filter = ("site", "kind")
 

@@ -12,7 +12,7 @@ from django.conf import settings
 from django.db import connections, transaction
 from django.utils import timezone
 
-from web.analytics import pipeline
+from web.analytics import goals, pipeline
 from web.analytics.fingerprints import group_exception
 from web.analytics.issues import IssueItem, issues_record
 from web.analytics.models import Goal, Issue, Site
@@ -188,9 +188,10 @@ def issue_set_status(*, issue_id: int, status: str) -> Issue:
 
 
 def goal_create(*, site_id: int, name: str, kind: str, match: str) -> Goal:
-    """Add a conversion goal; the worker picks it up within its 30 s cache window."""
-    if kind not in Goal.Kind.values:
-        raise ValueError(f"unknown goal kind {kind!r}; use 'event' or 'page'")
+    """Add a conversion goal, its pattern normalised by the one rule (web/analytics/goals.py;
+    raises GoalError, a ValueError, for a bad one). Dashboards count it retroactively; the
+    worker's rollups pick it up within their 30 s cache window."""
+    match = goals.normalise_pattern(kind, match)
     goal = Goal.objects.create(site_id=site_id, name=name, kind=kind, match=match)
     pipeline.reset_caches()
     return goal
@@ -204,10 +205,12 @@ _CHUNK = 5000
 def analytics_retention(
     *, days: int | None = None, dry_run: bool = False, now: float | None = None
 ) -> dict[str, int]:
-    """Delete raw analytics older than `days` (default HEARTH_ANALYTICS_RETENTION_DAYS), visitor
-    states and salts older than 48 h. Rollups, the hourly graph, counters and issues are kept
-    forever. Deletes in chunks of 5,000 rows per transaction so the worker is never blocked
-    long. Returns rows deleted (or that would be, with dry_run) per table."""
+    """Delete raw analytics older than `days` (default HEARTH_ANALYTICS_RETENTION_DAYS; raw
+    events only once sealed into the columnar history), visitor states and salts older than
+    48 h, and history rows older than HEARTH_ANALYTICS_HISTORY_DAYS (0 = kept forever).
+    Rollups, the hourly graph, counters and issues are kept forever. Deletes in chunks of
+    5,000 rows per transaction so the worker is never blocked long. Returns rows deleted
+    (or that would be, with dry_run) per table."""
     days = settings.ENV.analytics_retention_days if days is None else days
     if days < 1:
         raise ValueError("retention days must be at least 1")
@@ -216,8 +219,13 @@ def analytics_retention(
     today = int(now // DAY)
     site_ids = list(Site.objects.values_list("pk", flat=True))
     # (table, WHERE clause, params); raw events go per site to use the (site, ts) index.
+    # An event leaves data.db only once it is in the columnar history (id <= watermark).
+    with connections[pipeline.DB].cursor() as cur:
+        cur.execute("SELECT coalesce(max(sealed_seq), 0) FROM analytics_historystate")
+        sealed = int(cur.fetchone()[0])
     targets: list[tuple[str, str, list]] = [
-        ("analytics_event", "site_id = %s AND ts < %s", [site, raw_cutoff]) for site in site_ids
+        ("analytics_event", "site_id = %s AND ts < %s AND id <= %s", [site, raw_cutoff, sealed])
+        for site in site_ids
     ]
     targets += [
         ("analytics_droppedevent", "ts < %s", [raw_cutoff]),
@@ -250,4 +258,7 @@ def analytics_retention(
         out["visitor_states"] = journal_compact(conn.connection.cursor(), now, dry_run=dry_run)
     if not dry_run:
         pipeline.CACHE.salts.clear()
+        from web.analytics.history.services import history_retention
+
+        out.update(history_retention(now=now))
     return out

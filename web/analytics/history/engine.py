@@ -9,6 +9,8 @@ files are deleted only minutes later, so this is rare).
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -24,6 +26,15 @@ THREADS = 2
 MEMORY_LIMIT = "768MB"
 
 _local = threading.local()
+_all: list[duckdb.DuckDBPyConnection] = []
+
+
+@atexit.register
+def _close_all() -> None:
+    # Closed before exit, or nanobind reports the live connections as leaks on stderr.
+    for con in _all:
+        with contextlib.suppress(Exception):
+            con.close()
 
 
 def connection() -> duckdb.DuckDBPyConnection:
@@ -40,6 +51,7 @@ def connection() -> duckdb.DuckDBPyConnection:
         )
         con.execute(f"CREATE TABLE empty_ev ({cols})")
         _local.con = con
+        _all.append(con)
     return con
 
 
