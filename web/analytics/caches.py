@@ -10,6 +10,7 @@ from __future__ import annotations
 import secrets
 from typing import TYPE_CHECKING
 
+from web.analytics import goals
 from web.analytics.records import (
     SESSION_COLS,
     SESSION_TIMEOUT,
@@ -38,7 +39,7 @@ class SiteCache:
 
     def __init__(self) -> None:
         self.sites: set[int] = set()
-        # site -> [(goal name, kind, pattern)]
+        # site -> [(goal name, kind, normalised pattern)]
         self.goals: dict[int, list[tuple[str, str, str]]] = {}
         self.loaded_at = -1e9
         self.salts: dict[int, bytes] = {}
@@ -49,7 +50,12 @@ class SiteCache:
         self.sites = {r[0] for r in cur.execute(SELECT_SITES)}
         by_site: dict[int, list[tuple[str, str, str]]] = {}
         for site, name, kind, match in cur.execute(SELECT_GOALS):
-            by_site.setdefault(site, []).append((name, kind, match))
+            try:
+                # Stored patterns may predate normalisation ("/pricing/" matches "/pricing").
+                pattern = goals.normalise_pattern(kind, match)
+            except goals.GoalError:
+                continue  # empty or of an unknown kind: it never matched anything
+            by_site.setdefault(site, []).append((name, kind, pattern))
         self.goals = by_site
         self.loaded_at = now
 

@@ -8,7 +8,7 @@ visitor state's seen sets (see analytics.md).
 
 from __future__ import annotations
 
-from web.analytics import steps
+from web.analytics import goals, steps
 from web.analytics.caches import CACHE
 from web.analytics.records import SEP, SESSION_TIMEOUT, Rec, Sess, key_id
 from web.analytics.rollupcount import (
@@ -153,13 +153,12 @@ def sessionize(b: Batch, rec: Rec) -> None:
         count(b, st, rec, [(key, key_id(key))], PAGEVIEWS)
         count_group(b, st, rec, s.group, PAGEVIEWS)
         g[G_PAGEVIEWS] += 1
-        goals = CACHE.goals.get(site)
-        if goals:
+        site_goals = CACHE.goals.get(site)
+        if site_goals:
             hits = [
                 "goal" + SEP + name
-                for name, gkind, match in goals
-                if gkind == "page"
-                and (path == match or (match.endswith("*") and path.startswith(match[:-1])))
+                for name, gkind, pattern in site_goals
+                if gkind == "page" and goals.path_matches(pattern, path)
             ]
             if hits:
                 count(b, st, rec, pairs(hits), EVENTS)
@@ -171,12 +170,12 @@ def sessionize(b: Batch, rec: Rec) -> None:
         count(b, st, rec, [(key, key_id(key))], EVENTS)
         count_group(b, st, rec, s.group, EVENTS)
         g[G_EVENTS] += 1
-        goals = CACHE.goals.get(site)
-        if goals:
+        site_goals = CACHE.goals.get(site)
+        if site_goals:
             hits = [
                 "goal" + SEP + name
-                for name, gkind, match in goals
-                if gkind == "event" and rec.name == match
+                for name, gkind, pattern in site_goals
+                if gkind == "event" and goals.event_matches(pattern, rec.name)
             ]
             if hits:
                 count(b, st, rec, pairs(hits), EVENTS)

@@ -365,3 +365,32 @@ def test_a_full_session_cache_is_cut_to_half_once_not_rescanned_every_batch(monk
     run([ev(T + 90, ip="81.2.69.1", url="https://hearth.test/next")], now=T + 91)
     first = Session.objects.get(entry_path="/", exit_path="/next")
     assert first.pageviews == 2
+
+
+# --- goals ------------------------------------------------------------------------------
+
+
+def test_goal_patterns_are_normalised_like_paths_when_loaded():
+    """A page goal stored as "/pricing/" (as typed, before patterns were normalised) matches
+    the stored path "/pricing"; "*" matches anywhere in the pattern; an event goal matches
+    the event name exactly."""
+    from web.analytics.models import Goal
+
+    # Stored directly: the rows as an older admin saved them, not through normalise_pattern.
+    Goal.objects.create(site_id=1, name="Pricing", kind="page", match="/pricing/")
+    Goal.objects.create(site_id=1, name="Docs", kind="page", match="docs//*/setup")
+    Goal.objects.create(site_id=1, name="Signed up", kind="event", match=" signup ")
+    Goal.objects.create(site_id=1, name="Never", kind="page", match="  ")
+    run(
+        [
+            ev(T, url="https://hearth.test/pricing/"),
+            ev(T + 1, url="https://hearth.test/docs/v2/setup"),
+            ev(T + 2, url="https://hearth.test/docs/setup"),
+            ev(T + 3, kind="custom", name="signup"),
+        ]
+    )
+    assert roll("page", "/pricing").pageviews == 1
+    assert roll("goal", "Pricing").events == 1
+    assert roll("goal", "Docs").events == 1  # /docs/v2/setup, not /docs/setup
+    assert roll("goal", "Signed up").events == 1
+    assert not Rollup.objects.filter(dim="goal", value="Never").exists()
