@@ -15,6 +15,7 @@ from typing import Any
 from django.utils.html import escape
 
 from web.dashboard import selectors as sel
+from web.dashboard.querying import MAX_PROP_KEY
 
 # Breakdown panels: name -> (dimension, title)
 BREAKDOWNS: dict[str, tuple[str, str]] = {
@@ -34,6 +35,80 @@ BREAKDOWNS: dict[str, tuple[str, str]] = {
     "goals": ("goal", "Goals"),
 }
 PANELS = ("top", "chart", *BREAKDOWNS, "funnels")
+
+# The details view (every value of one breakdown, searchable, 100 a page): the metrics
+# shown as columns per dimension, as (row key, label, format) with format int, pct or s.
+DETAILS_PAGE_SIZE = 100
+_VISITS = [
+    ("visitors", "Visitors", "int"),
+    ("visits", "Visits", "int"),
+    ("pageviews", "Pageviews", "int"),
+    ("bounce_rate", "Bounce rate", "pct"),
+    ("visit_duration_s", "Visit duration", "s"),
+]
+_EVENTS = [
+    ("events", "Events", "int"),
+    ("visitors", "Visitors", "int"),
+    ("visits", "Visits", "int"),
+]
+_COLUMNS: dict[str, list[tuple[str, str, str]]] = {
+    "page": [("pageviews", "Pageviews", "int"), *_EVENTS[1:]],
+    "entry": [_VISITS[1], _VISITS[0], *_VISITS[2:]],
+    "exit": [_VISITS[1], _VISITS[0], *_VISITS[2:]],
+    "event": _EVENTS,
+    "goal": [_VISITS[0], _EVENTS[0], ("conversion_rate", "Conversion rate", "pct")],
+}
+MAX_SEARCH = 200
+
+
+def details_target(name: str, key: str = "") -> tuple[str, str, str]:
+    """(breakdown dimension, title, filter parameter) of a details view: a breakdown panel's
+    name, or ``props`` with the property ``key`` (the values of one custom event property).
+    Raises QueryError for anything else."""
+    if name in BREAKDOWNS:
+        dim, title = BREAKDOWNS[name]
+        return dim, title, dim
+    if name == "props":
+        key = key.strip()
+        if not 0 < len(key) <= MAX_PROP_KEY:
+            raise sel.QueryError(
+                f"props details need key=<property name> (1 to {MAX_PROP_KEY} characters)"
+            )
+        return f"{sel.PROP_DIM}{key}", f"Property {key}", f"{sel.PROP_FILTER}{key}"
+    raise sel.QueryError(
+        f"unknown panel {name!r} for details; use one of {', '.join(BREAKDOWNS)} or props"
+    )
+
+
+def detail_columns(dim: str) -> list[tuple[str, str, str]]:
+    if dim.startswith("props:"):
+        return _EVENTS
+    return _COLUMNS.get(dim, _VISITS)
+
+
+def fmt_cell(value: Any, kind: str) -> str:
+    """A metric as the details table shows it: 1,234 / 42% / 1m 05s."""
+    if kind == "pct":
+        return f"{round((value or 0) * 100)}%"
+    if kind == "s":
+        s = round(value or 0)
+        return f"{s // 60}m {s % 60:02d}s" if s >= 60 else f"{s}s"
+    return f"{int(value or 0):,}"
+
+
+def breakdown_page(
+    q: sel.Query, dim: str, *, limit: int, offset: int = 0, search: str = ""
+) -> tuple[list[dict[str, Any]], bool]:
+    """One page of a breakdown's whole ordered list, and whether rows follow it. Asks for
+    one row more than it shows instead of counting every value."""
+    if limit < 1000:
+        rows = sel.breakdown(q, dim, limit=limit + 1, offset=offset, search=search)
+        return rows[:limit], len(rows) > limit
+    rows = sel.breakdown(q, dim, limit=limit, offset=offset, search=search)
+    more = len(rows) == limit and bool(
+        sel.breakdown(q, dim, limit=1, offset=offset + limit, search=search)
+    )
+    return rows, more
 
 
 def panel_rows(name: str, q: sel.Query, *, limit: int = 10) -> list[dict[str, Any]]:

@@ -31,8 +31,14 @@ FILTER_LABELS = {
 }  # fmt: skip
 
 
+def _filter_label(key: str) -> str:
+    if key.startswith("prop:"):
+        return f"Property {key[5:]}"
+    return FILTER_LABELS.get(key, key)
+
+
 def _qs(params: dict[str, str]) -> str:
-    return "?" + urlencode(params)
+    return "?" + urlencode(params, safe=":")  # prop:<key> filters stay readable
 
 
 def _query(request: HttpRequest, site: Site) -> sel.Query:
@@ -55,7 +61,7 @@ def _page_context(request: HttpRequest, site: Site, q: sel.Query, base: str) -> 
             for key, label in RANGE_LABELS
         ],
         "filters": [
-            (FILTER_LABELS[k], v, _qs({**q.params(**{k: None}), **extra}))
+            (_filter_label(k), v, _qs({**q.params(**{k: None}), **extra}))
             for k, v in q.filters.items()
         ],
         "panels": [
@@ -95,16 +101,38 @@ def site_dashboard(request: HttpRequest, site_id: int) -> HttpResponse:
     return render(request, "dashboard/dashboard.html", ctx)
 
 
-def _panel(request: HttpRequest, site: Site, name: str) -> HttpResponse:
+def _compare_extra(request: HttpRequest) -> dict[str, str]:
+    return {"compare": "previous"} if request.GET.get("compare") == "previous" else {}
+
+
+def _props_panel(request: HttpRequest, q: sel.Query, site: Site, base: str) -> HttpResponse:
+    """The property values of one custom event (opened from the events panel): a value
+    applies ``prop:<key>=<value>``, a key opens the details view of all its values."""
+    event = request.GET.get("name", "")
+    rows = sel.event_props(q, event)
+    if request.GET.get("format") == "csv":
+        return _csv(rows, f"{site.pk}-props-{event}")
+    extra = _compare_extra(request)
+    items = [
+        {
+            **r,
+            "href": f"{base}/" + _qs({**q.params(**{f"prop:{r['prop']}": r["value"]}), **extra}),
+            "details": f"{base}/details/props/" + _qs({**q.params(), "key": r["prop"], **extra}),
+        }
+        for r in rows
+    ]
+    ctx = {"rows": items, "event": event, "note": sel.history_note(q)}
+    return render(request, "dashboard/_props.html", ctx)
+
+
+def _panel(request: HttpRequest, site: Site, name: str, base: str) -> HttpResponse:
+    """One panel as an HTML fragment (or CSV): its own request, so that no panel waits for
+    another (ADR D-3). ``base`` is the dashboard's URL prefix (staff or public link)."""
     try:
         q = _query(request, site)
         fmt = request.GET.get("format", "html")
         if name == "props":
-            event = request.GET.get("name", "")
-            rows = sel.event_props(q, event)
-            if fmt == "csv":
-                return _csv(rows, f"{site.pk}-props-{event}")
-            return render(request, "dashboard/_props.html", {"rows": rows, "event": event})
+            return _props_panel(request, q, site, base)
         # Countries: one query serves both the map (all countries) and the top-10 table.
         limit = 1000 if fmt == "csv" else 300 if name == "countries" else 10
         rows = P.panel_rows(name, q, limit=limit)
@@ -113,6 +141,7 @@ def _panel(request: HttpRequest, site: Site, name: str) -> HttpResponse:
     if fmt == "csv":
         return _csv(rows, f"{site.pk}-{name}-{q.range}")
     ctx: dict[str, Any] = {"rows": rows, "name": name, "q": q, "site": site}
+    ctx["note"] = sel.history_note(q)
     compare = request.GET.get("compare") == "previous"
     if name == "top":
         prev = sel.top_stats(q.previous()) if compare else {}
@@ -147,18 +176,14 @@ def _panel(request: HttpRequest, site: Site, name: str) -> HttpResponse:
     ctx.update(
         dim=dim,
         title=P.BREAKDOWNS[name][1],
+        details=f"{base}/details/{name}/" + _qs({**q.params(), **_compare_extra(request)}),
         items=[
             {
                 **r,
                 "share": round(100 * (r["visitors"] or r["pageviews"] or r["events"]) / top)
                 if top
                 else 0,
-                "href": _qs(
-                    {
-                        **q.params(**{dim: r["value"]}),
-                        **({"compare": "previous"} if compare else {}),
-                    }
-                ),
+                "href": _qs({**q.params(**{dim: r["value"]}), **_compare_extra(request)}),
             }
             for r in rows
         ],
@@ -174,7 +199,79 @@ def _csv(rows: list[dict[str, Any]], stem: str) -> HttpResponse:
 
 @staff_member_required
 def panel(request: HttpRequest, site_id: int, name: str) -> HttpResponse:
-    return _panel(request, get_object_or_404(Site, pk=site_id), name)
+    return _panel(request, get_object_or_404(Site, pk=site_id), name, f"/dashboard/{site_id}")
+
+
+def _offset(raw: str) -> int:
+    if not raw.isdigit() or len(raw) > 9:
+        raise sel.QueryError("offset must be a whole number of rows, 0 or more")
+    return int(raw)
+
+
+def _details(request: HttpRequest, site: Site, name: str, base: str) -> HttpResponse:
+    """Every value of one breakdown (Plausible's details modal as a page): search
+    (case-insensitive substring), 100 rows a page, the panel's metrics as columns. The URL
+    carries the range, filters, search and offset; a value links to the dashboard with it
+    as a filter."""
+    try:
+        q = _query(request, site)
+        key = request.GET.get("key", "")
+        dim, title, filter_param = P.details_target(name, key)
+        search = request.GET.get("search", "").strip()
+        if len(search) > P.MAX_SEARCH:
+            raise sel.QueryError(f"search is longer than {P.MAX_SEARCH} characters")
+        offset = _offset(request.GET.get("offset", "0"))
+        size = P.DETAILS_PAGE_SIZE
+        rows, more = P.breakdown_page(q, dim, limit=size, offset=offset, search=search)
+        note = sel.history_note(q)
+    except sel.QueryError as exc:
+        return HttpResponseBadRequest(str(exc))
+    extra = _compare_extra(request)
+    own = {**({"key": key.strip()} if name == "props" else {}), **extra}
+    here = f"{base}/details/{name}/"
+
+    def page_href(at: int) -> str:
+        return here + _qs({**q.params(), **own, **({"search": search} if search else {}),
+                           **({"offset": str(at)} if at else {})})  # fmt: skip
+
+    columns = P.detail_columns(dim)
+    ctx = {
+        "site": site,
+        "q": q,
+        "staff": base.startswith("/dashboard/"),
+        "name": name,
+        "title": title,
+        "dim": filter_param,
+        "search": search,
+        "note": note,
+        "columns": [label for _, label, _ in columns],
+        "rows": [
+            {
+                "value": r["value"],
+                "href": f"{base}/" + _qs({**q.params(**{filter_param: r["value"]}), **extra}),
+                "cells": [P.fmt_cell(r.get(k), kind) for k, _, kind in columns],
+            }
+            for r in rows
+        ],
+        "first": offset + 1,
+        "last": offset + len(rows),
+        "prev": page_href(max(0, offset - size)) if offset else "",
+        "next": page_href(offset + size) if more else "",
+        "back": f"{base}/" + _qs({**q.params(), **extra}),
+        "action": here,
+        "hidden": list({**q.params(), **own}.items()),
+        "filters": [
+            (_filter_label(k), v, here + _qs({**q.params(**{k: None}), **own}))
+            for k, v in q.filters.items()
+        ],
+        "range_label": dict(RANGE_LABELS).get(q.range, "Custom range"),
+    }
+    return render(request, "dashboard/details.html", ctx)
+
+
+@staff_member_required
+def details(request: HttpRequest, site_id: int, name: str) -> HttpResponse:
+    return _details(request, get_object_or_404(Site, pk=site_id), name, f"/dashboard/{site_id}")
 
 
 @staff_member_required
@@ -291,7 +388,11 @@ def share(request: HttpRequest, key: str) -> HttpResponse:
 
 
 def share_panel(request: HttpRequest, key: str, name: str) -> HttpResponse:
-    return _panel(request, _shared_site(key), name)
+    return _panel(request, _shared_site(key), name, f"/share/{key}")
+
+
+def share_details(request: HttpRequest, key: str, name: str) -> HttpResponse:
+    return _details(request, _shared_site(key), name, f"/share/{key}")
 
 
 def share_realtime(request: HttpRequest, key: str) -> HttpResponse:
