@@ -1,4 +1,5 @@
-"""Stats API v1: aggregate, timeseries, breakdown (same filters as the UI), bearer tokens.
+"""Stats API v1: aggregate, timeseries, breakdown (paged, searchable, also custom event
+properties), funnel; the same range and filter parameters as the UI; bearer tokens.
 
 Errors are JSON ``{"error": "..."}`` with 400 (bad parameter), 401 (no/unknown/revoked
 token), 403 (site outside the token's scope), 405 and 429 (with Retry-After)."""
@@ -11,6 +12,7 @@ from typing import Any
 from django.http import HttpRequest, JsonResponse
 from django.utils import timezone
 
+from web.dashboard import panels as P
 from web.dashboard import selectors as sel
 from web.dashboard.models import ApiToken
 from web.dashboard.openapi import document
@@ -65,6 +67,8 @@ def _envelope(q: sel.Query, results: Any) -> dict[str, Any]:
             "interval": q.interval,
         },
         "filters": dict(q.filters),
+        # '' when the figures cover the whole range, else which part of it they cover.
+        "note": sel.history_note(q),
         "results": results,
     }
 
@@ -110,14 +114,77 @@ def timeseries(request: HttpRequest, q: sel.Query) -> dict[str, Any]:
     return _envelope(q, sel.timeseries(q))
 
 
+MAX_LIMIT = 1000
+MAX_SEARCH = 200
+PROP_PREFIX = sel.PROP_DIM  # "props:"
+# The row keys of a custom event property's breakdown (the other metrics do not apply).
+PROP_ROW = ("value", "visitors", "visits", "events")
+MAX_STEPS = sel.MAX_STEPS
+
+
+def _whole(request: HttpRequest, name: str, default: int, lo: int, hi: int) -> int:
+    raw = request.GET.get(name, str(default)).strip()
+    if not raw.isdigit() or not lo <= int(raw) <= hi:
+        raise ApiError(400, f"{name} must be a whole number between {lo} and {hi}")
+    return int(raw)
+
+
+def _property(request: HttpRequest) -> str:
+    prop = request.GET.get("property", "").strip()
+    dims = ", ".join(sel.BREAKDOWN_DIMS)
+    if not prop:
+        raise ApiError(400, f"property is required: one of {dims}, or props:<name>")
+    if prop.startswith(PROP_PREFIX):
+        if not prop[len(PROP_PREFIX) :].strip():
+            raise ApiError(400, "property props:<name> needs a property name, e.g. props:plan")
+    elif prop not in sel.BREAKDOWN_DIMS:
+        raise ApiError(400, f"unknown dimension {prop!r} for property; use one of {dims}, "
+                            "or props:<name>")  # fmt: skip
+    return prop
+
+
 @_endpoint
 def breakdown(request: HttpRequest, q: sel.Query) -> dict[str, Any]:
-    prop = request.GET.get("property", "")
-    raw_limit = request.GET.get("limit", "10")
-    if not raw_limit.isdigit():
-        raise ApiError(400, "limit must be a whole number between 1 and 1000")
-    out = _envelope(q, sel.breakdown(q, prop, limit=int(raw_limit)))
+    """Rows of one dimension (or ``props:<name>``), ordered as the panels are, paged by
+    ``limit``/``offset`` and narrowed by ``search`` (case-insensitive substring).
+    ``paging.next_offset`` is the offset of the next page, or null after the last one."""
+    prop = _property(request)
+    limit = _whole(request, "limit", 10, 1, MAX_LIMIT)
+    offset = _whole(request, "offset", 0, 0, 10**9)
+    search = request.GET.get("search", "").strip()
+    if len(search) > MAX_SEARCH:
+        raise ApiError(400, f"search must be at most {MAX_SEARCH} characters")
+    rows, more = P.breakdown_page(q, prop, limit=limit, offset=offset, search=search)
+    if prop.startswith(PROP_PREFIX):
+        rows = [{k: r[k] for k in PROP_ROW} for r in rows]
+    out = _envelope(q, rows)
     out["property"] = prop
+    out["paging"] = {
+        "limit": limit,
+        "offset": offset,
+        "search": search,
+        "next_offset": offset + limit if more else None,
+    }
+    return out
+
+
+def _steps(request: HttpRequest) -> list[str]:
+    """Comma-separated steps; each is checked by the selector (goals.step_spec), which
+    names the bad one (QueryError -> 400)."""
+    raw = request.GET.get("steps", "")
+    steps = [s.strip() for s in raw.split(",") if s.strip()]
+    if not 2 <= len(steps) <= MAX_STEPS:
+        raise ApiError(400, f"steps must list 2 to {MAX_STEPS} comma-separated steps: page "
+                            "paths (/pricing, /blog/*) or event:<name>")  # fmt: skip
+    return steps
+
+
+@_endpoint
+def funnel(request: HttpRequest, q: sel.Query) -> dict[str, Any]:
+    """Visits of the range (under the filters) reaching each step in order."""
+    steps = _steps(request)
+    out = _envelope(q, sel.funnel(q, steps))
+    out["steps"] = steps
     return out
 
 

@@ -5,12 +5,14 @@ response through."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from web.dashboard.selectors import BREAKDOWN_DIMS, FILTER_DIMS, RANGES
 
 _NUM = {"type": "number"}
 _INT = {"type": "integer"}
+_STR = {"type": "string"}
 
 STATS = {
     "type": "object",
@@ -46,18 +48,80 @@ RANGE = {
         "interval": {"type": "string", "enum": ["hour", "day"]},
     },
 }
-COMMON = {"site_id": _INT, "range": {"$ref": "#/components/schemas/Range"}, "filters": {
-    "type": "object", "additionalProperties": {"type": "string"}}}  # fmt: skip
+COMMON = {
+    "site_id": _INT,
+    "range": {"$ref": "#/components/schemas/Range"},
+    "filters": {"type": "object", "additionalProperties": {"type": "string"},
+                "description": "The filters applied, as given (prop:<name> for properties)."},
+    "note": {"type": "string", "description": "Empty when the figures cover the whole range; "
+             "otherwise a sentence saying which part of it they cover."},
+}  # fmt: skip
+PROP_PATTERN = "^props:.+"
+PROPERTY = {
+    "anyOf": [
+        {"type": "string", "enum": list(BREAKDOWN_DIMS)},
+        {"type": "string", "pattern": PROP_PATTERN},
+    ],
+    "description": "A dimension, or props:<name> for the values of one custom event property.",
+}
 
 
-def _envelope(results: dict[str, Any], extra: dict[str, Any] | None = None) -> dict[str, Any]:
+def _envelope(
+    results: dict[str, Any], extra: dict[str, Any] | None = None, required: tuple[str, ...] = ()
+) -> dict[str, Any]:
     props = {**COMMON, "results": results, **(extra or {})}
     return {
         "type": "object",
-        "required": ["site_id", "range", "filters", "results"],
+        "required": ["site_id", "range", "filters", "note", "results", *required],
         "additionalProperties": False,
         "properties": props,
     }
+
+
+def _row(required: list[str], props: dict[str, Any]) -> dict[str, Any]:
+    return {"type": "object", "required": required, "additionalProperties": False,
+            "properties": props}  # fmt: skip
+
+
+BREAKDOWN_ROW = _row(
+    ["value", "visitors", "visits", "pageviews", "events", "bounce_rate", "visit_duration_s"],
+    {
+        "value": {"type": "string"},
+        "visitors": _INT,
+        "visits": _INT,
+        "pageviews": _INT,
+        "events": _INT,
+        "bounce_rate": _NUM,
+        "visit_duration_s": _NUM,
+        "conversion_rate": {**_NUM, "description": "Goals only: converting visitors / visitors."},
+    },
+)
+PROP_ROW = _row(
+    ["value", "visitors", "visits", "events"],
+    {"value": {"type": "string", "description": "A value of the property."},
+     "visitors": _INT, "visits": _INT,
+     "events": {**_INT, "description": "Custom events carrying the property with this value."}},
+)  # fmt: skip
+PAGING = _row(
+    ["limit", "offset", "search", "next_offset"],
+    {
+        "limit": {**_INT, "minimum": 1},
+        "offset": {**_INT, "minimum": 0},
+        "search": _STR,
+        "next_offset": {"type": ["integer", "null"], "minimum": 0,
+                        "description": "offset of the next page; null after the last page."},
+    },
+)  # fmt: skip
+FUNNEL_STEP = _row(
+    ["step", "visits", "conversion_rate", "dropoff", "dropoff_rate"],
+    {
+        "step": _STR,
+        "visits": {**_INT, "description": "Visits that reached this step after the previous."},
+        "conversion_rate": {**_NUM, "description": "visits / visits of the first step."},
+        "dropoff": {**_INT, "description": "Visits of the previous step that stopped there."},
+        "dropoff_rate": _NUM,
+    },
+)
 
 
 SCHEMAS: dict[str, Any] = {
@@ -86,34 +150,29 @@ SCHEMAS: dict[str, Any] = {
             },
         }
     ),
+    "BreakdownRow": BREAKDOWN_ROW,
+    "PropertyRow": PROP_ROW,
+    "Paging": PAGING,
     "Breakdown": _envelope(
         {
             "type": "array",
             "items": {
-                "type": "object",
-                "required": [
-                    "value",
-                    "visitors",
-                    "visits",
-                    "pageviews",
-                    "events",
-                    "bounce_rate",
-                    "visit_duration_s",
-                ],
-                "additionalProperties": False,
-                "properties": {
-                    "value": {"type": "string"},
-                    "visitors": _INT,
-                    "visits": _INT,
-                    "pageviews": _INT,
-                    "events": _INT,
-                    "bounce_rate": _NUM,
-                    "visit_duration_s": _NUM,
-                    "conversion_rate": _NUM,
-                },
+                "anyOf": [
+                    {"$ref": "#/components/schemas/BreakdownRow"},
+                    {"$ref": "#/components/schemas/PropertyRow"},
+                ]
             },
+            "description": "BreakdownRow items for a dimension, PropertyRow items for "
+            "props:<name>.",
         },
-        {"property": {"type": "string", "enum": list(BREAKDOWN_DIMS)}},
+        {"property": PROPERTY, "paging": {"$ref": "#/components/schemas/Paging"}},
+        ("property", "paging"),
+    ),
+    "FunnelStep": FUNNEL_STEP,
+    "Funnel": _envelope(
+        {"type": "array", "items": {"$ref": "#/components/schemas/FunnelStep"}},
+        {"steps": {"type": "array", "items": _STR}},
+        ("steps",),
     ),
     "Error": {
         "type": "object",
@@ -140,11 +199,26 @@ COMMON_PARAMS = [
     _param("from", {"type": "string", "format": "date"}, "First day of a custom range."),
     _param("to", {"type": "string", "format": "date"}, "Last day (inclusive) of a custom range."),
     *[_param(d, {"type": "string"}, f"Filter: {d} equals this value.") for d in FILTER_DIMS],
+    {
+        "name": "prop",
+        "in": "query",
+        "required": False,
+        "style": "form",
+        "explode": True,
+        "schema": {
+            "type": "object",
+            "additionalProperties": {"type": "string"},
+            "propertyNames": {"pattern": "^prop:.+"},
+        },
+        "description": "Custom event property filters, one query parameter each: "
+        "prop:<name>=<value> keeps visits with a custom event whose property "
+        "<name> equals <value> (e.g. prop:plan=pro).",
+    },
 ]
 ERRORS = {
     str(code): {"description": why, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
     for code, why in (
-        (400, "Bad parameter (the message says which)."),
+        (400, "Bad parameter (the message names it and says what is accepted)."),
         (401, "Missing, unknown or revoked bearer token."),
         (403, "The token is not scoped to this site."),
         (429, "Rate limit exceeded; see Retry-After."),
@@ -171,15 +245,21 @@ def document() -> dict[str, Any]:
     return {
         "openapi": "3.1.0",
         "info": {"title": "Hearth stats API", "version": "1.0.0",
-                 "description": "Read-only analytics from rollups. Bearer tokens are created in the admin."},
+                 "description": "Read-only analytics. Bearer tokens are created in the admin. "
+                                "Errors are {\"error\": message} with the status codes listed per operation."},
         "servers": [{"url": "/"}],
         "paths": {
             "/api/v1/aggregate": _op("aggregate", "Top stats for a range", "Aggregate",
                 [_param("compare", {"type": "string", "enum": ["previous"]}, "Add the previous period.")]),
             "/api/v1/timeseries": _op("timeseries", "Visitors, visits, pageviews per hour or day", "Timeseries", []),
-            "/api/v1/breakdown": _op("breakdown", "Top values of one dimension", "Breakdown", [
-                _param("property", {"type": "string", "enum": list(BREAKDOWN_DIMS)}, "Dimension.", True),
-                _param("limit", {"type": "integer", "minimum": 1, "maximum": 1000, "default": 10}, "Rows."),
+            "/api/v1/breakdown": _op("breakdown", "Values of one dimension or custom event property, paged and searchable", "Breakdown", [
+                _param("property", PROPERTY, "Dimension, or props:<name> for the values of a custom event property (rows: value, visitors, visits, events).", True),
+                _param("limit", {"type": "integer", "minimum": 1, "maximum": 1000, "default": 10}, "Rows per page."),
+                _param("offset", {"type": "integer", "minimum": 0, "default": 0}, "Rows to skip (paging: use paging.next_offset of the previous page). Not called page: page is the page filter."),
+                _param("search", {"type": "string", "maxLength": 200}, "Keep values containing this text (case-insensitive, no wildcards)."),
+            ]),
+            "/api/v1/funnel": _op("funnel", "Visits reaching each step of a funnel in order", "Funnel", [
+                _param("steps", {"type": "string", "examples": ["/,/pricing,event:signup"]}, "2 to 8 comma-separated steps: page paths (/pricing; /blog/* for a prefix) or event:<name>. Within a visit, step n counts only after step n-1.", True),
             ]),
         },
         "components": {
@@ -198,14 +278,18 @@ _TYPES = {
 def validate(
     value: Any, schema: dict[str, Any], root: dict[str, Any] | None = None, path: str = "$"
 ) -> list[str]:
-    """Errors of ``value`` against ``schema`` ($ref, type, enum, required, properties,
-    additionalProperties, items). Empty list = valid."""
+    """Errors of ``value`` against ``schema`` ($ref, anyOf, type, enum, pattern, minimum,
+    required, properties, additionalProperties, items). Empty list = valid."""
     root = root or document()
     if "$ref" in schema:
         node: Any = root
         for part in schema["$ref"].lstrip("#/").split("/"):
             node = node[part]
         return validate(value, node, root, path)
+    if "anyOf" in schema:
+        tries = [validate(value, alt, root, path) for alt in schema["anyOf"]]
+        if all(tries):
+            return [f"{path}: matches none of anyOf: " + " | ".join("; ".join(t) for t in tries)]
     errors: list[str] = []
     if "type" in schema:
         types = schema["type"] if isinstance(schema["type"], list) else [schema["type"]]
@@ -218,6 +302,10 @@ def validate(
             return [f"{path}: expected {types}, got {type(value).__name__}"]
     if "enum" in schema and value not in schema["enum"]:
         errors.append(f"{path}: {value!r} not in {schema['enum']}")
+    if "pattern" in schema and isinstance(value, str) and not re.search(schema["pattern"], value):
+        errors.append(f"{path}: {value!r} does not match {schema['pattern']}")
+    if "minimum" in schema and isinstance(value, int | float) and value < schema["minimum"]:
+        errors.append(f"{path}: {value} is below the minimum {schema['minimum']}")
     if isinstance(value, dict):
         props = schema.get("properties", {})
         errors += [f"{path}: missing {k}" for k in schema.get("required", []) if k not in value]
