@@ -235,6 +235,8 @@ def _details(request: HttpRequest, site: Site, name: str, base: str) -> HttpResp
                            **({"offset": str(at)} if at else {})})  # fmt: skip
 
     columns = P.detail_columns(dim)
+    lead = columns[0][0]  # the bar shows the first metric, against this page's largest
+    top = max((r.get(lead) or 0 for r in rows), default=0)
     ctx = {
         "site": site,
         "q": q,
@@ -250,6 +252,7 @@ def _details(request: HttpRequest, site: Site, name: str, base: str) -> HttpResp
                 "value": r["value"],
                 "href": f"{base}/" + _qs({**q.params(**{filter_param: r["value"]}), **extra}),
                 "cells": [P.fmt_cell(r.get(k), kind) for k, _, kind in columns],
+                "share": round(100 * (r.get(lead) or 0) / top) if top else 0,
             }
             for r in rows
         ],

@@ -20,6 +20,8 @@ from web.env import REPO_ROOT
 pytestmark = pytest.mark.browser
 
 SCREENSHOT = REPO_ROOT / "test-artifacts" / "dashboard.png"
+DETAILS_SHOTS = {(1280, 800): REPO_ROOT / "test-artifacts" / "details-1280x800.png",
+                 (390, 844): REPO_ROOT / "test-artifacts" / "details-390x844.png"}  # fmt: skip
 PANELS = ["top", "chart", "pages", "entry", "exit", "sources", "referrers", "utm_source",
           "utm_medium", "utm_campaign", "countries", "devices", "browsers", "os", "events",
           "goals", "funnels"]  # fmt: skip
@@ -38,6 +40,9 @@ def app(nats_server: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
     root = tmp_path_factory.mktemp("dashboard-app")
     server, keys = serve.start(nats_server.url, root / "data", root / "uvicorn.log")
     try:
+        # Filtered panels, goals, props and funnels read only sealed events (the history).
+        _manage(server.env, "from web.analytics.history import services as hs;"
+                            "print(hs.history_seal_all())")  # fmt: skip
         yield App(server.url, keys["staff"], server.env)
     finally:
         server.stop()
@@ -281,3 +286,73 @@ def test_realtime_counter_moves_when_a_pageview_is_ingested(app: App, page: Any)
     finally:
         worker.terminate()
         worker.wait(timeout=20)
+
+
+def _expected_pages(env: dict[str, str], params: dict[str, str], search: str = "") -> list[str]:
+    """The page values the selectors give for a view, computed in a separate process."""
+    code = (
+        "import json; from web.dashboard import selectors as s;"
+        f"q = s.parse_query(1, {params!r});"
+        f"print(json.dumps([r['value'] for r in s.breakdown(q, 'page', limit=1000, "
+        f"search={search!r})]))"
+    )
+    return json.loads(_manage(env, code))
+
+
+def _shown(page: Any) -> list[str]:
+    return page.locator("#details-results tbody td.label a").all_inner_texts()
+
+
+def test_details_view_searches_pages_and_filters(app: App, page: Any) -> None:
+    """A filtered 30-day dashboard: the pages panel's More opens the details view; it
+    pages by 100, searches as one types (any case), and a value becomes a filter."""
+    view = {"range": "30d", "device": "desktop"}
+    expected = _expected_pages(app.env, view)
+    assert len(expected) > 100
+    page.goto(f"{app.url}/dashboard/1/?range=30d&device=desktop")
+    _wait_panels(page)
+    page.locator("#panel-pages a.more").click()
+    page.wait_for_url("**/dashboard/1/details/pages/?range=30d&device=desktop")
+    page.wait_for_selector("#details-results tbody tr")
+    assert page.locator("#details-results thead th").all_inner_texts() == [
+        "Top pages", "Pageviews", "Visitors", "Visits"]  # fmt: skip
+    assert _shown(page) == expected[:100]
+    assert "Device: desktop" in page.locator("#filters").inner_text()
+    page.screenshot(path=str(REPO_ROOT / "test-artifacts" / "details-full.png"), full_page=True)
+    assert page.locator(".pager .count").inner_text() == "Rows 1\u2013100"
+    page.locator("#details-results a[rel=next]").click()
+    page.wait_for_url("**offset=100**")
+    page.wait_for_selector("#details-results tbody tr")
+    assert _shown(page) == expected[100:200]
+    assert page.locator(".pager .count").inner_text() == f"Rows 101\u2013{min(200, len(expected))}"
+    page.locator("#details-results a[rel=prev]").click()
+    page.wait_for_url("**/details/pages/?range=30d&device=desktop")
+    assert _shown(page) == expected[:100]
+    # Search while typing: htmx swaps the results and pushes the URL (search, no offset).
+    page.locator("input[type=search]").fill("POST-1")
+    page.wait_for_url("**search=POST-1**")
+    page.wait_for_function(
+        "() => document.getElementById('details-results').dataset.search === 'POST-1'"
+    )
+    found = _expected_pages(app.env, view, "POST-1")
+    assert 10 < len(found) <= 100 and all("post-1" in v for v in found)
+    assert _shown(page) == found
+    assert "offset" not in page.url
+    # The URL is the view: reloading it shows the same rows.
+    page.goto(page.url)
+    assert _shown(page) == found
+    assert page.locator("input[type=search]").input_value() == "POST-1"
+    for (w, h), path in DETAILS_SHOTS.items():
+        page.set_viewport_size({"width": w, "height": h})
+        page.screenshot(path=str(path))
+        assert path.stat().st_size > 5_000
+    page.set_viewport_size({"width": 1300, "height": 1000})
+    # A value applies it as a filter on the dashboard, keeping the range and the others.
+    value = found[0]
+    page.locator("#details-results td.label a", has_text=value).first.click()
+    page.wait_for_url("**/dashboard/1/?**page=**")
+    _wait_panels(page)
+    chips = page.locator("#filters").inner_text()
+    assert "Device: desktop" in chips and f"Page: {value}" in chips
+    assert "range=30d" in page.url
+    assert page.locator("#panel-pages tbody tr td.label a").first.inner_text() == value
