@@ -66,7 +66,7 @@ def visitor_id(salt: bytes, site: int, ip: str, ua: str) -> int:
     return int.from_bytes(digest, "big") >> 1
 
 
-_SESSION_EPOCH = 1_577_836_800  # 2020-01-01: 31 bits of seconds last until 2088
+SESSION_EPOCH = 1_577_836_800  # 2020-01-01: 31 bits of seconds last until 2088
 _U64 = (1 << 64) - 1
 
 
@@ -80,7 +80,7 @@ def session_id_for(vid: int, ts: float) -> int:
     new sessions a second, once in ~9 minutes)."""
     x = (vid ^ int(ts * 1000) * 0x9E3779B97F4A7C15) & _U64
     x = ((x ^ (x >> 31)) * 0xBF58476D1CE4E5B9) & _U64
-    return ((int(ts) - _SESSION_EPOCH) << 32) | (x >> 32)
+    return ((int(ts) - SESSION_EPOCH) << 32) | (x >> 32)
 
 
 # --- user agent -------------------------------------------------------------------------

@@ -18,11 +18,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from web.analytics import goals as goal_rules
 from web.analytics.history import engine
+from web.analytics.steps import SESSION_EPOCH
 from web.analytics.models import Goal
 
 ATTRS = (
@@ -40,7 +41,10 @@ ATTRS = (
 # A visit's attributes are constant over its events: these filter rows directly.
 ROW_FILTERS = {**{d: d for d in ATTRS}, "entry": "entry"}
 _EXIT = "coalesce(arg_max(path, seq) FILTER (WHERE kind = 'pageview'), '')"
-_VISIT_KEY = "(started::DATE, vid)"
+# A session id holds its start second (since steps.SESSION_EPOCH) in its high 32 bits: the
+# start, its day and hour come from a column every query reads anyway (no `started` read).
+_START_S = f"((session_id >> 32) + {SESSION_EPOCH})"
+_VISIT_KEY = "(start_s // 86400, vid)"
 _EVENT_VISITOR = "(ts::DATE, visitor_id)"
 
 
@@ -61,6 +65,11 @@ class Scope:
 
 def _naive(t: datetime) -> datetime:
     return engine._naive(t)
+
+
+def session_key(t: datetime) -> int:
+    """The smallest session id of a visit starting at or after ``t`` (a whole second)."""
+    return (int(t.replace(tzinfo=UTC).timestamp()) - SESSION_EPOCH) << 32
 
 
 def event_condition(site_id: int, dim: str, value: str) -> tuple[str, list[Any]]:
@@ -94,6 +103,8 @@ def scope(q: Any, snap: engine.Snapshot) -> Scope:
             row_params.append(value)
         elif dim == "exit":
             exit_value = value
+            # A visit that exits on a page has viewed it: only those visits are aggregated.
+            has.append(("(kind = 'pageview' AND path = ?)", (value,)))
         else:
             cond, params = event_condition(q.site_id, dim, value)
             has.append((cond, tuple(params)))
@@ -115,8 +126,8 @@ def _visit_rows(s: Scope, *, started_in_range: bool) -> tuple[str, list[Any]]:
     where = ["site_id = ?", "ts >= ?", "ts < ?", "session_id != 0", *s.row_where]
     params: list[Any] = [s.site_id, s.lo, s.hi, *s.row_params]
     if started_in_range:
-        where += ["started >= ?", "started < ?"]
-        params += [s.start, s.end]
+        where += ["session_id >= ?", "session_id < ?"]
+        params += [session_key(s.start), session_key(s.end)]
     for cond, cp in s.has:
         where.append(
             "session_id IN (SELECT session_id FROM {ev} WHERE site_id = ? AND ts >= ? "
@@ -127,7 +138,7 @@ def _visit_rows(s: Scope, *, started_in_range: bool) -> tuple[str, list[Any]]:
 
 
 _VISIT_FACTS = (
-    "SELECT session_id, any_value(started) AS started, arg_min(visitor_id, seq) AS vid, "
+    f"SELECT session_id, any_value({_START_S}) AS start_s, arg_min(visitor_id, seq) AS vid, "
     "count(*) FILTER (WHERE kind = 'pageview') AS pv, "
     "count(*) FILTER (WHERE kind = 'custom') AS ce, "
     "coalesce(sum(engaged_ms) FILTER (WHERE kind = 'engagement'), 0) AS dur, "
@@ -193,13 +204,16 @@ def visit_series(q: Any, *, hourly: bool) -> list[tuple[str, int, int, int]]:
     """(bucket text, visitors, visits, pageviews) per hour or UTC day of visit start."""
     s = scope(q, engine.snapshot())
     cte, params = _visits_cte(s)
-    fmt = "%Y-%m-%d %H" if hourly else "%Y-%m-%d"
-    return _run(
+    fmt, step = ("%Y-%m-%d %H", 3600) if hourly else ("%Y-%m-%d", 86400)
+    rows = _run(
         s,
-        f"{cte} SELECT strftime(started, '{fmt}') AS b, count(DISTINCT {_VISIT_KEY}), count(*), "
+        f"{cte} SELECT start_s // {step} AS b, count(DISTINCT {_VISIT_KEY}), count(*), "
         "coalesce(sum(pv), 0) FROM visits GROUP BY b",
         params,
-    )  # type: ignore[return-value]
+    )
+    return [
+        (datetime.fromtimestamp(b * step, UTC).strftime(fmt), v, n, pv) for b, v, n, pv in rows
+    ]
 
 
 def _page(search: str, limit: int, offset: int) -> tuple[str, str, list[Any]]:
@@ -274,8 +288,7 @@ def goal_conversions(q: Any) -> list[tuple[str, int, int, int]]:
     if not goals:
         return []
     s = scope(q, engine.snapshot())
-    where, params = _events_where(s, "kind IN ('pageview', 'custom')")
-    cols, cp = [], []
+    cols, cp, conds, any_params = [], [], [], []
     for g in goals:
         cond, gp = goal_rules.sql_condition_for_goal(g.kind, g.match)
         cols.append(
@@ -283,6 +296,10 @@ def goal_conversions(q: Any) -> list[tuple[str, int, int, int]]:
             f"(WHERE {cond}), count(DISTINCT session_id) FILTER (WHERE {cond})"
         )
         cp += gp * 3
+        conds.append(cond)
+        any_params += gp
+    # Only events converting some goal reach the aggregates (a small share of the range).
+    where, params = _events_where(s, f"({' OR '.join(conds)})", any_params)
     row = _run(s, f"SELECT {', '.join(cols)} FROM {{ev}} WHERE {where}", cp + params)[0]
     out = []
     for i, g in enumerate(goals):

@@ -169,7 +169,7 @@ def breakdown(
             if search.lower() in name.lower():
                 rows.append((name, 0, n, visitors, visits, 0, 0))
         rows = rows[offset : offset + limit]
-        total_visitors = hist.visit_totals(q)[0]
+        total_visitors = top_stats(q)["visitors"]  # the visitors figure the page shows
     elif dim in ("page", "event") or dim.startswith(PROP_DIM):
         if q.filters or dim.startswith(PROP_DIM):
             rows = hist.event_breakdown(q, dim, limit=limit, offset=offset, search=search)

@@ -29,6 +29,10 @@ SEAL_BATCH = 250_000  # events per new segment at most
 FANOUT = 8  # this many segments of one level merge into one of the next
 FINAL_ROWS = 1_000_000  # a segment this large is never merged again
 ROW_GROUP = 65_536
+# Uncompressed: a filtered one-year read measured 53 ms uncompressed, 94 lz4_raw, 93 snappy,
+# 204 zstd (1M events, medians of 6 interleaved runs) for 51, 27, 27 and 16 bytes an event.
+# Reads are the product; bytes are cheap. Exports use zstd.
+COMPRESSION = "uncompressed"
 GC_GRACE_S = 300.0
 UPLOAD_PREFIX = "history/"
 
@@ -77,7 +81,7 @@ def _stats(path: Path) -> tuple[int, Any, Any, int]:
 
 def _copy_to(select_sql: str, params: list[Any], tmp: Path) -> None:
     engine.connection().execute(
-        f"COPY ({select_sql}) TO '{tmp}' (FORMAT parquet, COMPRESSION zstd, "
+        f"COPY ({select_sql}) TO '{tmp}' (FORMAT parquet, COMPRESSION {COMPRESSION}, "
         f"ROW_GROUP_SIZE {ROW_GROUP})",
         params,
     )

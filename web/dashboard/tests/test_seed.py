@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 import pytest
 from django.db import connection
 
-from web.analytics.steps import _SESSION_EPOCH, normalise_path
+from web.analytics.steps import SESSION_EPOCH, normalise_path
 from web.dashboard.seed import traffic_seed
 from web.dashboard.tests.conftest import DAYS, END
 
@@ -55,7 +55,7 @@ def test_seeded_sessions_match_their_events() -> None:
         assert entry == pages[0][6] and exit_ == pages[-1][6]
         assert started == evts[0][3] and last == evts[-1][3]
         assert len(started) == 26 and started[19] == "."  # the worker's ts_str text
-        assert sid >> 32 == int(_t(started)) - _SESSION_EPOCH  # start second in the high bits
+        assert sid >> 32 == int(_t(started)) - SESSION_EPOCH  # start second in the high bits
         assert active == started[:13] + ":00:00"  # every event in the start hour
         assert {e[3][:13] for e in evts} == {started[:13]}
         assert {(e[2], e[9], e[10]) for e in evts} == {(vid, src, cc)}
