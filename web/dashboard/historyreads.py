@@ -23,8 +23,8 @@ from typing import Any
 
 from web.analytics import goals as goal_rules
 from web.analytics.history import engine
-from web.analytics.steps import SESSION_EPOCH
 from web.analytics.models import Goal
+from web.analytics.steps import SESSION_EPOCH
 
 ATTRS = (
     "source",
