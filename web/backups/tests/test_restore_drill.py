@@ -139,6 +139,22 @@ def test_restore_drill_whole_box_from_offsite_tier(s3_server, tmp_path: Path) ->
             key = f"media/{i}.png"
             client.put_object(Bucket=bucket, Key=key, Body=body, ContentType="image/png")
             objects[(bucket, key)] = body
+        # The analytics history: a catalogued segment, uploaded to the backup bucket as the
+        # upload job does (its file lives in data dir/history, which the drill loses).
+        segment = b"PAR1 segment bytes PAR1" * 50
+        box.db.executescript(
+            "CREATE TABLE analytics_segment (id INTEGER PRIMARY KEY, name TEXT, level INT, "
+            "min_seq INT, max_seq INT, rows INT, bytes INT, min_ts TEXT, max_ts TEXT, "
+            "created_at TEXT, uploaded BOOL);"
+            "CREATE TABLE analytics_historystate (id INTEGER PRIMARY KEY, sealed_seq INT, "
+            "span_s INT, updated_at TEXT);"
+            "INSERT INTO analytics_segment VALUES (1, 'L3-seg.parquet', 3, 1, 99, 99, 1150, "
+            "'2026-01-01 00:00:00', '2026-01-02 00:00:00', '2026-01-02 00:00:00', 1);"
+            "INSERT INTO analytics_historystate VALUES (1, 99, 0, NULL);"
+        )
+        (env.data_dir / "history").mkdir()
+        (env.data_dir / "history" / "L3-seg.parquet").write_bytes(segment)
+        client.put_object(Bucket="backup", Key="history/L3-seg.parquet", Body=segment)
         posts = rows(env.data_db, "SELECT id, title, body FROM posts ORDER BY id")
         events = rows(env.data_db, "SELECT id, name, at FROM events ORDER BY id")
 
@@ -152,6 +168,7 @@ def test_restore_drill_whole_box_from_offsite_tier(s3_server, tmp_path: Path) ->
     for name in ("data.db", "data.db-wal", "data.db-shm"):
         (env.data_dir / name).unlink(missing_ok=True)
     shutil.rmtree(env.data_dir / "s3")
+    shutil.rmtree(env.data_dir / "history")
     shutil.rmtree(env.data_dir / ".data.db-litestream", ignore_errors=True)
     assert not env.data_db.exists()
 
@@ -164,6 +181,8 @@ def test_restore_drill_whole_box_from_offsite_tier(s3_server, tmp_path: Path) ->
     assert done.returncode == 0, done.stdout + done.stderr
     assert "all checksums verified against the manifest" in done.stdout
     assert "integrity_check: ok" in done.stdout
+    assert "history: downloaded 1 segments" in done.stdout
+    assert (env.data_dir / "history" / "L3-seg.parquet").read_bytes() == segment
 
     # 5. Every committed row and every object is back, and integrity is ok.
     assert rows(env.data_db, "PRAGMA integrity_check") == [("ok",)]

@@ -21,11 +21,13 @@ class Command(BaseCommand):
     requires_system_checks: list[str] = []
     help = (
         "Restore Hearth: `db` from the Litestream replica (latest or --timestamp), "
-        "`objects` from an offsite tier, `box` = objects from a tier, then db from them."
+        "`objects` from an offsite tier, `box` = objects from a tier, then db from them; "
+        "`history` = the analytics history's segments from the backup bucket (db and box "
+        "do it too)."
     )
 
     def add_arguments(self, parser: Any) -> None:
-        parser.add_argument("what", choices=["db", "objects", "box"])
+        parser.add_argument("what", choices=["db", "objects", "box", "history"])
         parser.add_argument("--tier", choices=TIERS, help="offsite tier (objects, box)")
         parser.add_argument(
             "--timestamp", help="db: point in time, RFC 3339 UTC, e.g. 2026-11-22T17:00:00Z"
@@ -91,11 +93,39 @@ class Command(BaseCommand):
                         )
                         for line in result.lines():
                             self.stdout.write(line)
+                        if not o["output"] and not o["dry_run"]:
+                            self._history(env)
+                if what == "history":
+                    self._history(env)
         except BackupsError as exc:
             raise CommandError(str(exc)) from exc
         took = time.monotonic() - start
         self.stdout.write(
             f"restore {what}: {'dry run ' if o['dry_run'] else ''}done in {took:.1f}s"
+        )
+
+    def _history(self, env: Any) -> None:
+        """Bring back the columnar history's segments named by the restored catalog."""
+        import sqlite3
+
+        from web.analytics.history.services import history_restore
+        from web.core.s3 import local_client
+
+        con = sqlite3.connect(env.data_db)
+        try:
+            has = con.execute(
+                "SELECT 1 FROM sqlite_master WHERE name = 'analytics_segment'"
+            ).fetchone()
+        finally:
+            con.close()
+        if not has:
+            self.stdout.write("history: no analytics history in this data.db")
+            return
+        got = history_restore(client=local_client(env))
+        self.stdout.write(
+            f"history: downloaded {got.get('downloaded', 0)} segments from "
+            f"{env.bucket_backup}/history/; {got.get('dropped', 0)} never uploaded, their "
+            "events are sealed again from data.db by the next seal (cron, every 15 s)"
         )
 
     def _s3(self, env: Any, start: bool) -> Any:
