@@ -186,3 +186,15 @@ def test_upload_then_restore_brings_segments_back_from_the_bucket(live_env, s3_s
     assert len(rows()) == 4
     hs.history_seal()
     assert rows() == before
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_deleting_a_site_removes_its_events_from_the_history(history_dir):
+    from web.analytics.models import Site
+
+    Site.objects.create(pk=3, name="c", domains=["c.test"])
+    run(_visit(T, ip="81.2.69.1") + [ev(T + 3, url="https://c.test/x", site=3)])
+    hs.history_seal()
+    assert {r[0] for r in rows("SELECT DISTINCT site_id FROM {ev}")} == {1, 3}
+    Site.objects.get(pk=3).delete()
+    assert {r[0] for r in rows("SELECT DISTINCT site_id FROM {ev}")} == {1}
