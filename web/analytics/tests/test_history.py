@@ -193,8 +193,32 @@ def test_deleting_a_site_removes_its_events_from_the_history(history_dir):
     from web.analytics.models import Site
 
     Site.objects.create(pk=3, name="c", domains=["c.test"])
-    run(_visit(T, ip="81.2.69.1") + [ev(T + 3, url="https://c.test/x", site=3)])
+    run([*_visit(T, ip="81.2.69.1"), ev(T + 3, url="https://c.test/x", site=3)])
     hs.history_seal()
     assert {r[0] for r in rows("SELECT DISTINCT site_id FROM {ev}")} == {1, 3}
     Site.objects.get(pk=3).delete()
     assert {r[0] for r in rows("SELECT DISTINCT site_id FROM {ev}")} == {1}
+
+
+def test_docs_sql_example(tmp_path, monkeypatch):
+    """analytics.md's "SQL over your own analytics": the export command and the query."""
+    import re
+
+    import duckdb
+    from django.core.management import call_command
+
+    from web.env import REPO_ROOT
+
+    doc = (REPO_ROOT / "docs/architecture/analytics.md").read_text()
+    block = doc.split("### SQL over your own analytics", 1)[1].split("```sh", 1)[1]
+    export_line = block.splitlines()[1]
+    sql = re.search(r'\\"\\"\\"(.*?)\\"\\"\\"', block, re.S).group(1)
+    run(_visit(T, ip="85.214.132.117", path="/docs", n=3))  # a German address
+    run(_visit(T, ip="81.2.69.1", path="/uk", n=2))
+    hs.history_seal()
+    argv = export_line.split("manage.py ", 1)[1].split()
+    assert argv[:5] == ["analytics_export", "--from", "2026-11-01", "--to", "2026-11-30"]
+    monkeypatch.chdir(tmp_path)
+    call_command(*argv)
+    got = sorted(duckdb.sql(sql).fetchall())  # ties in views come in any order
+    assert got == [("/docs0", 1, 1), ("/docs1", 1, 1), ("/docs2", 1, 1)]
