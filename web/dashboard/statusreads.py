@@ -99,6 +99,12 @@ def status_overview() -> dict[str, Any]:
     except Exception as exc:  # as above
         out["dead_letters"] = f"not available ({type(exc).__name__})"
     try:
+        from web.analytics.history import engine
+
+        out["history"] = engine.status()
+    except Exception as exc:  # as above
+        out["history"] = {"error": f"not available ({type(exc).__name__}: {exc})"}
+    try:
         from web.backups import selectors as bsel
 
         out["replication"] = bsel.replication_status(settings.ENV, timeout=1.0)

@@ -142,3 +142,29 @@ def oldest_unsealed() -> datetime | None:
         return None
     t = _parse(row[0])
     return t.replace(tzinfo=UTC) if t is not None else None
+
+
+def status(*, now: float | None = None) -> dict[str, Any]:
+    """What the status page shows of the history: segments, bytes, rows, the sealed
+    watermark, how far sealing is behind and what is not uploaded yet."""
+    import time
+
+    now = time.time() if now is None else now
+    with connections[DB].cursor() as cur:
+        cur.execute(
+            "SELECT count(*), coalesce(sum(bytes), 0), coalesce(sum(rows), 0), "
+            "coalesce(sum(uploaded = 0), 0), max(max_ts) FROM analytics_segment"
+        )
+        segments, size, rows, pending, newest = cur.fetchone()
+        cur.execute("SELECT sealed_seq FROM analytics_historystate WHERE id = 1")
+        sealed = (cur.fetchone() or (0,))[0]
+    oldest = oldest_unsealed()
+    return {
+        "segments": int(segments),
+        "bytes": int(size),
+        "rows": int(rows),
+        "not_uploaded": int(pending),
+        "sealed_seq": int(sealed),
+        "newest_event": _parse(newest),
+        "lag_s": round(now - oldest.timestamp(), 1) if oldest else 0.0,
+    }
