@@ -57,7 +57,7 @@ def _query(request: HttpRequest, token: ApiToken) -> sel.Query:
         raise ApiError(400, str(exc)) from exc
 
 
-def _envelope(q: sel.Query, results: Any) -> dict[str, Any]:
+def _envelope(q: sel.Query, results: Any, panel: str | None = None) -> dict[str, Any]:
     return {
         "site_id": q.site_id,
         "range": {
@@ -68,7 +68,7 @@ def _envelope(q: sel.Query, results: Any) -> dict[str, Any]:
         },
         "filters": dict(q.filters),
         # '' when the figures cover the whole range, else which part of it they cover.
-        "note": sel.history_note(q),
+        "note": sel.history_note(q, panel),
         "results": results,
     }
 
@@ -157,7 +157,7 @@ def breakdown(request: HttpRequest, q: sel.Query) -> dict[str, Any]:
     rows, more = P.breakdown_page(q, prop, limit=limit, offset=offset, search=search)
     if prop.startswith(PROP_PREFIX):
         rows = [{k: r[k] for k in PROP_ROW} for r in rows]
-    out = _envelope(q, rows)
+    out = _envelope(q, rows, prop)
     out["property"] = prop
     out["paging"] = {
         "limit": limit,
@@ -183,7 +183,7 @@ def _steps(request: HttpRequest) -> list[str]:
 def funnel(request: HttpRequest, q: sel.Query) -> dict[str, Any]:
     """Visits of the range (under the filters) reaching each step in order."""
     steps = _steps(request)
-    out = _envelope(q, sel.funnel(q, steps))
+    out = _envelope(q, sel.funnel(q, steps), "funnel")
     out["steps"] = steps
     return out
 

@@ -61,6 +61,7 @@ __all__ = [
     "event_props",
     "funnel",
     "history_note",
+    "reads_history",
     "issue_detail",
     "issues_search",
     "parse_query",
@@ -234,11 +235,26 @@ def funnel(q: Query, steps: list[str]) -> list[dict[str, Any]]:
     return out
 
 
-def history_note(q: Query, *, now: float | None = None) -> str:
-    """'' when history panels cover the whole range; else one sentence saying what they
-    cover (a history retention cut, or sealing behind by more than FRESH_S)."""
+# Panels and dimensions the history answers even unfiltered (rollups answer the rest).
+HISTORY_PANELS = frozenset({"goal", "goals", "funnel", "funnels", "props"})
+
+
+def reads_history(q: Query, panel: str | None = None) -> bool:
+    """Whether ``panel`` (a panel name or dimension; None = top stats/chart) of ``q`` is
+    answered by the columnar history rather than by rollups."""
+    if q.filters:
+        return True
+    return panel is not None and (panel in HISTORY_PANELS or panel.startswith(PROP_DIM))
+
+
+def history_note(q: Query, panel: str | None = None, *, now: float | None = None) -> str:
+    """'' when the panel covers the whole range; else one sentence saying what it covers
+    (a history retention cut, or sealing behind by more than FRESH_S). Panels answered by
+    rollups are always current and whole: '' for them."""
     from web.analytics.history import engine
 
+    if not reads_history(q, panel):
+        return ""
     now = time.time() if now is None else now
     notes = []
     days = settings.ENV.analytics_history_days

@@ -121,7 +121,7 @@ def _props_panel(request: HttpRequest, q: sel.Query, site: Site, base: str) -> H
         }
         for r in rows
     ]
-    ctx = {"rows": items, "event": event, "note": sel.history_note(q)}
+    ctx = {"rows": items, "event": event, "note": sel.history_note(q, "props")}
     return render(request, "dashboard/_props.html", ctx)
 
 
@@ -141,7 +141,7 @@ def _panel(request: HttpRequest, site: Site, name: str, base: str) -> HttpRespon
     if fmt == "csv":
         return _csv(rows, f"{site.pk}-{name}-{q.range}")
     ctx: dict[str, Any] = {"rows": rows, "name": name, "q": q, "site": site}
-    ctx["note"] = sel.history_note(q)
+    ctx["note"] = sel.history_note(q, None if name in ("top", "chart") else name)
     compare = request.GET.get("compare") == "previous"
     if name == "top":
         prev = sel.top_stats(q.previous()) if compare else {}
@@ -223,7 +223,7 @@ def _details(request: HttpRequest, site: Site, name: str, base: str) -> HttpResp
         offset = _offset(request.GET.get("offset", "0"))
         size = P.DETAILS_PAGE_SIZE
         rows, more = P.breakdown_page(q, dim, limit=size, offset=offset, search=search)
-        note = sel.history_note(q)
+        note = sel.history_note(q, dim)
     except sel.QueryError as exc:
         return HttpResponseBadRequest(str(exc))
     extra = _compare_extra(request)

@@ -46,6 +46,10 @@ def connection() -> duckdb.DuckDBPyConnection:
         con.execute("SET TimeZone='UTC'")
         con.execute("SET parquet_metadata_cache=true")
         con.execute("SET preserve_insertion_order=false")
+        # Spills go beside the history, not to ./.tmp in whatever directory we run in.
+        spill = files.root().parent / "tmp" / "duckdb"
+        spill.mkdir(parents=True, exist_ok=True)
+        con.execute(f"SET temp_directory='{spill}'")
         cols = ", ".join(
             f"{c} {'MAP(VARCHAR, VARCHAR)' if c == 'props' else t}" for c, t, _ in schema.COLUMNS
         )
