@@ -113,6 +113,40 @@ def test_status_command_reports_processes_and_components(stack: StackRun) -> Non
     assert "outbox 0 · dead letters 0" in out.stdout
 
 
+def test_a_beacon_reaches_the_columnar_history_within_a_minute(stack: StackRun) -> None:
+    """The promise in analytics.md ("Freshness"): accepted -> sealed by cron's 15 s ticker
+    into a segment the filtered views read, in the real stack (worker, cron, DuckDB)."""
+    import duckdb
+
+    path = f"/fresh-{time.time_ns()}"
+    sent = time.monotonic()
+    resp = httpx.post(
+        f"{stack.url}/api/event",
+        content=f'{{"n":"pageview","u":"http://127.0.0.1{path}","d":"127.0.0.1"}}',
+        headers={"content-type": "text/plain", "user-agent": "Mozilla/5.0 (X11; Linux x86_64) "
+                 "AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Safari/537.36"},
+        timeout=5,
+    )  # fmt: skip
+    assert resp.status_code == 202, resp.text
+
+    def sealed() -> bool:
+        files = [str(p) for p in (stack.data_dir / "history").glob("L*.parquet")]
+        if not files:
+            return False
+        con = duckdb.connect()
+        try:
+            return con.execute(
+                "SELECT count(*) FROM read_parquet(?) WHERE path = ?", [files, path]
+            ).fetchall() != [(0,)]
+        except duckdb.IOException:
+            return False  # a merge removed a listed file: look again
+        finally:
+            con.close()
+
+    _wait(sealed, timeout=60, what=f"{path} in a history segment")
+    print(f"beacon sealed after {time.monotonic() - sent:.1f}s")
+
+
 @pytest.mark.parametrize("victim", ["web", "worker", "nats", "s3", "litestream", "cron"])
 def test_kill_9_of_a_child_is_restarted_and_health_returns(stack: StackRun, victim: str) -> None:
     if victim == "cron":
