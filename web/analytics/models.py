@@ -140,7 +140,8 @@ class Event(models.Model):
 
 
 class Goal(models.Model):
-    """A conversion: a custom event name, or a page path (exact, or prefix when ending in *)."""
+    """A conversion: a custom event name, or a page pattern (``*`` matches any characters;
+    normalised like stored paths). The rule lives in web/analytics/goals.py."""
 
     class Kind(models.TextChoices):
         EVENT = "event"

@@ -8,6 +8,7 @@ from datetime import date
 import pytest
 from django.core.management import call_command
 
+from web.analytics.history.services import history_seal
 from web.analytics.models import (
     Event,
     Issue,
@@ -25,6 +26,12 @@ pytestmark = pytest.mark.django_db
 DAY = 86400
 
 
+@pytest.fixture(autouse=True)
+def history_dir(settings, tmp_path):
+    settings.HISTORY_DIR = tmp_path / "history"
+    return settings.HISTORY_DIR
+
+
 def _seed() -> None:
     old = DAY0 + 3600
     events_process_batch(
@@ -33,6 +40,7 @@ def _seed() -> None:
     )
     new = DAY0 + 40 * DAY
     events_process_batch(payloads=[ev(new, url="https://hearth.test/new")], now=new + 10)
+    history_seal()  # raw events leave data.db only once in the history
 
 
 def test_retention_deletes_raw_rows_and_keeps_rollups_and_issues():
@@ -51,6 +59,7 @@ def test_retention_deletes_raw_rows_and_keeps_rollups_and_issues():
     assert sorted(StateJournal.objects.values_list("kind", "states")) == [("delta", 1)] * 2
 
     done = analytics_retention(days=30, now=now)
+    assert done.pop("history_rows_deleted") == 0  # the history is kept forever by default
     assert done == dry
     assert list(Event.objects.values_list("path", flat=True)) == ["/new"]
     assert IssueEvent.objects.count() == 0
