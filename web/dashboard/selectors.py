@@ -170,7 +170,7 @@ def breakdown(
             if search.lower() in name.lower():
                 rows.append((name, 0, n, visitors, visits, 0, 0))
         rows = rows[offset : offset + limit]
-        total_visitors = top_stats(q)["visitors"]  # the visitors figure the page shows
+        total_visitors = _goal_denominator(q)
     elif dim in ("page", "event") or dim.startswith(PROP_DIM):
         if q.filters or dim.startswith(PROP_DIM):
             rows = hist.event_breakdown(q, dim, limit=limit, offset=offset, search=search)
@@ -195,6 +195,15 @@ def breakdown(
             item["conversion_rate"] = _ratio(item["visitors"], total_visitors)
         out.append(item)
     return out
+
+
+def _goal_denominator(q: Query) -> int:
+    """Visitors for goal conversion rates: the figure the page shows (top_stats) when it is
+    exact; an unfiltered range not starting at UTC midnight (the realtime hour) would divide
+    by rollup visitor-days counted only in their first hour, so the history answers there."""
+    if q.filters or (q.start.hour, q.start.minute) == (0, 0):
+        return int(top_stats(q)["visitors"])
+    return hist.visit_totals(q)[0]
 
 
 def event_props(q: Query, name: str, *, limit: int = 20) -> list[dict[str, Any]]:
