@@ -40,7 +40,6 @@ ATTRS = (
 )
 # A visit's attributes are constant over its events: these filter rows directly.
 ROW_FILTERS = {**{d: d for d in ATTRS}, "entry": "entry"}
-_EXIT = "coalesce(arg_max(path, seq) FILTER (WHERE kind = 'pageview'), '')"
 # A session id holds its start second (since steps.SESSION_EPOCH) in its high 32 bits: the
 # start, its day and hour come from a column every query reads anyway (no `started` read).
 _START_S = f"((session_id >> 32) + {SESSION_EPOCH})"
@@ -137,29 +136,18 @@ def _visit_rows(s: Scope, *, started_in_range: bool) -> tuple[str, list[Any]]:
     return f"SELECT * FROM {{ev}} WHERE {' AND '.join(where)}", params
 
 
+# Visits merge their per-segment partials (schema.VISITS_FROM_EVENTS): sums, the first
+# event's visitor id and the last pageview's path by seq, exactly as over the events.
+_PARTIAL_EXIT = "coalesce(arg_max(exit, last_pv_seq), '')"
 _VISIT_FACTS = (
-    f"SELECT session_id, any_value({_START_S}) AS start_s, arg_min(visitor_id, seq) AS vid, "
-    "count(*) FILTER (WHERE kind = 'pageview') AS pv, "
-    "count(*) FILTER (WHERE kind = 'custom') AS ce, "
-    "coalesce(sum(engaged_ms) FILTER (WHERE kind = 'engagement'), 0) AS dur, "
-    f"{_EXIT} AS exit{{cols}} FROM rows GROUP BY session_id"
+    f"SELECT session_id, any_value({_START_S}) AS start_s, "
+    "arg_min(first_vid, first_seq) AS vid, sum(pv) AS pv, sum(ce) AS ce, sum(dur) AS dur, "
+    f"{_PARTIAL_EXIT} AS exit{{cols}} FROM {{{{vis}}}} WHERE {{where}} GROUP BY session_id"
 )
 
 
-def _visits_cte(s: Scope, cols: Sequence[str] = ()) -> tuple[str, list[Any]]:
-    """``WITH rows AS (...), visits AS (...)``: one row per kept visit started in range."""
-    rows_sql, params = _visit_rows(s, started_in_range=True)
-    extra = "".join(f", any_value({c}) AS {c}" for c in cols)
-    visits = _VISIT_FACTS.replace("{cols}", extra)
-    having = ""
-    if s.exit is not None:
-        having = f" HAVING {_EXIT} = ?"
-        params.append(s.exit)
-    return f"WITH rows AS ({rows_sql}), visits AS ({visits}{having})", params
-
-
-def _kept_sessions(s: Scope) -> tuple[str, list[Any]]:
-    """A condition on event rows: their visit passes the filters (any start)."""
+def _has_conditions(s: Scope) -> tuple[list[str], list[Any]]:
+    """``session_id IN (...)`` semi-joins for the "has an event" filters."""
     conds: list[str] = []
     params: list[Any] = []
     for cond, cp in s.has:
@@ -168,13 +156,43 @@ def _kept_sessions(s: Scope) -> tuple[str, list[Any]]:
             f"AND ts < ? AND session_id != 0 AND {cond})"
         )
         params += [s.site_id, s.lo, s.hi, *cp]
+    return conds, params
+
+
+def _visits_cte(s: Scope, cols: Sequence[str] = ()) -> tuple[str, list[Any]]:
+    """``WITH visits AS (...)``: one row per kept visit started in range."""
+    has, has_params = _has_conditions(s)
+    where = ["site_id = ?", "session_id >= ?", "session_id < ?", *s.row_where, *has]
+    params: list[Any] = [s.site_id, session_key(s.start), session_key(s.end)]
+    params += [*s.row_params, *has_params]
+    extra = "".join(f", any_value({c}) AS {c}" for c in cols)
+    visits = _VISIT_FACTS.format(cols=extra, where=" AND ".join(where))
+    having = ""
     if s.exit is not None:
-        rows_sql, rp = _visit_rows(s, started_in_range=False)
-        conds.append(
-            f"session_id IN (SELECT session_id FROM ({rows_sql}) GROUP BY session_id "
-            f"HAVING {_EXIT} = ?)"
-        )
-        params += [*rp, s.exit]
+        having = f" HAVING {_PARTIAL_EXIT} = ?"
+        params.append(s.exit)
+    return f"WITH visits AS ({visits}{having})", params
+
+
+def _exit_sessions(s: Scope, first_key: int, end_key: int) -> tuple[str, list[Any]]:
+    """SELECT of the ids of kept visits (ids in [first_key, end_key)) exiting on s.exit."""
+    has, has_params = _has_conditions(s)
+    where = ["site_id = ?", "session_id >= ?", "session_id < ?", *s.row_where, *has]
+    return (
+        f"SELECT session_id FROM {{vis}} WHERE {' AND '.join(where)} "
+        f"GROUP BY session_id HAVING {_PARTIAL_EXIT} = ?",
+        [s.site_id, first_key, end_key, *s.row_params, *has_params, s.exit],
+    )
+
+
+def _kept_sessions(s: Scope) -> tuple[str, list[Any]]:
+    """A condition on event rows: their visit passes the filters (any start)."""
+    conds, params = _has_conditions(s)
+    if s.exit is not None:
+        # A visit with an event in the range started within span of it: inside [lo, hi).
+        exit_sql, exit_params = _exit_sessions(s, session_key(s.lo), session_key(s.hi))
+        conds.append(f"session_id IN ({exit_sql})")
+        params += exit_params
     conds += list(s.row_where)
     params += list(s.row_params)
     return (" AND ".join(conds) or "TRUE"), params
@@ -211,9 +229,7 @@ def visit_series(q: Any, *, hourly: bool) -> list[tuple[str, int, int, int]]:
         "coalesce(sum(pv), 0) FROM visits GROUP BY b",
         params,
     )
-    return [
-        (datetime.fromtimestamp(b * step, UTC).strftime(fmt), v, n, pv) for b, v, n, pv in rows
-    ]
+    return [(datetime.fromtimestamp(b * step, UTC).strftime(fmt), v, n, pv) for b, v, n, pv in rows]
 
 
 def _page(search: str, limit: int, offset: int) -> tuple[str, str, list[Any]]:
@@ -329,11 +345,9 @@ def funnel_counts(q: Any, steps: Sequence[tuple[str, str]]) -> list[int]:
     s = scope(q, engine.snapshot())
     rows_sql, params = _visit_rows(s, started_in_range=True)
     if s.exit is not None:
-        rows_sql = (
-            f"SELECT * FROM ({rows_sql}) WHERE session_id IN (SELECT session_id FROM "
-            f"({rows_sql}) GROUP BY session_id HAVING {_EXIT} = ?)"
-        )
-        params = [*params, *params, s.exit]
+        exit_sql, exit_params = _exit_sessions(s, session_key(s.start), session_key(s.end))
+        rows_sql = f"{rows_sql} AND session_id IN ({exit_sql})"
+        params = [*params, *exit_params]
     conds, cparams = [], []
     for kind, pattern in steps:
         cond, cp = goal_rules.sql_condition(kind, pattern)

@@ -54,6 +54,8 @@ def connection() -> duckdb.DuckDBPyConnection:
             f"{c} {'MAP(VARCHAR, VARCHAR)' if c == 'props' else t}" for c, t, _ in schema.COLUMNS
         )
         con.execute(f"CREATE TABLE empty_ev ({cols})")
+        vcols = ", ".join(f"{c} {t}" for c, t in schema.VISIT_COLUMNS)
+        con.execute(f"CREATE TABLE empty_vis ({vcols})")
         _local.con = con
         _all.append(con)
     return con
@@ -110,9 +112,9 @@ def snapshot() -> Snapshot:
     return Snapshot(segs, int(row[0]), timedelta(seconds=int(row[1]) + 1))
 
 
-def source(paths: list[str]) -> str:
+def source(paths: list[str], *, empty: str = "empty_ev") -> str:
     if not paths:
-        return "empty_ev"
+        return empty
     quoted = ", ".join("'" + p.replace("'", "''") + "'" for p in paths)
     return f"read_parquet([{quoted}])"
 
@@ -120,12 +122,17 @@ def source(paths: list[str]) -> str:
 def run(
     sql: str, params: list[Any], *, start: datetime | None, end: datetime | None
 ) -> list[tuple[Any, ...]]:
-    """Run ``sql`` with ``{ev}`` bound to the segments covering [start, end) (naive UTC)."""
+    """Run ``sql`` with ``{ev}`` bound to the segments covering [start, end) (naive UTC) and
+    ``{vis}`` to their visit partials (schema.VISITS_FROM_EVENTS)."""
     start = _naive(start) if start else None
     end = _naive(end) if end else None
     for attempt in (0, 1):
         snap = snapshot()
-        text = sql.replace("{ev}", source(snap.files(start, end)))
+        paths = snap.files(start, end)
+        text = sql.replace("{ev}", source(paths))
+        if "{vis}" in text:
+            visits = [schema.visits_name(p) for p in paths]
+            text = text.replace("{vis}", source(visits, empty="empty_vis"))
         try:
             return connection().execute(text, params).fetchall()
         except duckdb.IOException:

@@ -87,6 +87,17 @@ def _copy_to(select_sql: str, params: list[Any], tmp: Path) -> None:
     )
 
 
+def _write_visits(events: Path) -> None:
+    """The segment's visit partials (schema.VISITS_FROM_EVENTS), written beside it."""
+    tmp = files.temp_path()
+    try:
+        _copy_to(schema.VISITS_FROM_EVENTS, [str(events)], tmp)
+        files.publish(tmp, schema.visits_name(events.name))
+    except Exception:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
 def _insert_segment(cur: Any, name: str, level: int, lo: int, hi: int, path: Path) -> int:
     rows, min_ts, max_ts, span = _stats(path)
     cur.execute(
@@ -132,6 +143,7 @@ def _seal_locked(batch: int) -> dict[str, int]:
         )
         name = files.segment_name(0, lo, hi)
         final = files.publish(tmp, name)
+        _write_visits(final)
         with transaction.atomic(using=DB), conn.cursor() as cur:
             span = _insert_segment(cur, name, 0, lo, hi, final)
             cur.execute(
@@ -236,6 +248,7 @@ def _replace(run: list[Any], *, level: int, where: str, params: list[Any] | None
         )
         name = files.segment_name(level, lo, hi)
         final = files.publish(tmp, name)
+        _write_visits(final)
         with transaction.atomic(using=DB), conn.cursor() as cur:
             ids = [seg[0] for seg in run]
             marks = ", ".join(["%s"] * len(ids))
@@ -256,7 +269,8 @@ def history_gc(*, grace_s: float = GC_GRACE_S) -> dict[str, int]:
     """Delete files no catalog row names (merged away, or left by a crashed seal)."""
     with connections[DB].cursor() as cur:
         cur.execute("SELECT name FROM analytics_segment")
-        known = {r[0] for r in cur.fetchall()}
+        names = [r[0] for r in cur.fetchall()]
+    known = {*names, *(schema.visits_name(n) for n in names)}
     gone = files.orphans(known, older_than_s=grace_s)
     for p in gone:
         p.unlink(missing_ok=True)
@@ -276,7 +290,23 @@ def history_tick() -> dict[str, int]:
         out.add(k, v)
     for k, v in history_gc().items():
         out.add(k, v)
+    out.add("visits_rebuilt", history_ensure_visits())
     return out.counts
+
+
+def history_ensure_visits() -> int:
+    """Write the visit partials of every catalogued segment that has none (a restore, an
+    upgrade from segments without them); returns how many were written."""
+    with connections[DB].cursor() as cur:
+        cur.execute("SELECT name FROM analytics_segment")
+        names = [r[0] for r in cur.fetchall()]
+    root = files.root()
+    missing = [n for n in names if not (root / schema.visits_name(n)).exists()]
+    with files.exclusive(wait_s=30):
+        for name in missing:
+            if (root / name).exists():
+                _write_visits(root / name)
+    return len(missing)
 
 
 # --- retention and deletion ---------------------------------------------------------------
@@ -389,7 +419,7 @@ def history_restore(*, client: Any = None) -> dict[str, int]:
         if uploaded:
             tmp = files.temp_path()
             client.download_file(env.bucket_backup, UPLOAD_PREFIX + name, str(tmp))
-            files.publish(tmp, name)
+            _write_visits(files.publish(tmp, name))
             out.add("downloaded")
         else:
             lost_from = min_seq if lost_from is None else min(lost_from, min_seq)
