@@ -23,21 +23,11 @@ from typing import Any
 
 from web.analytics import goals as goal_rules
 from web.analytics.history import engine
+from web.analytics.history.schema import SESSION_ATTRS
 from web.analytics.models import Goal
 from web.analytics.steps import SESSION_EPOCH
 
-ATTRS = (
-    "source",
-    "medium",
-    "referrer",
-    "utm_source",
-    "utm_medium",
-    "utm_campaign",
-    "country",
-    "device",
-    "browser",
-    "os",
-)
+ATTRS = SESSION_ATTRS
 # A visit's attributes are constant over its events: these filter rows directly.
 ROW_FILTERS = {**{d: d for d in ATTRS}, "entry": "entry"}
 # A session id holds its start second (since steps.SESSION_EPOCH) in its high 32 bits: the

@@ -10,22 +10,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 
+from web.analytics.history.schema import SESSION_ATTRS
+
 HOUR = timedelta(hours=1)
 DAY = timedelta(days=1)
 RANGES = ("realtime", "today", "yesterday", "7d", "30d", "month", "year", "custom")
 # Filterable dimensions; each is also a breakdown panel.
-SESSION_DIMS = (
-    "source",
-    "medium",
-    "referrer",
-    "utm_source",
-    "utm_medium",
-    "utm_campaign",
-    "country",
-    "device",
-    "browser",
-    "os",
-)
+SESSION_DIMS = SESSION_ATTRS
 FILTER_DIMS = ("page", "entry", "exit", *SESSION_DIMS, "event", "goal")
 BREAKDOWN_DIMS = FILTER_DIMS
 PROP_FILTER = "prop:"  # filter on a custom-event property: prop:<key>=<value>

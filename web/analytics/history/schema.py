@@ -88,8 +88,8 @@ def from_csv_select() -> str:
 # They merge exactly (sums, and the first/last event by seq), so a query over many segments
 # groups a few rows per visit instead of every event (ADR-Q1: 5x fewer rows for visit
 # panels). Always derived from the segment's events: never uploaded, rebuilt when missing.
-VISIT_ATTRS = (
-    "entry",
+# A visit's attributes (its first event's): the filterable and breakdown dimensions.
+SESSION_ATTRS = (
     "source",
     "medium",
     "referrer",
@@ -101,6 +101,7 @@ VISIT_ATTRS = (
     "browser",
     "os",
 )
+VISIT_ATTRS = ("entry", *SESSION_ATTRS)
 
 VISITS_FROM_EVENTS = (
     "SELECT site_id, session_id, "

@@ -22,20 +22,10 @@ from typing import Any, Protocol
 from django.db import connection
 
 from web.analytics import goals as gm
+from web.analytics.history.schema import SESSION_ATTRS
 from web.analytics.models import Goal
 
-SESSION_DIMS = (
-    "source",
-    "medium",
-    "referrer",
-    "utm_source",
-    "utm_medium",
-    "utm_campaign",
-    "country",
-    "device",
-    "browser",
-    "os",
-)
+SESSION_DIMS = SESSION_ATTRS
 HOUR = timedelta(hours=1)
 DAY = timedelta(days=1)
 
