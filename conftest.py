@@ -59,6 +59,14 @@ class RunningNats:
         wait_until(self.server.ready, timeout=30, what="nats-server")
 
 
+@pytest.fixture(autouse=True)
+def history_dir(settings, tmp_path: Path) -> Path:  # type: ignore[no-untyped-def]
+    """Every test gets its own analytics history directory (Parquet segments): a file left
+    by one test must never be read by another."""
+    settings.HISTORY_DIR = tmp_path / "history"
+    return settings.HISTORY_DIR
+
+
 @pytest.fixture(scope="session")
 def nats_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningNats]:
     root = tmp_path_factory.mktemp("nats")

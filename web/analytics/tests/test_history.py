@@ -16,12 +16,6 @@ H = 3600
 T = DAY0 + 10 * H
 
 
-@pytest.fixture(autouse=True)
-def history_dir(settings, tmp_path):
-    settings.HISTORY_DIR = tmp_path / "history"
-    return settings.HISTORY_DIR
-
-
 def run(payloads: list[dict]) -> None:
     events_process_batch(payloads=payloads, now=max(p["ts"] for p in payloads) + 1)
 

@@ -26,12 +26,6 @@ pytestmark = pytest.mark.django_db
 DAY = 86400
 
 
-@pytest.fixture(autouse=True)
-def history_dir(settings, tmp_path):
-    settings.HISTORY_DIR = tmp_path / "history"
-    return settings.HISTORY_DIR
-
-
 def _seed() -> None:
     old = DAY0 + 3600
     events_process_batch(

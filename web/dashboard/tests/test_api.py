@@ -22,12 +22,6 @@ def _get(client: Client, path: str, token: str | None, **params: Any) -> Any:
     return client.get(path, params, headers=headers)
 
 
-@pytest.fixture(autouse=True)
-def history_dir(settings: Any, tmp_path: Any) -> Any:
-    settings.HISTORY_DIR = tmp_path / "history"
-    return settings.HISTORY_DIR
-
-
 @pytest.fixture
 def token(seeded: dict[str, int]) -> str:
     """A token for site 1, once the seeded events are sealed into the history (filtered

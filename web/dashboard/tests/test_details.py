@@ -21,12 +21,6 @@ from web.dashboard.tests.conftest import FIRST, LAST, RANGE
 pytestmark = pytest.mark.django_db(databases=["default", "ttl"])
 
 
-@pytest.fixture(autouse=True)
-def history_dir(settings: Any, tmp_path: Any) -> Any:
-    settings.HISTORY_DIR = tmp_path / "history"
-    return settings.HISTORY_DIR
-
-
 @pytest.fixture
 def sealed(seeded: dict[str, int]) -> dict[str, int]:
     hs.history_seal_all()

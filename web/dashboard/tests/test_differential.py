@@ -231,8 +231,7 @@ def seal() -> None:
 
 
 @pytest.fixture
-def history(settings, tmp_path, monkeypatch):
-    settings.HISTORY_DIR = tmp_path / "history"
+def history(settings, history_dir, monkeypatch):
     settings.ANALYTICS_LIVE = False
     monkeypatch.setattr(hs, "FANOUT", 4)
     pipeline.reset_caches()

@@ -24,10 +24,9 @@ pytestmark = pytest.mark.django_db(databases=["default", "ttl"])
 
 
 @pytest.fixture(autouse=True)
-def history_dir(settings: Any, tmp_path: Any) -> Any:
-    settings.HISTORY_DIR = tmp_path / "history"
+def no_live(settings: Any, history_dir: Any) -> Any:
     settings.ANALYTICS_LIVE = False  # no NATS here
-    return settings.HISTORY_DIR
+    return history_dir
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from typing import Any
 
 import pytest
 from django.test import Client
@@ -13,12 +12,6 @@ from web.analytics.services import events_process_batch
 from web.analytics.tests.conftest import ev
 
 pytestmark = pytest.mark.django_db(databases=["default", "ttl"])
-
-
-@pytest.fixture(autouse=True)
-def history_dir(settings: Any, tmp_path: Any) -> Any:
-    settings.HISTORY_DIR = tmp_path / "history"
-    return settings.HISTORY_DIR
 
 
 @pytest.fixture

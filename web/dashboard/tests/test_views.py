@@ -23,12 +23,6 @@ from web.dashboard.tests.conftest import RANGE
 pytestmark = pytest.mark.django_db(databases=["default", "ttl"])
 
 
-@pytest.fixture(autouse=True)
-def history_dir(settings: Any, tmp_path: Any) -> Any:
-    settings.HISTORY_DIR = tmp_path / "history"
-    return settings.HISTORY_DIR
-
-
 @pytest.fixture
 def sealed(seeded: dict[str, int]) -> dict[str, int]:
     """The seeded site with its events sealed into the history (props, goals, funnels and
