@@ -36,6 +36,7 @@ from operator import itemgetter
 
 from django.db import connections, transaction
 
+from web.analytics import writers
 from web.analytics.sqlbatch import insert_rows
 from web.analytics.steps import session_id_for
 
@@ -237,7 +238,7 @@ def _visits_for_hour(rnd: random.Random, hour: datetime, n: int) -> list[Visit]:
 def _rollup_rows(visits: list[Visit]) -> tuple[dict[tuple[str, str], list[int]], list[int]]:
     """(dim, value) -> [pageviews, events, visitors, visitors_day, sessions, bounces, dur]
     and the site-level hourly totals [started, pageviews, events, visitors, bounces,
-    duration, engagement events], as the worker counts them (pipeline._sessionize)."""
+    duration, engagement events], as the worker counts them (sessionize.py)."""
     roll: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0] * 7)
     hourly = [0] * 7
     for v in visits:
@@ -315,39 +316,13 @@ def _ts(ms: int) -> str:
     return f"{prefix}{frac:03d}000"
 
 
-_ROLLUP_SQL = (
-    "INSERT INTO analytics_rollup (site_id, hour, dim, value, pageviews, events, visitors, "
-    "visitors_day, sessions, bounces, duration_ms) VALUES (?,?,?,?,?,?,?,?,?,?,?) "
-    "ON CONFLICT(site_id, dim, hour, value) DO UPDATE SET pageviews=pageviews+excluded.pageviews, "
-    "events=events+excluded.events, visitors=visitors+excluded.visitors, "
-    "visitors_day=visitors_day+excluded.visitors_day, sessions=sessions+excluded.sessions, "
-    "bounces=bounces+excluded.bounces, duration_ms=duration_ms+excluded.duration_ms"
-)
-_HOURLY_SQL = (
-    "INSERT INTO analytics_sessionshourly (site_id, hour, started, active, pageviews, events, "
-    "errors, visitors, visitors_day, bounces, duration_ms) VALUES (?,?,?,?,?,?,0,?,?,?,?) "
-    "ON CONFLICT(site_id, hour) DO UPDATE SET started=started+excluded.started, "
-    "active=active+excluded.active, pageviews=pageviews+excluded.pageviews, "
-    "events=events+excluded.events, visitors=visitors+excluded.visitors, "
-    "visitors_day=visitors_day+excluded.visitors_day, bounces=bounces+excluded.bounces, "
-    "duration_ms=duration_ms+excluded.duration_ms"
-)
-_DAILY_SQL = (
-    "INSERT INTO analytics_dailycounter (site_id, day, name, count) VALUES (?,?,?,?) "
-    "ON CONFLICT(site_id, day, name) DO UPDATE SET count=count+excluded.count"
-)
-# The worker's column lists (pipeline._SESSION_COLS and _write), filled by insert_rows.
-_SESSION_HEAD = (
-    "INSERT INTO analytics_session (id, site_id, visitor_id, started_at, last_seen, entry_path, "
-    "exit_path, pageviews, events, errors, duration_ms, is_bounce, source, medium, referrer, "
-    "utm_source, utm_medium, utm_campaign, utm_term, utm_content, click_id, country, device, "
-    "browser, os, active_hour)"
-)
-_EVENT_HEAD = (
-    "INSERT INTO analytics_event (event_id, site_id, ts, kind, name, hostname, path, "
-    "visitor_id, session_id, referrer, source, medium, utm_campaign, country, device, "
-    "browser, os, screen, lang, engaged_ms, scroll, props)"
-)
+# The worker's statements (web/analytics/writers.py), so seeded rows are written exactly as
+# the worker writes them; the hourly graph's errors column is 0 in every seeded row.
+_ROLLUP_SQL = f"{writers.UPSERT_ROLLUP} VALUES (?,?,?,?,?,?,?,?,?,?,?) {writers.UPSERT_ROLLUP_TAIL}"
+_HOURLY_SQL = writers.UPSERT_SESSIONS_HOURLY
+_DAILY_SQL = writers.UPSERT_DAILY_COUNTERS
+_SESSION_HEAD = writers.INSERT_SESSIONS
+_EVENT_HEAD = writers.INSERT_EVENTS
 
 
 def _raw_rows(site_id: int, visits: list[Visit], hour_s: str, tag: str) -> tuple[list, list]:
@@ -471,7 +446,7 @@ def traffic_seed(
                 roll, h = _rollup_rows(visits)
                 hs = hour.strftime("%Y-%m-%d %H:00:00")
                 buf_roll.extend((site_id, hs, dim, val, *vals) for (dim, val), vals in roll.items())
-                buf_hourly.append((site_id, hs, h[0], h[0], h[1], h[2], h[3], h[3], h[4], h[5]))
+                buf_hourly.append((site_id, hs, h[0], h[0], h[1], h[2], 0, h[3], h[3], h[4], h[5]))
                 stored = h[1] + h[2] + h[6]
                 daily[hs[:10]] += stored
                 counts["visits"] += h[0]
