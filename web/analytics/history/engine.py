@@ -138,6 +138,12 @@ def run(
         except duckdb.IOException:
             if attempt:
                 raise
+            if "{vis}" in sql:
+                # Visit partials are derived files: after a restore or an upgrade some may
+                # not exist yet. Write them (under the history lock) rather than fail.
+                from web.analytics.history.services import history_ensure_visits
+
+                history_ensure_visits()
     raise AssertionError("unreachable")
 
 

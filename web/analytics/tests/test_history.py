@@ -216,3 +216,18 @@ def test_docs_sql_example(tmp_path, monkeypatch):
     call_command(*argv)
     got = sorted(duckdb.sql(sql).fetchall())  # ties in views come in any order
     assert got == [("/docs0", 1, 1), ("/docs1", 1, 1), ("/docs2", 1, 1)]
+
+
+def test_a_missing_visit_partials_file_is_rebuilt_by_the_first_query(history_dir):
+    from web.analytics.history import schema
+    from web.dashboard import selectors as sel
+
+    run(_visit(T, ip="81.2.69.1", n=3))
+    hs.history_seal()
+    seg = Segment.objects.get()
+    q = sel.parse_query(1, {"range": "custom", "from": "2026-11-20", "to": "2026-11-20",
+                            "country": "GB"})  # fmt: skip
+    before = sel.top_stats(q)
+    (history_dir / schema.visits_name(seg.name)).unlink()  # as after a restore
+    assert sel.top_stats(q) == before and before["visits"] == 1 and before["pageviews"] == 3
+    assert (history_dir / schema.visits_name(seg.name)).exists()
