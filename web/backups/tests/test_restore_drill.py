@@ -47,6 +47,32 @@ class Box:
                                 [(f"{tag}-{i}", time.time()) for i in range(n)])  # fmt: skip
 
 
+def _segment_bytes(path: Path) -> bytes:
+    """A real one-event history segment (web/analytics/history/schema.py's columns)."""
+    import duckdb
+
+    from web.analytics.history import schema
+
+    values = {"site_id": "1", "ts": "TIMESTAMP '2026-01-01 10:00:00'", "seq": "1",
+              "kind": "'pageview'", "path": "'/'", "session_id": str(1 << 40),
+              "props": "MAP {}::MAP(VARCHAR, VARCHAR)"}  # fmt: skip
+    default = {"VARCHAR": "''", "TIMESTAMP": "NULL"}
+    cols = [
+        f"CAST({values.get(c, default.get(t, '0'))} AS {t}) AS {c}"
+        if c != "props"
+        else f"{values['props']} AS props"
+        for c, t, _ in schema.COLUMNS
+    ]
+    con = duckdb.connect()
+    try:
+        con.execute(f"COPY (SELECT {', '.join(cols)}) TO '{path}' (FORMAT parquet)")
+    finally:
+        con.close()
+    data = path.read_bytes()
+    path.unlink()
+    return data
+
+
 @contextmanager
 def running_box(s3_server, data_dir: Path) -> Iterator[Box]:  # type: ignore[no-untyped-def]
     """A box: data.db, its own SeaweedFS, and Litestream; all stopped on exit."""
@@ -141,18 +167,19 @@ def test_restore_drill_whole_box_from_offsite_tier(s3_server, tmp_path: Path) ->
             objects[(bucket, key)] = body
         # The analytics history: a catalogued segment, uploaded to the backup bucket as the
         # upload job does (its file lives in data dir/history, which the drill loses).
-        segment = b"PAR1 segment bytes PAR1" * 50
+        segment = _segment_bytes(env.data_dir / "seg.parquet")
         box.db.executescript(
             "CREATE TABLE analytics_segment (id INTEGER PRIMARY KEY, name TEXT, level INT, "
             "min_seq INT, max_seq INT, rows INT, bytes INT, min_ts TEXT, max_ts TEXT, "
             "created_at TEXT, uploaded BOOL);"
             "CREATE TABLE analytics_historystate (id INTEGER PRIMARY KEY, sealed_seq INT, "
             "span_s INT, updated_at TEXT);"
-            "INSERT INTO analytics_segment VALUES (1, 'L3-seg.parquet', 3, 1, 99, 99, 1150, "
+            "INSERT INTO analytics_segment VALUES (1, 'L3-seg.parquet', 3, 1, 99, 99, "
+            f"{len(segment)}, "
             "'2026-01-01 00:00:00', '2026-01-02 00:00:00', '2026-01-02 00:00:00', 1);"
             "INSERT INTO analytics_historystate VALUES (1, 99, 0, NULL);"
         )
-        (env.data_dir / "history").mkdir()
+        (env.data_dir / "history").mkdir(exist_ok=True)
         (env.data_dir / "history" / "L3-seg.parquet").write_bytes(segment)
         client.put_object(Bucket="backup", Key="history/L3-seg.parquet", Body=segment)
         posts = rows(env.data_db, "SELECT id, title, body FROM posts ORDER BY id")
@@ -183,6 +210,8 @@ def test_restore_drill_whole_box_from_offsite_tier(s3_server, tmp_path: Path) ->
     assert "integrity_check: ok" in done.stdout
     assert "history: downloaded 1 segments" in done.stdout
     assert (env.data_dir / "history" / "L3-seg.parquet").read_bytes() == segment
+    # ... and its visit partials were derived again from it (they are never uploaded).
+    assert (env.data_dir / "history" / "L3-seg.visits.parquet").exists()
 
     # 5. Every committed row and every object is back, and integrity is ok.
     assert rows(env.data_db, "PRAGMA integrity_check") == [("ok",)]
