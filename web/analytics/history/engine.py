@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import gc
 import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -31,10 +32,14 @@ _all: list[duckdb.DuckDBPyConnection] = []
 
 @atexit.register
 def _close_all() -> None:
-    # Closed before exit, or nanobind reports the live connections as leaks on stderr.
+    """Close connections and unfreeze the collector before exit. The analytics pipeline
+    gc.freeze()s what survives a batch, DuckDB's type objects included; frozen objects are
+    never finalised, and nanobind (DuckDB's bindings) then reports them as leaks on stderr
+    at exit of every process that ran a batch and imported duckdb (tests, benchmarks)."""
     for con in _all:
         with contextlib.suppress(Exception):
             con.close()
+    gc.unfreeze()
 
 
 def connection() -> duckdb.DuckDBPyConnection:
