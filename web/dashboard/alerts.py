@@ -31,6 +31,23 @@ QUIET_S = 3600  # one alert per key per hour
 BUCKET_S = 600  # traffic rate is measured over 10 minutes
 BASELINE_BUCKETS = 144  # trailing 24 h
 STORM_ITEMS = 3  # more findings of one kind in one check are sent as one alert
+TITLE_MAX = 200
+_TRACEBACK = "Traceback (most recent call last)"
+
+
+def one_line(text: str, *, limit: int = TITLE_MAX) -> str:
+    """A one-line summary of ``text`` for a title or an email subject (a header value may not
+    contain a line break). A traceback is summed up by the first line of the exception it
+    ends with (its own first line says only "Traceback ..."); any other text by its first
+    non-blank line. Whitespace runs become one space; longer than ``limit`` is cut with an
+    ellipsis."""
+    lines = text.splitlines()
+    if _TRACEBACK in text:
+        # The exception line is the first unindented one after the last traceback's frames.
+        tail = text[text.rindex(_TRACEBACK) :].splitlines()[1:]
+        lines = [ln for ln in tail if ln.strip() and not ln[0].isspace()] or lines
+    line = " ".join(next((ln for ln in lines if ln.strip()), "").split())
+    return line if len(line) <= limit else line[: limit - 1].rstrip() + "…"
 
 
 @dataclass(frozen=True)
@@ -106,13 +123,16 @@ def alert_raise(
     now: float | None = None,
 ) -> bool:
     """Deliver an alert unless the same ``key`` was delivered within ``quiet_s``. Returns
-    True when delivered. ``publish=False`` skips the live event (its producer published it
-    already, as the analytics worker does for errors). Raises when the email cannot be sent,
-    after releasing the key, so the next check tries again (the cron run records the
-    failure); the live event and the webhook are best effort."""
+    True when delivered. ``title`` is made one line (it is the email subject); details such
+    as a traceback belong in ``data``, which is the email body. ``publish=False`` skips the
+    live event (its producer published it already, as the analytics worker does for errors).
+    Raises when the email cannot be sent, after releasing the key, so the next check tries
+    again (the cron run records the failure); the live event and the webhook are best
+    effort."""
     if kind not in KINDS:
         raise ValueError(f"unknown alert kind {kind!r}; use one of {KINDS}")
     now = time.time() if now is None else now
+    title = one_line(title, limit=2 * TITLE_MAX)
     if not _claim(f"{kind}:{key}", now, quiet_s):
         return False
     payload = {"kind": kind, "key": key, "title": title, "ts": now, **(data or {})}
@@ -157,7 +177,7 @@ def _email(title: str, payload: dict[str, Any]) -> None:
     if not to:
         return
     body = "\n".join(f"{k}: {v}" for k, v in payload.items())
-    send_mail(f"[Hearth alert] {title}", body, None, to)
+    send_mail(f"[Hearth alert] {one_line(title, limit=2 * TITLE_MAX)}", body, None, to)
 
 
 def webhook_signature(body: bytes, secret: str) -> str:
@@ -213,7 +233,8 @@ def alerts_check(
     ) | Issue.objects.filter(
         status=Issue.Status.OPEN, resolved_at__isnull=False, last_seen__gte=since
     ):
-        found.append(("errors", f"issue:{issue.pk}", f"Error: {issue.type}: {issue.message[:120]}",
+        found.append(("errors", f"issue:{issue.pk}", f"Error: {issue.type}: "
+                      f"{one_line(issue.message, limit=120)}",
                       {"site": issue.site_id, "issue": issue.pk}, False))  # fmt: skip
     try:
         from web.messaging.models import DeadLetter
@@ -228,8 +249,10 @@ def alerts_check(
         from web.backups.models import JobRun
 
         for run in JobRun.objects.filter(outcome=JobRun.FAILED, started_at__gte=since):
-            found.append(("backups", f"job:{run.job}", f"Job {run.job} failed: {run.error[:200]}",
-                          {"job": run.job, "run": run.pk}, True))  # fmt: skip
+            # The error is a traceback: its last line goes in the title, all of it in the body.
+            found.append(("backups", f"job:{run.job}", f"Job {run.job} failed: "
+                          f"{one_line(run.error) or run.outcome}",
+                          {"job": run.job, "run": run.pk, "error": run.error}, True))  # fmt: skip
     except Exception as exc:  # as above
         log.debug("job runs not available: %s", exc)
     by_kind: dict[str, list[tuple[str, str, str, dict[str, Any], bool]]] = {}

@@ -173,3 +173,65 @@ def test_an_alert_whose_email_fails_is_raised_again(settings: Any) -> None:
 class BrokenBackend(BaseEmailBackend):
     def send_messages(self, messages: Any) -> int:
         raise ConnectionRefusedError("smtp down")
+
+
+def _traceback() -> str:
+    import traceback
+
+    try:
+        raise RuntimeError("offsite refused the copy\nsecond line of the message")
+    except RuntimeError:
+        return traceback.format_exc()
+
+
+def test_a_failed_backup_is_alerted_with_a_one_line_subject(settings: Any) -> None:
+    """Issue 15, reliability 1: the run's error is a traceback (several lines); the alert's
+    title and the email subject are one line, the traceback goes in the body. Before, the
+    subject held the traceback and sending it raised, so no failed backup was ever alerted."""
+    from django.utils import timezone
+
+    from web.backups.models import JobRun
+
+    settings.DASHBOARD_ALERT_EMAILS = ["ops@example.com"]
+    error = _traceback()
+    assert error.count("\n") > 3
+    JobRun.objects.create(
+        job="backup daily", started_at=timezone.now(), outcome=JobRun.FAILED, error=error
+    )
+    sent = alerts.alerts_check(now=time.time())
+    assert sent["backups"] == 1
+    (msg,) = mail.outbox
+    assert msg.subject == (
+        "[Hearth alert] Job backup daily failed: RuntimeError: offsite refused the copy"
+    )
+    assert "\n" not in msg.subject and "\r" not in msg.subject
+    msg.message()  # the headers are valid
+    assert "second line of the message" in msg.body and "Traceback" in msg.body
+
+
+@pytest.mark.parametrize(
+    ("text", "line"),
+    [
+        ("disk full", "disk full"),
+        ("\n  first\r\nsecond\n", "first"),
+        ("Traceback (most recent call last):\n  File x\nValueError: bad\n", "ValueError: bad"),
+        (
+            "tail of a cut traceback\nTraceback (most recent call last):\nKeyError: 'k'",
+            "KeyError: 'k'",
+        ),
+        ("Traceback (most recent call last):\n  File x\nValueError: a\nb\n", "ValueError: a"),
+        ("a\tb   c", "a b c"),
+        ("", ""),
+        ("x" * 300, "x" * 199 + "…"),
+    ],
+)
+def test_one_line_titles(text: str, line: str) -> None:
+    assert alerts.one_line(text) == line
+
+
+def test_a_title_with_line_breaks_is_sent_as_one_line(settings: Any) -> None:
+    settings.DASHBOARD_ALERT_EMAILS = ["ops@example.com"]
+    assert alerts.alert_raise(
+        kind="errors", key="issue:1", title="Error: TypeError: a\nb", publish=False
+    )
+    assert mail.outbox[0].subject == "[Hearth alert] Error: TypeError: a"
