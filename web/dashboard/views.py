@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 from urllib.parse import urlencode
 
@@ -29,6 +30,27 @@ FILTER_LABELS = {
     "utm_medium": "UTM medium", "utm_campaign": "UTM campaign", "country": "Country",
     "device": "Device", "browser": "Browser", "os": "OS", "event": "Event", "goal": "Goal",
 }  # fmt: skip
+
+
+# A download filename is built from these characters only: anything else in a part (an event
+# name comes from the query string, even on a public link) could end the quoted filename
+# and add parameters, or break the header with a line break.
+_UNSAFE_FILENAME = re.compile(r"[^A-Za-z0-9._-]+")
+MAX_FILENAME_STEM = 80
+
+
+def download_name(*parts: object, ext: str) -> str:
+    """``part1-part2….ext`` from [A-Za-z0-9._-] only: other runs become ``_``, each part is
+    stripped of leading and trailing ``._-``, empty parts are dropped and the stem is cut to
+    MAX_FILENAME_STEM characters (``export`` when nothing is left)."""
+    cleaned = (_UNSAFE_FILENAME.sub("_", str(p)).strip("._-") for p in parts)
+    stem = "-".join(p for p in cleaned if p)[:MAX_FILENAME_STEM].rstrip("._-")
+    return f"{stem or 'export'}.{ext}"
+
+
+def _attachment(resp: HttpResponse, *parts: object, ext: str) -> HttpResponse:
+    resp["Content-Disposition"] = f'attachment; filename="{download_name(*parts, ext=ext)}"'
+    return resp
 
 
 def _filter_label(key: str) -> str:
@@ -111,7 +133,7 @@ def _props_panel(request: HttpRequest, q: sel.Query, site: Site, base: str) -> H
     event = request.GET.get("name", "")
     rows = sel.event_props(q, event)
     if request.GET.get("format") == "csv":
-        return _csv(rows, f"{site.pk}-props-{event}")
+        return _csv(rows, site.pk, "props", event)
     extra = _compare_extra(request)
     items = [
         {
@@ -139,7 +161,7 @@ def _panel(request: HttpRequest, site: Site, name: str, base: str) -> HttpRespon
     except sel.QueryError as exc:
         return HttpResponseBadRequest(str(exc))
     if fmt == "csv":
-        return _csv(rows, f"{site.pk}-{name}-{q.range}")
+        return _csv(rows, site.pk, name, q.range)
     ctx: dict[str, Any] = {"rows": rows, "name": name, "q": q, "site": site}
     ctx["note"] = sel.history_note(q, None if name in ("top", "chart") else name)
     compare = request.GET.get("compare") == "previous"
@@ -191,10 +213,9 @@ def _panel(request: HttpRequest, site: Site, name: str, base: str) -> HttpRespon
     return render(request, "dashboard/_breakdown.html", ctx)
 
 
-def _csv(rows: list[dict[str, Any]], stem: str) -> HttpResponse:
+def _csv(rows: list[dict[str, Any]], *name_parts: object) -> HttpResponse:
     resp = HttpResponse(P.to_csv(rows), content_type="text/csv; charset=utf-8")
-    resp["Content-Disposition"] = f'attachment; filename="{stem}.csv"'
-    return resp
+    return _attachment(resp, *name_parts, ext="csv")
 
 
 @staff_member_required
@@ -285,8 +306,7 @@ def export_zip(request: HttpRequest, site_id: int) -> HttpResponse:
     except sel.QueryError as exc:
         return HttpResponseBadRequest(str(exc))
     resp = HttpResponse(P.zip_all(q), content_type="application/zip")
-    resp["Content-Disposition"] = f'attachment; filename="site{site.pk}-{q.range}.zip"'
-    return resp
+    return _attachment(resp, f"site{site.pk}", q.range, ext="zip")
 
 
 @staff_member_required
