@@ -104,9 +104,21 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "plain"},
+        # Without a handler, Python's last-resort handler would print the record anyway.
+        "null": {"class": "logging.NullHandler"},
+    },
     "root": {"handlers": ["console"], "level": ENV.log_level},
     "loggers": {
+        # Replaces Django's default "django" logger, whose mail_admins handler sent a
+        # synchronous email per 500 and per bad Host (a bare 500 with no reachable MTA).
+        # Exceptions propagate to the root handlers: the console and error_capture, which
+        # records them as issues. Nothing on a request path talks SMTP.
+        "django": {"handlers": [], "level": "INFO", "propagate": True},
+        # A bad Host header is scanner noise: answered 400 (SecurityMiddleware/CommonMiddleware),
+        # with no traceback, email or issue.
+        "django.security.DisallowedHost": {"handlers": ["null"], "propagate": False},
         "django.db.backends": {"level": "INFO"},
         "httpx": {"level": "WARNING"},
         "httpcore": {"level": "WARNING"},
