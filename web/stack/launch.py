@@ -170,20 +170,31 @@ def build_services(env: Env) -> tuple[list[Service], dict[str, object]]:
     return services, facts
 
 
+KEPT_PASSWORD = "(unchanged: this database's own admin password)"
+
+
 def ensure_admin(paths: StackPaths) -> tuple[str, str]:
-    """Create the first staff account on a fresh data dir; return (username, password)."""
+    """Create the first staff account on a fresh data dir; return (username, password).
+
+    Hearth sets a password only for an account it creates itself: ``admin``, created when the
+    database has neither an ``admin`` nor any superuser, its password written to
+    ``admin-password.txt``. It never sets the password of an account that exists already: a
+    database restored onto a new box (no ``admin-password.txt``) or set up by hand keeps its
+    users and their passwords, and the password returned is ``KEPT_PASSWORD``, a note saying
+    so (docs/architecture/restore.md, "Credentials after a restore").
+    """
     from django.contrib.auth import get_user_model
 
     User = get_user_model()
     if paths.admin_password.exists():
         return "admin", paths.admin_password.read_text().strip()
+    existing = User.objects.filter(username="admin").first() or (
+        User.objects.filter(is_superuser=True).order_by("pk").first()
+    )
+    if existing is not None:  # not ours to change: a restored or hand-made account
+        return existing.get_username(), KEPT_PASSWORD
     password = secrets.token_urlsafe(12)
-    if not User.objects.filter(username="admin").exists():
-        User.objects.create_superuser("admin", "admin@localhost", password)
-    else:
-        user = User.objects.get(username="admin")
-        user.set_password(password)
-        user.save(update_fields=["password"])
+    User.objects.create_superuser("admin", "admin@localhost", password)
     tmp = paths.admin_password.with_suffix(".tmp")
     tmp.write_text(password + "\n")
     tmp.chmod(0o600)
