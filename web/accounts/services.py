@@ -100,7 +100,8 @@ def code_request(*, email: str, ip: str) -> str | None:
 def _send_code_email(email: str, code: str) -> None:
     payload = {
         "to": email,
-        "subject": f"Your sign-in code: {code}",
+        # Body only: a subject shows in notification previews and on lock screens.
+        "subject": "Your sign-in code",
         "body": (
             f"Your sign-in code is {code}.\n\nIt works once, for 10 minutes. If you did not "
             "ask for it, ignore this email."
