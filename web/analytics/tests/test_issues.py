@@ -203,3 +203,51 @@ def test_logged_exception_in_a_rolled_back_transaction_is_not_recorded_twice():
         log.exception("outside")  # ... and is recorded where it is logged outside
     assert Issue.objects.get(kind="server").count == 1
     assert connection.in_atomic_block is False
+
+
+def _word(n: int) -> str:
+    """Distinct letters-only words: numbers in messages are normalised away by grouping."""
+    return "".join(chr(97 + int(d)) for d in str(n))
+
+
+def _distinct_err(ts: float, n: int) -> dict:
+    return ev(ts, kind="error", name="error", error={"message": f"Error: flood {_word(n)}"})
+
+
+@pytest.mark.django_db
+def test_new_issues_per_site_and_hour_are_capped_and_the_overflow_is_folded_and_counted():
+    cap = 50  # web.analytics.issues.NEW_ISSUES_PER_HOUR, literal so old code fails on counts
+    events_process_batch(payloads=[_err(T - 3600, CHROME_V1)], now=T - 3599)  # an older issue
+    old = Issue.objects.get()
+    flood = [_distinct_err(T + i * 0.1, i) for i in range(cap + 30)]
+    res = events_process_batch(payloads=flood[: cap + 10], now=T + 60)
+    # Redelivery of a stored batch changes nothing; the rest of the flood comes later.
+    events_process_batch(payloads=flood[: cap + 10], now=T + 61)
+    res2 = events_process_batch(
+        payloads=[*flood[cap + 10 :], _distinct_err(T + 70, 0), _err(T + 71, CHROME_V2)],
+        now=T + 80,
+    )
+    assert Issue.objects.count() == 1 + cap + 1  # the old issue, the cap, one fold issue
+    fold = Issue.objects.get(fingerprint__startswith="fold:")
+    assert len(res.new_issues) == cap + 1 and fold.pk in res.new_issues  # the fold alerts once
+    assert res2.new_issues == []
+    # 30 distinct fingerprints over the cap, one occurrence each; folded occurrences keep
+    # their own message and say what they would have been.
+    assert fold.count == 30
+    assert fold.message.startswith("30 more new errors this hour were folded here (cap 50/hour)")
+    one = IssueEvent.objects.filter(issue=fold).order_by("ts").first()
+    assert one.message == f"Error: flood {_word(cap)}"
+    assert one.extra["folded_type"] == "Error"
+    # A known issue keeps getting its occurrences: the first flood error and the old issue.
+    assert Issue.objects.get(message__endswith=f"flood {_word(0)}").count == 2
+    old.refresh_from_db()
+    assert old.count == 2
+    # A folded error that repeats the same hour is counted again, but not as another error.
+    events_process_batch(payloads=[_distinct_err(T + 90, cap + 1)], now=T + 91)
+    fold.refresh_from_db()
+    assert fold.count == 31
+    assert fold.message.startswith("30 more new errors")
+    # The next hour has its own cap: the first error over it in this hour becomes an issue.
+    res3 = events_process_batch(payloads=[_distinct_err(T + 3600, cap + 2)], now=T + 3601)
+    assert len(res3.new_issues) == 1
+    assert not Issue.objects.get(pk=res3.new_issues[0]).fingerprint.startswith("fold:")
