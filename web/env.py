@@ -140,6 +140,8 @@ class Env:
     report_emails: tuple[str, ...] = ()
     alert_webhook_url: str = ""
     alert_webhook_secret: str = ""
+    # Bearer token for /metrics in production (besides a staff session); empty = staff only.
+    metrics_token: str = ""
     # Work queue tunables (web/messaging/config.py applies them; None = per-family default).
     jobs_ack_wait_s: float | None = None
     jobs_max_deliver: int | None = None
@@ -205,6 +207,8 @@ def _check_production(env: Env) -> None:
         raise ConfigError(
             "HEARTH_ALERT_WEBHOOK_SECRET must be 16+ characters when a webhook is set"
         )
+    if env.metrics_token and len(env.metrics_token) < 32:
+        raise ConfigError("HEARTH_METRICS_TOKEN must be 32+ random characters when set")
     if env.s3_secret_key == DEV_S3_SECRET_KEY or len(env.s3_secret_key) < 16:
         raise ConfigError("HEARTH_S3_SECRET_KEY must be set to a real secret in production mode")
 
@@ -267,6 +271,7 @@ def load() -> Env:
         report_emails=tuple(_list("HEARTH_REPORT_EMAILS", [])),
         alert_webhook_url=_str("HEARTH_ALERT_WEBHOOK_URL"),
         alert_webhook_secret=_str("HEARTH_ALERT_WEBHOOK_SECRET"),
+        metrics_token=_str("HEARTH_METRICS_TOKEN"),
         jobs_ack_wait_s=_seconds("HEARTH_JOBS_ACK_WAIT_S", 0.0) or None,
         jobs_max_deliver=_positive_int("HEARTH_JOBS_MAX_DELIVER"),
         jobs_backoff_s=_seconds_list("HEARTH_JOBS_BACKOFF_S"),
