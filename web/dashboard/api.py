@@ -16,6 +16,7 @@ from web.dashboard import panels as P
 from web.dashboard import selectors as sel
 from web.dashboard.models import ApiToken
 from web.dashboard.openapi import document
+from web.dashboard.querying import MAX_ID, parse_whole
 from web.dashboard.services import RateLimited, rate_hit, token_digest
 
 
@@ -40,10 +41,10 @@ def _authenticate(request: HttpRequest) -> ApiToken:
 
 
 def _query(request: HttpRequest, token: ApiToken) -> sel.Query:
-    raw_site = request.GET.get("site_id", "")
-    if not raw_site.isdigit():
-        raise ApiError(400, "site_id is required and must be a whole number")
-    site_id = int(raw_site)
+    site_id = parse_whole(request.GET.get("site_id", ""), lo=1, hi=MAX_ID)
+    if site_id is None:
+        raise ApiError(400, f"site_id is required and must be a whole number between 1 and "
+                            f"{MAX_ID}")  # fmt: skip
     if not token.sites.filter(pk=site_id).exists():
         raise ApiError(403, f"this token has no access to site {site_id}")
     try:
@@ -123,10 +124,10 @@ MAX_STEPS = sel.MAX_STEPS
 
 
 def _whole(request: HttpRequest, name: str, default: int, lo: int, hi: int) -> int:
-    raw = request.GET.get(name, str(default)).strip()
-    if not raw.isdigit() or not lo <= int(raw) <= hi:
+    value = parse_whole(request.GET.get(name, str(default)).strip(), lo=lo, hi=hi)
+    if value is None:
         raise ApiError(400, f"{name} must be a whole number between {lo} and {hi}")
-    return int(raw)
+    return value
 
 
 def _property(request: HttpRequest) -> str:

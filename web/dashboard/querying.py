@@ -6,10 +6,12 @@ custom-event property. Parsing errors are QueryError (HTTP 400 with the message)
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 
+from web.analytics import goals as goal_rules
 from web.analytics.history.schema import SESSION_ATTRS
 
 HOUR = timedelta(hours=1)
@@ -23,6 +25,16 @@ PROP_FILTER = "prop:"  # filter on a custom-event property: prop:<key>=<value>
 PROP_DIM = "props:"  # breakdown by one property's values: props:<key>
 MAX_PROP_KEY = 100
 MAX_RANGE_DAYS = 3 * 366
+# Custom ranges lie within these days: the range, the previous period it is compared with
+# and its session-id bounds (web.analytics.steps.SESSION_EPOCH: 31 bits of seconds from
+# 2020, to January 2088) all fit, where 9999-12-31 + 1 day overflowed (a 500).
+FIRST_DAY = date(1970, 1, 1)
+LAST_DAY = date(2087, 12, 31)
+_ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+# Whole numbers in URL parameters: ASCII digits only (str.isdigit() also accepts "²" and
+# "٣", which int() then rejects or reads), at most 18 of them (fits a 64-bit integer).
+_WHOLE = re.compile(r"[0-9]{1,18}")
+MAX_ID = 2**63 - 1  # SQLite's largest INTEGER
 
 
 class QueryError(ValueError):
@@ -65,6 +77,28 @@ class Query:
         return out
 
 
+def parse_whole(raw: str, *, lo: int, hi: int) -> int | None:
+    """``raw`` as an int if it is 1-18 ASCII digits within lo..hi, else None (the caller
+    raises its own error naming the parameter). No sign, no spaces, no other digits."""
+    if not _WHOLE.fullmatch(raw):
+        return None
+    value = int(raw)
+    return value if lo <= value <= hi else None
+
+
+def parse_day(raw: str, name: str) -> date:
+    """A YYYY-MM-DD day between FIRST_DAY and LAST_DAY; QueryError naming ``name``."""
+    try:
+        if not _ISO_DAY.fullmatch(raw):
+            raise ValueError(raw)
+        day = date.fromisoformat(raw)
+    except ValueError as exc:
+        raise QueryError("custom range needs from= and to= as YYYY-MM-DD") from exc
+    if not FIRST_DAY <= day <= LAST_DAY:
+        raise QueryError(f"custom range: {name}= must be between {FIRST_DAY} and {LAST_DAY}")
+    return day
+
+
 def _floor_hour(t: datetime) -> datetime:
     return t.replace(minute=0, second=0, microsecond=0)
 
@@ -77,7 +111,8 @@ def parse_query(site_id: int, params: Mapping[str, str], *, now: datetime | None
     """Build a Query from URL parameters (range, from, to and one value per filter dim).
 
     Ranges are UTC: today, yesterday, 7d and 30d (ending with today), month and year (to
-    date), custom (from/to inclusive dates). Raises QueryError with a readable message.
+    date), custom (from/to inclusive YYYY-MM-DD days between FIRST_DAY and LAST_DAY, at most
+    MAX_RANGE_DAYS apart). Raises QueryError with a readable message.
     """
     now = now or datetime.now(UTC)
     rng = params.get("range") or "30d"
@@ -100,11 +135,8 @@ def parse_query(site_id: int, params: Mapping[str, str], *, now: datetime | None
     elif rng == "year":
         start = today.replace(month=1, day=1)
     else:
-        try:
-            first = date.fromisoformat(params.get("from", ""))
-            last = date.fromisoformat(params.get("to", ""))
-        except ValueError as exc:
-            raise QueryError("custom range needs from= and to= as YYYY-MM-DD") from exc
+        first = parse_day(params.get("from", ""), "from")
+        last = parse_day(params.get("to", ""), "to")
         if last < first:
             raise QueryError("custom range: to= is before from=")
         start, end = day_start(first), day_start(last) + DAY
@@ -117,6 +149,11 @@ def parse_query(site_id: int, params: Mapping[str, str], *, now: datetime | None
             continue
         if len(value) > 500:
             raise QueryError(f"filter {dim} is longer than 500 characters")
+        if dim == "page":  # read as a page pattern (historyreads.event_condition)
+            try:
+                goal_rules.normalise_pattern("page", value)
+            except goal_rules.GoalError as exc:
+                raise QueryError(f"filter page must be a path or a pattern with *: {exc}") from exc
         filters[dim] = value
     for key, value in params.items():
         if not key.startswith(PROP_FILTER) or value == "":

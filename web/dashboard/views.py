@@ -15,6 +15,7 @@ from web.analytics.models import Issue, Site
 from web.dashboard import panels as P
 from web.dashboard import selectors as sel
 from web.dashboard.models import Funnel, PublicLink
+from web.dashboard.querying import parse_whole
 
 RANGE_LABELS = [
     ("today", "Today"),
@@ -37,6 +38,7 @@ FILTER_LABELS = {
 # and add parameters, or break the header with a line break.
 _UNSAFE_FILENAME = re.compile(r"[^A-Za-z0-9._-]+")
 MAX_FILENAME_STEM = 80
+MAX_EVENT_NAME = 500  # as a filter value
 
 
 def download_name(*parts: object, ext: str) -> str:
@@ -131,6 +133,8 @@ def _props_panel(request: HttpRequest, q: sel.Query, site: Site, base: str) -> H
     """The property values of one custom event (opened from the events panel): a value
     applies ``prop:<key>=<value>``, a key opens the details view of all its values."""
     event = request.GET.get("name", "")
+    if len(event) > MAX_EVENT_NAME:
+        raise sel.QueryError(f"name is longer than {MAX_EVENT_NAME} characters")
     rows = sel.event_props(q, event)
     if request.GET.get("format") == "csv":
         return _csv(rows, site.pk, "props", event)
@@ -223,10 +227,14 @@ def panel(request: HttpRequest, site_id: int, name: str) -> HttpResponse:
     return _panel(request, get_object_or_404(Site, pk=site_id), name, f"/dashboard/{site_id}")
 
 
+MAX_OFFSET = 10**9 - 1
+
+
 def _offset(raw: str) -> int:
-    if not raw.isdigit() or len(raw) > 9:
-        raise sel.QueryError("offset must be a whole number of rows, 0 or more")
-    return int(raw)
+    offset = parse_whole(raw, lo=0, hi=MAX_OFFSET)
+    if offset is None:
+        raise sel.QueryError(f"offset must be a whole number of rows, 0 to {MAX_OFFSET}")
+    return offset
 
 
 def _details(request: HttpRequest, site: Site, name: str, base: str) -> HttpResponse:
