@@ -37,6 +37,11 @@ log = logging.getLogger("backups")
 LITESTREAM_CONFIG = REPO_ROOT / "deploy" / "litestream.yml"
 WORKERS = 8  # boto3's default connection pool is 10 per client
 PROMOTIONS = {"weekly": ("daily", "1-week"), "biweekly": ("1-week", "2-week")}
+# The outcome of a run that was still open in a restored database: the backup was taken while
+# it ran, so how it ended is not known. Not a failure (status page, alerts); not a success
+# either, so cron catches the job up.
+RESTORE_INTERRUPTED = "interrupted by restore"
+CRON_INTERRUPTED = "failed: interrupted (cron stopped)"
 
 
 # --- job runs -------------------------------------------------------------------------
@@ -479,6 +484,7 @@ class DbRestore:
     kept_previous: list[str]
     dry_run: bool = False
     plan: str = ""
+    interrupted_runs: int = 0
 
     def lines(self) -> list[str]:
         if self.dry_run:
@@ -491,6 +497,11 @@ class DbRestore:
             f"integrity_check: {self.integrity}",
             f"{len(self.tables)} tables, {rows} rows",
         ]
+        if self.interrupted_runs:
+            out.append(
+                f"{self.interrupted_runs} job run(s) still open in the backup: marked "
+                f"{RESTORE_INTERRUPTED!r} (cron runs them again)"
+            )
         out += [f"previous file kept as {p}" for p in self.kept_previous]
         return out
 
@@ -509,6 +520,8 @@ def restore_db(
     Restores into a temporary file next to the target, runs ``PRAGMA integrity_check``, and
     only then moves it into place. An existing database (or WAL) at the target is refused
     unless ``force``; with ``force`` it is kept beside as ``*.before-restore-<time>``.
+    Job runs that were open when the replica was written are closed as
+    ``RESTORE_INTERRUPTED`` in the restored file (``jobrun_mark_restored``).
     """
     target = (output or env.data_db).resolve()
     existing = [p for p in _sidecars(target) if p.exists()]
@@ -541,6 +554,7 @@ def restore_db(
     integrity = integrity_check(tmp)
     if integrity != "ok":
         raise RestoreError(f"restored database failed integrity_check: {integrity} ({tmp})")
+    interrupted = jobrun_mark_restored(db=tmp)
     tables = _table_counts(tmp) if count_rows else {}
     kept: list[str] = []
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
@@ -563,6 +577,7 @@ def restore_db(
         time.monotonic() - start,
         tables,
         kept,
+        interrupted_runs=interrupted,
     )
 
 
@@ -584,7 +599,43 @@ def db_snapshot(*, source: Path, dest: Path) -> Path:
 
 
 def jobrun_mark_interrupted() -> int:
-    """Close runs left ``running`` by a stopped cron, so the history tells the truth."""
+    """Close runs left ``running`` by a stopped cron, so the history tells the truth.
+    (A run open in a restored database was closed by the restore already, as
+    ``RESTORE_INTERRUPTED``: it is not this box's cron that stopped it.)"""
     return JobRun.objects.filter(outcome=JobRun.RUNNING, finished_at__isnull=True).update(
-        outcome="failed: interrupted (cron stopped)", finished_at=timezone.now()
+        outcome=CRON_INTERRUPTED, finished_at=timezone.now()
     )
+
+
+def jobrun_mark_restored(*, db: Path) -> int:
+    """In a just-restored database file (not yet in use): close every run that was open when
+    the backup was taken as ``RESTORE_INTERRUPTED``, finished now. Returns how many.
+
+    Such a run was copied mid-way (the daily backup runs while Litestream replicates); the
+    restored box never ran it, so cron's start must not call it a failure of its own."""
+    con = sqlite3.connect(db)
+    try:
+        with con:
+            has = con.execute(
+                "SELECT 1 FROM sqlite_master WHERE type='table' AND name='backups_jobrun'"
+            ).fetchone()
+            if not has:
+                return 0
+            # Django's SQLite format for an aware datetime: naive UTC text.
+            now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+            cur = con.execute(
+                "UPDATE backups_jobrun SET outcome=?, finished_at=?, error=? "
+                "WHERE outcome=? AND finished_at IS NULL",
+                [
+                    RESTORE_INTERRUPTED,
+                    now,
+                    "still running when the backup was taken; closed by the restore",
+                    JobRun.RUNNING,
+                ],
+            )
+            changed = cur.rowcount
+        # restore_db drops the file's -wal before moving it into place: none may be left.
+        con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        return changed
+    finally:
+        con.close()
