@@ -1,6 +1,10 @@
 from django.contrib import admin
 
+from web.accounts.forms import ThrottledAdminAuthenticationForm
 from web.accounts.models import Profile
+
+# The admin's password login goes through the same ttl.db rate limiter as the code sign-in.
+admin.site.login_form = ThrottledAdminAuthenticationForm
 
 
 @admin.register(Profile)

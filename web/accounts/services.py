@@ -36,6 +36,11 @@ MAX_FAILURES = 5
 CODES_PER_EMAIL = (5, 3600)
 CODES_PER_IP = (20, 3600)
 VERIFY_PER_IP = (30, 600)
+# Django admin's password form (wired in web/accounts/admin.py). Per username too, so an
+# attack spread over many addresses is slowed; a staff member locked out of the password form
+# by someone else can still sign in with an emailed code.
+ADMIN_LOGIN_PER_IP = (10, 900)
+ADMIN_LOGIN_PER_USERNAME = (10, 900)
 
 
 class SignInError(Exception):
@@ -114,6 +119,23 @@ def _send_code_email(email: str, code: str) -> None:
         enqueue("notify.email", payload)
 
     transaction.on_commit(send, using="ttl")
+
+
+def admin_login_throttle(*, ip: str, username: str) -> None:
+    """Count one admin password attempt for `ip` and for `username` (any case); raise
+    RateLimited when either is over its limit in the window. Call it before checking the
+    password, so a throttled attempt learns nothing; the message is the same for every
+    username, existing or not."""
+    ip_ok = ratelimit.hit(
+        f"admin-login-ip:{ip}", limit=ADMIN_LOGIN_PER_IP[0], window_s=ADMIN_LOGIN_PER_IP[1]
+    )
+    name = (username or "").strip().lower()
+    user_key = "admin-login-user:" + hashlib.sha256(name.encode()).hexdigest()[:32]
+    user_ok = ratelimit.hit(
+        user_key, limit=ADMIN_LOGIN_PER_USERNAME[0], window_s=ADMIN_LOGIN_PER_USERNAME[1]
+    )
+    if not (ip_ok and user_ok):
+        raise RateLimited("Too many sign-in attempts. Wait 15 minutes and try again.")
 
 
 @dataclass(frozen=True)
