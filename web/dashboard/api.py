@@ -11,12 +11,13 @@ from typing import Any
 
 from django.http import HttpRequest, JsonResponse
 from django.utils import timezone
+from django.views.decorators.csrf import csrf_exempt
 
 from web.dashboard import panels as P
 from web.dashboard import selectors as sel
 from web.dashboard.models import ApiToken
 from web.dashboard.openapi import document
-from web.dashboard.querying import MAX_ID, parse_whole
+from web.dashboard.querying import MAX_ID, MAX_OFFSET, parse_whole
 from web.dashboard.services import RateLimited, rate_hit, token_digest
 
 
@@ -74,22 +75,34 @@ def _envelope(q: sel.Query, results: Any, panel: str | None = None) -> dict[str,
     }
 
 
+def _error(exc: ApiError) -> JsonResponse:
+    resp = JsonResponse({"error": str(exc)}, status=exc.status)
+    for k, v in exc.headers.items():
+        resp[k] = v
+    if exc.status == 401:
+        resp["WWW-Authenticate"] = 'Bearer realm="hearth"'
+    return resp
+
+
+def _only_get(request: HttpRequest) -> None:
+    if request.method != "GET":
+        raise ApiError(405, f"{request.method} is not allowed here: use GET", {"Allow": "GET"})
+
+
 def _endpoint(
     fn: Callable[[HttpRequest, sel.Query], dict[str, Any]],
 ) -> Callable[[HttpRequest], JsonResponse]:
+    # csrf_exempt: these are read-only GET APIs authenticated by a bearer token, never by a
+    # cookie, so CSRF does not apply; without it CsrfViewMiddleware answered a POST with
+    # its HTML 403 page before the view could send the documented JSON 405.
+    @csrf_exempt
     def view(request: HttpRequest) -> JsonResponse:
         try:
-            if request.method != "GET":
-                raise ApiError(405, "use GET", {"Allow": "GET"})
+            _only_get(request)
             token = _authenticate(request)
             return JsonResponse(fn(request, _query(request, token)))
         except ApiError as exc:
-            resp = JsonResponse({"error": str(exc)}, status=exc.status)
-            for k, v in exc.headers.items():
-                resp[k] = v
-            if exc.status == 401:
-                resp["WWW-Authenticate"] = 'Bearer realm="hearth"'
-            return resp
+            return _error(exc)
         except sel.QueryError as exc:
             return JsonResponse({"error": str(exc)}, status=400)
 
@@ -115,7 +128,7 @@ def timeseries(request: HttpRequest, q: sel.Query) -> dict[str, Any]:
     return _envelope(q, sel.timeseries(q))
 
 
-MAX_LIMIT = 1000
+MAX_LIMIT = sel.MAX_LIMIT  # also in the OpenAPI document
 MAX_SEARCH = 200
 PROP_PREFIX = sel.PROP_DIM  # "props:"
 # The row keys of a custom event property's breakdown (the other metrics do not apply).
@@ -151,7 +164,7 @@ def breakdown(request: HttpRequest, q: sel.Query) -> dict[str, Any]:
     ``paging.next_offset`` is the offset of the next page, or null after the last one."""
     prop = _property(request)
     limit = _whole(request, "limit", 10, 1, MAX_LIMIT)
-    offset = _whole(request, "offset", 0, 0, 10**9)
+    offset = _whole(request, "offset", 0, 0, MAX_OFFSET)
     search = request.GET.get("search", "").strip()
     if len(search) > MAX_SEARCH:
         raise ApiError(400, f"search must be at most {MAX_SEARCH} characters")
@@ -189,5 +202,10 @@ def funnel(request: HttpRequest, q: sel.Query) -> dict[str, Any]:
     return out
 
 
+@csrf_exempt  # public, read-only, no cookie: see _endpoint
 def openapi(request: HttpRequest) -> JsonResponse:
+    try:
+        _only_get(request)
+    except ApiError as exc:
+        return _error(exc)
     return JsonResponse(document())

@@ -8,10 +8,13 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from web.dashboard.selectors import BREAKDOWN_DIMS, FILTER_DIMS, RANGES
+from web.dashboard.querying import MAX_ID, MAX_OFFSET
+from web.dashboard.selectors import BREAKDOWN_DIMS, FILTER_DIMS, MAX_LIMIT, RANGES
 
 _NUM = {"type": "number"}
 _INT = {"type": "integer"}
+_COUNT = {"type": "integer", "minimum": 0}
+_ID = {"type": "integer", "minimum": 1, "maximum": MAX_ID}  # as api.py parses site_id
 _STR = {"type": "string"}
 
 STATS = {
@@ -27,11 +30,11 @@ STATS = {
     "additionalProperties": False,
     "properties": {
         "visitors": {
-            **_INT,
+            **_COUNT,
             "description": "Sum of daily unique visitors (visitor-days) over the range.",
         },
-        "visits": _INT,
-        "pageviews": _INT,
+        "visits": _COUNT,
+        "pageviews": _COUNT,
         "views_per_visit": _NUM,
         "bounce_rate": {**_NUM, "description": "0..1"},
         "visit_duration_s": {**_NUM, "description": "Mean engaged time per visit."},
@@ -49,7 +52,7 @@ RANGE = {
     },
 }
 COMMON = {
-    "site_id": _INT,
+    "site_id": _ID,
     "range": {"$ref": "#/components/schemas/Range"},
     "filters": {"type": "object", "additionalProperties": {"type": "string"},
                 "description": "The filters applied, as given (prop:<name> for properties)."},
@@ -87,10 +90,10 @@ BREAKDOWN_ROW = _row(
     ["value", "visitors", "visits", "pageviews", "events", "bounce_rate", "visit_duration_s"],
     {
         "value": {"type": "string"},
-        "visitors": _INT,
-        "visits": _INT,
-        "pageviews": _INT,
-        "events": _INT,
+        "visitors": _COUNT,
+        "visits": _COUNT,
+        "pageviews": _COUNT,
+        "events": _COUNT,
         "bounce_rate": _NUM,
         "visit_duration_s": _NUM,
         "conversion_rate": {**_NUM, "description": "Goals only: converting visitors / visitors."},
@@ -99,14 +102,14 @@ BREAKDOWN_ROW = _row(
 PROP_ROW = _row(
     ["value", "visitors", "visits", "events"],
     {"value": {"type": "string", "description": "A value of the property."},
-     "visitors": _INT, "visits": _INT,
-     "events": {**_INT, "description": "Custom events carrying the property with this value."}},
+     "visitors": _COUNT, "visits": _COUNT,
+     "events": {**_COUNT, "description": "Custom events carrying the property with this value."}},
 )  # fmt: skip
 PAGING = _row(
     ["limit", "offset", "search", "next_offset"],
     {
-        "limit": {**_INT, "minimum": 1},
-        "offset": {**_INT, "minimum": 0},
+        "limit": {**_INT, "minimum": 1, "maximum": MAX_LIMIT},
+        "offset": {**_INT, "minimum": 0, "maximum": MAX_OFFSET},
         "search": _STR,
         "next_offset": {"type": ["integer", "null"], "minimum": 0,
                         "description": "offset of the next page; null after the last page."},
@@ -116,9 +119,9 @@ FUNNEL_STEP = _row(
     ["step", "visits", "conversion_rate", "dropoff", "dropoff_rate"],
     {
         "step": _STR,
-        "visits": {**_INT, "description": "Visits that reached this step after the previous."},
+        "visits": {**_COUNT, "description": "Visits that reached this step after the previous."},
         "conversion_rate": {**_NUM, "description": "visits / visits of the first step."},
-        "dropoff": {**_INT, "description": "Visits of the previous step that stopped there."},
+        "dropoff": {**_COUNT, "description": "Visits of the previous step that stopped there."},
         "dropoff_rate": _NUM,
     },
 )
@@ -143,9 +146,9 @@ SCHEMAS: dict[str, Any] = {
                 "additionalProperties": False,
                 "properties": {
                     "t": {"type": "string"},
-                    "visitors": _INT,
-                    "visits": _INT,
-                    "pageviews": _INT,
+                    "visitors": _COUNT,
+                    "visits": _COUNT,
+                    "pageviews": _COUNT,
                 },
             },
         }
@@ -194,7 +197,7 @@ def _param(name: str, schema: dict[str, Any], desc: str, required: bool = False)
 
 
 COMMON_PARAMS = [
-    _param("site_id", _INT, "Site id; the token must be scoped to it.", True),
+    _param("site_id", _ID, "Site id; the token must be scoped to it.", True),
     _param("range", {"type": "string", "enum": list(RANGES), "default": "30d"}, "UTC range."),
     _param("from", {"type": "string", "format": "date"}, "First day of a custom range."),
     _param("to", {"type": "string", "format": "date"}, "Last day (inclusive) of a custom range."),
@@ -221,6 +224,7 @@ ERRORS = {
         (400, "Bad parameter (the message names it and says what is accepted)."),
         (401, "Missing, unknown or revoked bearer token."),
         (403, "The token is not scoped to this site."),
+        (405, "A method other than GET (the answer has Allow: GET)."),
         (429, "Rate limit exceeded; see Retry-After."),
     )
 }  # fmt: skip
@@ -254,8 +258,8 @@ def document() -> dict[str, Any]:
             "/api/v1/timeseries": _op("timeseries", "Visitors, visits, pageviews per hour or day", "Timeseries", []),
             "/api/v1/breakdown": _op("breakdown", "Values of one dimension or custom event property, paged and searchable", "Breakdown", [
                 _param("property", PROPERTY, "Dimension, or props:<name> for the values of a custom event property (rows: value, visitors, visits, events).", True),
-                _param("limit", {"type": "integer", "minimum": 1, "maximum": 1000, "default": 10}, "Rows per page."),
-                _param("offset", {"type": "integer", "minimum": 0, "default": 0}, "Rows to skip (paging: use paging.next_offset of the previous page). Not called page: page is the page filter."),
+                _param("limit", {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": 10}, "Rows per page."),
+                _param("offset", {"type": "integer", "minimum": 0, "maximum": MAX_OFFSET, "default": 0}, "Rows to skip (paging: use paging.next_offset of the previous page). Not called page: page is the page filter."),
                 _param("search", {"type": "string", "maxLength": 200}, "Keep values containing this text (case-insensitive, no wildcards)."),
             ]),
             "/api/v1/funnel": _op("funnel", "Visits reaching each step of a funnel in order", "Funnel", [
@@ -279,7 +283,7 @@ def validate(
     value: Any, schema: dict[str, Any], root: dict[str, Any] | None = None, path: str = "$"
 ) -> list[str]:
     """Errors of ``value`` against ``schema`` ($ref, anyOf, type, enum, pattern, minimum,
-    required, properties, additionalProperties, items). Empty list = valid."""
+    maximum, required, properties, additionalProperties, items). Empty list = valid."""
     root = root or document()
     if "$ref" in schema:
         node: Any = root
@@ -306,6 +310,8 @@ def validate(
         errors.append(f"{path}: {value!r} does not match {schema['pattern']}")
     if "minimum" in schema and isinstance(value, int | float) and value < schema["minimum"]:
         errors.append(f"{path}: {value} is below the minimum {schema['minimum']}")
+    if "maximum" in schema and isinstance(value, int | float) and value > schema["maximum"]:
+        errors.append(f"{path}: {value} is above the maximum {schema['maximum']}")
     if isinstance(value, dict):
         props = schema.get("properties", {})
         errors += [f"{path}: missing {k}" for k in schema.get("required", []) if k not in value]

@@ -32,9 +32,10 @@ FIRST_DAY = date(1970, 1, 1)
 LAST_DAY = date(2087, 12, 31)
 _ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 # Whole numbers in URL parameters: ASCII digits only (str.isdigit() also accepts "²" and
-# "٣", which int() then rejects or reads), at most 18 of them (fits a 64-bit integer).
-_WHOLE = re.compile(r"[0-9]{1,18}")
+# "٣", which int() then rejects or reads), at most 19 of them (as many as MAX_ID has).
+_WHOLE = re.compile(r"[0-9]{1,19}")
 MAX_ID = 2**63 - 1  # SQLite's largest INTEGER
+MAX_OFFSET = 10**9  # paging offsets (the stats API documents it in openapi.py)
 
 
 class QueryError(ValueError):
@@ -78,7 +79,7 @@ class Query:
 
 
 def parse_whole(raw: str, *, lo: int, hi: int) -> int | None:
-    """``raw`` as an int if it is 1-18 ASCII digits within lo..hi, else None (the caller
+    """``raw`` as an int if it is 1-19 ASCII digits within lo..hi, else None (the caller
     raises its own error naming the parameter). No sign, no spaces, no other digits."""
     if not _WHOLE.fullmatch(raw):
         return None

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from django.test import Client
 
+from web.dashboard import openapi
 from web.dashboard.services import public_link_create, token_create
 from web.dashboard.tests.conftest import RANGE
 
@@ -173,3 +174,73 @@ def test_blank_page_filter_is_400_not_500(anon: Client, share: str) -> None:
     resp = anon.get(f"{share}/panel/top/", {**RANGE, "page": " "})
     assert resp.status_code == 400
     assert "filter page must be a path" in resp.content.decode()
+
+
+# --- item 11: the stats API answers other methods with a JSON 405; its document's bounds ------
+
+API_PATHS = [
+    "/api/v1/aggregate",
+    "/api/v1/timeseries",
+    "/api/v1/breakdown",
+    "/api/v1/funnel",
+    "/api/v1/openapi.json",
+]
+
+
+@pytest.mark.parametrize("path", API_PATHS)
+@pytest.mark.parametrize("method", ["post", "put", "patch", "delete", "options"])
+def test_api_answers_other_methods_with_a_json_405(token: str, path: str, method: str) -> None:
+    """With CSRF checks on, as a browser or curl meets them (the test client skips them by
+    default); with and without a token."""
+    client = Client(enforce_csrf_checks=True, raise_request_exception=False)
+    for headers in ({}, {"Authorization": f"Bearer {token}"}):
+        resp = getattr(client, method)(path, headers=headers)
+        assert resp.status_code == 405, resp.content[:200]
+        assert resp["Content-Type"] == "application/json"
+        assert resp["Allow"] == "GET"
+        assert "use GET" in resp.json()["error"]
+        if path != "/api/v1/openapi.json":
+            doc = openapi.document()
+            schema = doc["paths"][path]["get"]["responses"]["405"]["content"]
+            assert openapi.validate(resp.json(), schema["application/json"]["schema"], doc) == []
+
+
+def _integer_params(op: str) -> list[dict[str, Any]]:
+    params = openapi.document()["paths"][op]["get"]["parameters"]
+    return [p for p in params if p["schema"].get("type") == "integer"]
+
+
+@pytest.mark.parametrize("op", [p for p in API_PATHS if p != "/api/v1/openapi.json"])
+def test_documented_integer_bounds_are_the_ones_the_api_enforces(
+    client: Client, token: str, op: str
+) -> None:
+    """Every integer parameter has a minimum (site_id 1: no negative ids) and a maximum;
+    one past either is a 400, the bound itself is accepted (or, for site_id, refused only
+    by the token's scope)."""
+    base = {"site_id": "1", "property": "page", "steps": "/,/x"}
+    for param in _integer_params(op):
+        name, schema = param["name"], param["schema"]
+        assert "minimum" in schema and "maximum" in schema, name
+        for bad in (schema["minimum"] - 1, schema["maximum"] + 1):
+            resp = _api(client, op, token, **{**base, name: str(bad)})
+            assert resp.status_code == 400, (name, bad)
+            assert name in resp.json()["error"]
+        for good in (schema["minimum"], schema["maximum"]):
+            resp = _api(client, op, token, **{**base, name: str(good)})
+            assert resp.status_code == (403 if name == "site_id" and good != 1 else 200)
+    assert _integer_params(op)[0]["name"] == "site_id"
+    assert _integer_params(op)[0]["schema"]["minimum"] == 1
+
+
+def test_response_ids_and_counts_are_documented_non_negative() -> None:
+    doc = openapi.document()
+    schemas = doc["components"]["schemas"]
+    assert schemas["Aggregate"]["properties"]["site_id"]["minimum"] == 1
+    for name in ("visitors", "visits", "pageviews"):
+        assert schemas["Stats"]["properties"][name]["minimum"] == 0
+        assert schemas["BreakdownRow"]["properties"][name]["minimum"] == 0
+    stats = {"visitors": -1, "visits": 0, "pageviews": 0, "views_per_visit": 0.0,
+             "bounce_rate": 0.0, "visit_duration_s": 0.0}  # fmt: skip
+    assert openapi.validate(stats, {"$ref": "#/components/schemas/Stats"}, doc)
+    paging = {"limit": 1001, "offset": 0, "search": "", "next_offset": None}
+    assert openapi.validate(paging, {"$ref": "#/components/schemas/Paging"}, doc)  # maximum
