@@ -77,7 +77,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-
 def test_make_up_starts_six_processes_and_health_is_ok(stack: StackRun) -> None:
     body = stack.health().json()
     assert body["status"] == "ok", body
-    assert set(body["components"]) == {"db", "nats", "s3", "litestream"}
+    assert set(body["components"]) == {"db", "nats", "s3", "litestream", "worker"}
     assert all(c["ok"] for c in body["components"].values()), body
     services = stack.state["services"]
     assert sorted(services) == sorted(SERVICES)

@@ -23,6 +23,7 @@ from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from nats.js.errors import NotFoundError
 
+from web.core.health import HEARTBEAT_EVERY_S, worker_heartbeat_write
 from web.messaging import jsoncodec, services
 from web.messaging.config import (
     ADVISORY_CONSUMER,
@@ -327,13 +328,16 @@ class Worker:
         self.loop = asyncio.get_running_loop()
         self.stopping = asyncio.Event()  # stop fetching
         self.stopped = asyncio.Event()  # everything settled
-        self.counters = Counters(settings.ENV.data_dir, families)
+        self.data_dir = settings.ENV.data_dir
+        self.counters = Counters(self.data_dir, families)
         self.runners = [FamilyRunner(self, CONFIG.families[f]) for f in families]
         self.db = ThreadPoolExecutor(max_workers=1, thread_name_prefix="worker-db")
         self._loops: list[asyncio.Task[None]] = []
         self._background: list[asyncio.Task[None]] = []
 
     def start(self) -> None:
+        self.beat()  # at once: health sees a restarted worker before its first interval
+        self._background.append(self.loop.create_task(self.liveness_loop()))
         for r in self.runners:
             self._loops.append(self.loop.create_task(r.fetch_loop()))
             self._background.append(self.loop.create_task(r.heartbeat_loop()))
@@ -362,7 +366,23 @@ class Worker:
         with contextlib.suppress(Exception):
             await self.nc.flush(timeout=2)  # acks are fire-and-forget: push them out
         self.counters.save()
+        self.beat(stopped=True)  # health says "stopped" now, not after the stale limit
         return done
+
+    def beat(self, *, stopped: bool = False) -> None:
+        """Write the liveness heartbeat /healthz and `manage.py status` read
+        (web/core/health.py); a failed write is logged and the next one retried."""
+        try:
+            worker_heartbeat_write(self.data_dir, stopped=stopped)
+        except OSError as exc:
+            log.warning("worker heartbeat not written: %r", exc)
+
+    async def liveness_loop(self) -> None:
+        """Beat every HEARTBEAT_EVERY_S on the event loop, idle or busy: a stuck loop or a
+        dead process stops the beats (unlike the counters file, written only on change)."""
+        while not self.stopped.is_set():
+            await asyncio.sleep(HEARTBEAT_EVERY_S)
+            self.beat()
 
     async def dead_letter(
         self, subject: str, data: bytes, job: Job, reason: str, error: str

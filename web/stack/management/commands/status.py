@@ -10,7 +10,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from web.core.health import check_all
+from web.core.health import check_all, worker_heartbeat_read
 from web.env import Env
 from web.sqlite import version_risk
 from web.stack.launch import StackPaths
@@ -89,7 +89,7 @@ class Command(BaseCommand):
         parser.add_argument("--json", action="store_true", help="machine-readable output")
         parser.add_argument(
             "--component",
-            choices=["db", "nats", "s3", "litestream"],
+            choices=["db", "nats", "s3", "litestream", "worker"],
             help="check only this component (for container healthchecks)",
         )
 
@@ -112,7 +112,7 @@ class Command(BaseCommand):
                 }
             )
         settings.ENV = env  # the queue summary reads the stack's NATS monitor and data dir
-        results = check_all(env)
+        results = check_all(env, worker_grace_s=0)  # a one-off process: no start-up grace
         from web.messaging.selectors import queue_summary
 
         queue = queue_summary()
@@ -132,7 +132,7 @@ class Command(BaseCommand):
             )
         else:
             self._print(state, results, healthy)
-            self._print_queue(queue)
+            self._print_queue(queue, worker_heartbeat_read(env.data_dir))
         if not healthy:
             raise SystemExit(1)
 
@@ -156,7 +156,7 @@ class Command(BaseCommand):
         w("")
         w("healthy" if healthy else "UNHEALTHY")
 
-    def _print_queue(self, queue: dict[str, Any]) -> None:
+    def _print_queue(self, queue: dict[str, Any], beat: dict[str, Any] | None) -> None:
         w = self.stdout.write
         w("")
         cols = ("lag", "ack_pending", "processed", "failed", "redelivered", "dead_lettered")
@@ -164,8 +164,13 @@ class Command(BaseCommand):
         for name, fam in queue["families"].items():
             cells = ("-" if fam.get(c) is None else str(fam[c]) for c in cols)
             w(f"{name:<12}" + "".join(f"{v:>14}" for v in cells))
-        worker = queue.get("worker")
-        seen = f"worker seen {worker['seen_s_ago']}s ago" if worker else "worker not seen yet"
+        # The heartbeat, not the counters file: that one is written only when a counter
+        # changed, so an idle, healthy worker read as "seen 132 s ago".
+        if beat is None:
+            seen = "worker heartbeat never written"
+        else:
+            state = "stopped" if beat.get("stopped") else "heartbeat"
+            seen = f"worker {state} {beat['age_s']:.0f}s ago (pid {beat.get('pid')})"
         w(f"outbox {queue.get('outbox')} · dead letters {queue.get('dead_letters')} · {seen}")
         for error in queue.get("errors", []):
             w(f"queue: {error}")
