@@ -13,7 +13,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
 from web.sqlite import version_risk
-from web.stack.launch import StackPaths, build_services, ensure_admin
+from web.stack.launch import KEPT_PASSWORD, StackPaths, build_services, ensure_admin
 from web.stack.servers import ServerError
 from web.stack.supervisor import Supervisor
 
@@ -94,8 +94,14 @@ class Command(BaseCommand):
             "",
             f"Hearth is up in {s:.1f}s.",
             f"  Site:    {url}/",
-            f"  Admin:   {url}/admin/  user {user!r}, password {password!r}",
-            f"           (kept in {paths.admin_password})",
+            *(
+                [f"  Admin:   {url}/admin/  user {user!r}, {password}"]
+                if password == KEPT_PASSWORD
+                else [
+                    f"  Admin:   {url}/admin/  user {user!r}, password {password!r}",
+                    f"           (kept in {paths.admin_password})",
+                ]
+            ),
             f"  Health:  {url}/healthz   Status: make status",
             f"  S3:      {facts['s3_endpoint']}   NATS: {facts['nats_url']}",
             f"  Data:    {facts['data_dir']}   Logs: {paths.logs}",
