@@ -18,7 +18,8 @@ import nats
 from nats.aio.client import Client as NATS
 from nats.js import JetStreamContext
 
-from web.messaging.config import CONFIG
+from web.messaging.breaker import PROBE_INTERVAL_S, PROBE_TIMEOUT_S, Breaker, CircuitOpen
+from web.messaging.config import CONFIG, STREAM
 from web.messaging.streams import ensure_jobs_stream
 
 log = logging.getLogger("web.messaging")
@@ -42,7 +43,8 @@ async def connect(url: str, *, name: str) -> NATS:
 
 
 class _Link:
-    """A connection being established in the background on some event loop."""
+    """A connection being established in the background on some event loop, with its
+    circuit breaker (web/messaging/breaker.py) and, while that is open, one probe task."""
 
     def __init__(self, url: str, name: str) -> None:
         self.url = url
@@ -50,8 +52,12 @@ class _Link:
         self.nc: NATS | None = None
         self.js: JetStreamContext | None = None
         self.up = threading.Event()
+        self.breaker = Breaker(name)
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self._probe: asyncio.Task[None] | None = None
 
     async def run(self) -> None:
+        self.loop = asyncio.get_running_loop()
         nc = await connect(self.url, name=self.name)
         self.nc, self.js = nc, nc.jetstream()
         with contextlib.suppress(Exception):  # the worker applies it too; this is a courtesy
@@ -61,6 +67,40 @@ class _Link:
     @property
     def connected(self) -> bool:
         return self.nc is not None and self.nc.is_connected
+
+    def trip(self, exc: BaseException) -> None:
+        """A publish failed: open the breaker and start the probe. Any thread."""
+        self.breaker.trip(exc)
+        loop = self.loop
+        if loop is None or loop.is_closed():
+            return
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is loop:
+            self._start_probe()
+        else:
+            loop.call_soon_threadsafe(self._start_probe)
+
+    def _start_probe(self) -> None:
+        if self._probe is None or self._probe.done():
+            self._probe = asyncio.get_running_loop().create_task(self._probe_until_healthy())
+
+    async def _probe_until_healthy(self) -> None:
+        """One probe at a time: every PROBE_INTERVAL_S ask JetStream for the JOBS stream's
+        info (a request the server answers only when JetStream works, and that stores
+        nothing); the first answer closes the breaker."""
+        while self.breaker.is_open:
+            await asyncio.sleep(PROBE_INTERVAL_S)
+            if not self.connected or self.js is None:
+                continue
+            try:
+                await asyncio.wait_for(self.js.stream_info(STREAM), PROBE_TIMEOUT_S)
+            except Exception as exc:
+                self.breaker.last_error = f"probe: {exc!r}"[:300]
+                continue
+            self.breaker.reset()
 
 
 class SyncPublisher:
@@ -87,7 +127,11 @@ class SyncPublisher:
         return self.link.connected and self.link.js is not None
 
     def publish(self, subject: str, data: bytes, headers: dict[str, str], timeout: float) -> None:
-        """Publish and wait for the PubAck; raise on any failure (the caller outboxes)."""
+        """Publish and wait for the PubAck; raise on any failure (the caller outboxes).
+
+        Raises CircuitOpen at once while the breaker is open (NATS recently failed)."""
+        if self.link.breaker.is_open:
+            raise CircuitOpen("NATS circuit breaker is open")
         if not self._ready(timeout):
             raise ConnectionError("NATS is not connected")
         fut: Future[Any] = asyncio.run_coroutine_threadsafe(
@@ -97,22 +141,34 @@ class SyncPublisher:
             fut.result(timeout + 0.25)
         except FutureTimeout as exc:
             fut.cancel()
+            self.link.trip(exc)
             raise TimeoutError(f"no PubAck within {timeout}s") from exc
+        except Exception as exc:
+            self.link.trip(exc)
+            raise
 
     def publish_many(
         self, items: list[tuple[str, bytes, dict[str, str]]], timeout: float
     ) -> list[BaseException | None]:
-        """Pipelined publish from sync code; one result per item (None = acked)."""
+        """Pipelined publish from sync code; one result per item (None = acked).
+
+        Every item fails with CircuitOpen at once while the breaker is open."""
+        if self.link.breaker.is_open:
+            return [CircuitOpen("NATS circuit breaker is open")] * len(items)
         if not self._ready(timeout):
             return [ConnectionError("NATS is not connected")] * len(items)
         fut = asyncio.run_coroutine_threadsafe(
             publish_pipelined(self.link.js, items, timeout), self.loop
         )
         try:
-            return fut.result(timeout + 5 + len(items) / 100)
+            results = fut.result(timeout + 5 + len(items) / 100)
         except FutureTimeout:
             fut.cancel()
-            return [TimeoutError("no PubAck in time")] * len(items)
+            results = [TimeoutError("no PubAck in time")] * len(items)
+        failure = next((r for r in results if r is not None), None)
+        if failure is not None:
+            self.link.trip(failure)
+        return results
 
 
 async def publish_pipelined(

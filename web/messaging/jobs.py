@@ -3,6 +3,8 @@
 Both succeed once a job is either acknowledged by the JOBS stream (fsynced: the server runs
 with sync_interval always) or written to the outbox in ttl.db; the worker's relay publishes
 outboxed jobs later under the same Nats-Msg-Id, so nothing is lost and nothing doubles.
+After a failed publish the connection's circuit breaker opens and jobs go to the outbox
+without waiting on NATS until a probe gets an answer again (web/messaging/breaker.py).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from typing import Any
 from django.conf import settings
 
 from web.messaging import services
+from web.messaging.breaker import CircuitOpen
 from web.messaging.client import async_link, publish_pipelined, sync_publisher
 from web.messaging.config import CONFIG
 from web.messaging.envelope import Envelope, InvalidJob, encode, new_id
@@ -75,12 +78,18 @@ async def enqueue_many_async(jobs: list[tuple[str, dict[str, Any], str | None]])
         return
     envs = [encode(t, p, id=i) for t, p, i in jobs]
     link = await async_link(settings.ENV.nats_url)
-    if not link.connected or link.js is None:
-        results: list[BaseException | None] = [ConnectionError("NATS is not connected")] * len(envs)
+    results: list[BaseException | None]
+    if link.breaker.is_open:  # NATS failed recently: do not wait on it (see breaker.py)
+        results = [CircuitOpen("NATS circuit breaker is open")] * len(envs)
+    elif not link.connected or link.js is None:
+        results = [ConnectionError("NATS is not connected")] * len(envs)
     else:
         results = await publish_pipelined(
             link.js, [(e.subject, e.data, e.headers) for e in envs], CONFIG.pipeline_stall_s
         )
+        failure = next((r for r in results if r is not None), None)
+        if failure is not None:
+            link.trip(failure)
     if any(r is not None for r in results):
         from asgiref.sync import sync_to_async
 
@@ -96,4 +105,6 @@ def _outbox_failed(envs: list[Envelope], results: list[BaseException | None]) ->
 
 def _outbox(envs: list[Envelope], exc: BaseException) -> None:
     services.outbox_add(envelopes=envs, error=repr(exc)[:500])
-    log.warning("NATS publish failed (%r): %d job(s) kept in the outbox", exc, len(envs))
+    # While the breaker is open this happens on every publish; it logged once when it opened.
+    level = logging.DEBUG if isinstance(exc, CircuitOpen) else logging.WARNING
+    log.log(level, "NATS publish failed (%r): %d job(s) kept in the outbox", exc, len(envs))

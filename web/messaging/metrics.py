@@ -8,6 +8,7 @@ from typing import Any
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 
+from web.messaging.breaker import breakers
 from web.messaging.selectors import queue_summary
 
 _COUNTERS = {
@@ -55,6 +56,18 @@ class QueueCollector:
             )
         nats_up = 0 if any(e.startswith("nats") for e in s["errors"]) else 1
         yield GaugeMetricFamily("hearth_jobs_nats_up", "1 if the NATS monitor answered", nats_up)
+        # This process's producer connections (per process, like the ingest counters).
+        mine = breakers()
+        yield GaugeMetricFamily(
+            "hearth_nats_breaker_open",
+            "1 while a circuit breaker of this process is open (publishing straight to the outbox)",
+            value=int(any(b.is_open for b in mine)),
+        )
+        yield CounterMetricFamily(
+            "hearth_nats_breaker_opens",
+            "Times a circuit breaker of this process opened",
+            value=sum(b.opens for b in mine),
+        )
 
 
 def render(summary: dict[str, Any] | None = None) -> bytes:
