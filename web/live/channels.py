@@ -74,8 +74,8 @@ def unregister_public_check(prefix: str) -> None:
     _cache.clear()
 
 
-def is_public_channel(channel: str) -> bool:
-    """Sync answer: True only when a registered check allows this channel."""
+def _public_state(channel: str) -> bool | None:
+    """True/False as the registered check says; None when the check raised."""
     if not is_valid_channel(channel):
         return False
     for prefix, check in _checks.items():
@@ -84,9 +84,14 @@ def is_public_channel(channel: str) -> bool:
             try:
                 return bool(key) and bool(check(key))
             except Exception:
-                log.exception("public check for %s failed; refusing", channel)
-                return False
+                log.exception("public check for %s failed", channel)
+                return None
     return False
+
+
+def is_public_channel(channel: str) -> bool:
+    """Sync answer: True only when a registered check allows this channel."""
+    return bool(_public_state(channel))
 
 
 async def public_channel_allowed(channel: str) -> bool:
@@ -102,6 +107,35 @@ async def public_channel_allowed(channel: str) -> bool:
         _cache.clear()
     _cache[channel] = (allowed, now + CACHE_SECONDS)
     return allowed
+
+
+def _states(channels: list[str]) -> dict[str, bool | None]:
+    return {channel: _public_state(channel) for channel in channels}
+
+
+async def public_channels_revoked(channels: list[str], *, batch: int = 200) -> list[str]:
+    """Of these open public channels, the ones that are no longer public, asked afresh.
+
+    For the periodic re-check of open streams (S4 of issue 15): the cache is bypassed and
+    refreshed, so new connections see the answer too. A check that raises revokes nothing:
+    a database hiccup must not end every open stream (browsers that get a 403 on reconnect
+    stop for good); new connections are still refused while it fails. Checks run in
+    batches on Django's sync thread, so requests interleave with a large re-check.
+    """
+    revoked: list[str] = []
+    for start in range(0, len(channels), batch):
+        part = channels[start : start + batch]
+        states = await sync_to_async(_states, thread_sensitive=True)(part)
+        expires = time.monotonic() + CACHE_SECONDS
+        for channel, state in states.items():
+            if state is None:
+                continue
+            if len(_cache) >= _CACHE_MAX:
+                _cache.clear()
+            _cache[channel] = (state, expires)
+            if not state:
+                revoked.append(channel)
+    return revoked
 
 
 def staff_can_read(user: object, channel: str) -> bool:

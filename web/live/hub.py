@@ -171,6 +171,15 @@ class Hub:
     def connection_count(self) -> int:
         return sum(len(s) for s in self.listeners.values())
 
+    def end_channel(self, channel: str, frame: bytes) -> int:
+        """Send ``frame`` to every listener of ``channel``, end their responses and forget
+        them (the channel stopped being public); return how many were ended."""
+        sinks = self.listeners.pop(channel, set())
+        for sink in sinks:
+            sink.push(frame)
+            sink.close()
+        return len(sinks)
+
     def close_all(self) -> None:
         for sinks in tuple(self.listeners.values()):
             for sink in tuple(sinks):

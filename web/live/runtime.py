@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 
 from django.conf import settings
@@ -17,8 +18,8 @@ from nats.aio.client import Client
 from nats.aio.msg import Msg
 from nats.js.api import ConsumerConfig, DeliverPolicy
 
-from web.live.channels import channel_for_subject
-from web.live.hub import Event, Hub, normalise_payload
+from web.live.channels import channel_for_subject, public_channels_revoked
+from web.live.hub import Event, Hub, encode_frame, normalise_payload
 from web.live.nats_client import connect_forever, nats_url
 from web.live.stream import STREAM, ensure_stream
 
@@ -26,6 +27,10 @@ log = logging.getLogger(__name__)
 
 KEEPALIVE_S = 20.0
 HEARTBEAT_S = 2.0
+# Open public streams re-ask their channel's check this often: a revoked share link or an
+# unpublished post stops streaming within this time (issue 15, S4). New connections are
+# refused sooner, within channels.CACHE_SECONDS.
+ACCESS_RECHECK_S = 30.0
 
 
 def _setting(name: str, default: int) -> int:
@@ -52,6 +57,7 @@ class LiveRuntime:
         self._tasks = [
             asyncio.create_task(self._run(), name="live-subscribe"),
             asyncio.create_task(self._keepalive(), name="live-keepalive"),
+            asyncio.create_task(self._recheck_access(), name="live-recheck"),
         ]
 
     async def stop(self) -> None:
@@ -122,6 +128,40 @@ class LiveRuntime:
         while True:
             await asyncio.sleep(KEEPALIVE_S)
             self.hub.keepalive()
+
+    async def _recheck_access(self) -> None:
+        while True:
+            await asyncio.sleep(ACCESS_RECHECK_S)
+            try:
+                await end_revoked_streams(self.hub)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("live: re-checking public channels failed; retrying later")
+
+
+def revoked_frame(channel: str) -> bytes:
+    """The last frame of a stream whose channel stopped being public: django-eventstream's
+    own kick event (``stream-error``, condition ``forbidden``). No id, so the browser's
+    Last-Event-ID stays valid; its reconnect then gets a 403 and EventSource gives up."""
+    data = {
+        "condition": "forbidden",
+        "text": f"channel {channel} is no longer public (link revoked or post unpublished)",
+        "channels": [channel],
+    }
+    return encode_frame("stream-error", json.dumps(data), None)
+
+
+async def end_revoked_streams(hub: Hub) -> list[str]:
+    """End every open public stream whose channel's check now says no; return those
+    channels. Hub listeners are public SSE connections only (admin streams are
+    django-eventstream's)."""
+    revoked = await public_channels_revoked(list(hub.listeners))
+    for channel in revoked:
+        ended = hub.end_channel(channel, revoked_frame(channel))
+        if ended:
+            log.info("live: %s is no longer public; ended %d stream(s)", channel, ended)
+    return revoked
 
 
 def _feed_eventstream(event: Event) -> None:

@@ -5,7 +5,8 @@
 so every listener shares one pre-encoded frame per event. Wire format is django-eventstream's:
 ``event: stream-open`` first, then ``event: message`` frames with ``id: <channel>:<seq>``,
 ``event: stream-reset`` when a resume is impossible (refetch state), and ``event: keep-alive``
-every 20 s.
+every 20 s. When the channel stops being public (a share link revoked, a post unpublished),
+the open stream gets a ``stream-error`` frame and ends (runtime.ACCESS_RECHECK_S).
 
 Cost per idle connection: the server's protocol objects, the ASGI task parked in receive(),
 and one small _Conn. No thread, no database connection, no extra task: fan-out writes are
@@ -63,12 +64,13 @@ class _Conn:
         self._write(frame, more=True)
 
     def close(self) -> None:
-        """End the response (server shutdown); the browser reconnects elsewhere."""
+        """End the response after the frames already queued (server shutdown: the browser
+        reconnects elsewhere; a revoked channel: its stream-error frame goes out first)."""
         if self.closed:
             return
         self.closed = True
         if self.busy:
-            self.pending = [b""]
+            self.pending = [*(self.pending or ()), b""]
         else:
             self._write(b"", more=False)
 

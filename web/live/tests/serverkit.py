@@ -3,7 +3,9 @@ blocking SSE client. Used by the tests and by bench/sse.py.
 
 ``web.live.tests.serverkit:application`` is web.asgi's application plus public-channel checks
 that allow exactly the channels in HEARTH_TEST_PUBLIC_CHANNELS (comma-separated), standing in
-for the checks the blog and dashboard apps register.
+for the checks the blog and dashboard apps register. Without that variable (but with
+HEARTH_TEST_LIVE_KNOBS=1) the apps' real checks stay. Limits can be shortened for a test:
+HEARTH_TEST_LIVE_RECHECK_S (runtime.ACCESS_RECHECK_S).
 """
 
 from __future__ import annotations
@@ -32,10 +34,21 @@ def _register_test_checks() -> None:
         register_public_check(prefix, lambda key, p=prefix: p + key in allowed)
 
 
-if os.environ.get("HEARTH_TEST_PUBLIC_CHANNELS") is not None:
+def _apply_test_knobs() -> None:
+    from web.live import runtime
+
+    if recheck := os.environ.get("HEARTH_TEST_LIVE_RECHECK_S"):
+        runtime.ACCESS_RECHECK_S = float(recheck)
+
+
+if os.environ.get("HEARTH_TEST_PUBLIC_CHANNELS") is not None or os.environ.get(
+    "HEARTH_TEST_LIVE_KNOBS"
+):
     from web.asgi import application  # noqa: F401
 
-    _register_test_checks()
+    _apply_test_knobs()
+    if os.environ.get("HEARTH_TEST_PUBLIC_CHANNELS") is not None:
+        _register_test_checks()
 
 
 def free_port() -> int:
@@ -177,6 +190,7 @@ class SseClient:
         }
         self.chunked = self.headers.get("transfer-encoding") == "chunked"
         self.text = ""  # de-chunked body read so far, not yet parsed into events
+        self.ended = False  # the server ended the response (the last, empty chunk arrived)
 
     def _recv(self) -> None:
         data = self.sock.recv(65536)
@@ -197,6 +211,7 @@ class SseClient:
             self.text += rest[:size].decode()
             self.buf = rest[size + 2 :]
             if size == 0:
+                self.ended = True
                 return
 
     def body(self) -> str:
@@ -207,7 +222,8 @@ class SseClient:
         return self.buf[:length].decode()
 
     def events(self) -> Iterator[SseEvent]:
-        """Events in order, skipping keep-alives and comments; socket timeout ends it."""
+        """Events in order, skipping keep-alives and comments; stops when the response
+        ended; a socket timeout raises."""
         while True:
             self._dechunk()
             while "\n\n" in self.text:
@@ -227,6 +243,8 @@ class SseClient:
                 )
                 if ev.event != "keep-alive":
                     yield ev
+            if self.ended:
+                return
             self._recv()
 
     def next_event(self) -> SseEvent:
