@@ -1,13 +1,14 @@
 """The raw ASGI handler of every ingest path (ADR-I1: no Django request stack here).
 
-Per request: read at most 8 KiB, parse with the format's parser, run the shared pipeline
-(site, drop rules, stamp), hand the events to the coalescing publisher and wait for the
-PubAck (or the outbox), then answer. No database access: sites come from an in-process
-snapshot (ADR-I2).
+Per request: read at most 8 KiB within BODY_TIMEOUT_S, parse with the format's parser, run
+the shared pipeline (site, drop rules, stamp), hand the events to the coalescing publisher
+and wait for the PubAck (or the outbox), then answer. No database access: sites come from
+an in-process snapshot (ADR-I2).
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time
@@ -32,6 +33,11 @@ GIF = bytes.fromhex(
     "47494638396101000100800000000000ffffff21f90401000000002c000000000100010000020144003b"
 )
 ACCEPTED_MARK = b"x-hearth-drop"
+# A beacon body is at most 8 KiB and a browser sends it at once: a body still incomplete
+# after this long is a slow-body attack (or a dead client) holding a connection and a task.
+# The whole body, not each read: trickling a byte a second must not reset it (issue 15,
+# S10). The reverse proxy's client_body_timeout does the same in front (ingest.md, "Limits").
+BODY_TIMEOUT_S = 10.0
 _ACCEPTED_ONE = b'{"ok": true, "accepted": 1}'
 
 
@@ -80,23 +86,39 @@ async def _respond(
     await send({"type": "http.response.body", "body": body})
 
 
-async def read_body(receive: Receive, declared: int | None, limit: int = MAX_BODY) -> bytes:
-    """The request body, or TooLarge as soon as it is known to exceed ``limit``."""
+class BodyTimeout(IngestError):
+    """The body did not arrive within BODY_TIMEOUT_S (408; the connection is closed)."""
+
+    status = 408
+
+
+async def read_body(
+    receive: Receive, declared: int | None, limit: int = MAX_BODY, timeout: float | None = None
+) -> bytes:
+    """The request body; TooLarge as soon as it is known to exceed ``limit``; BodyTimeout
+    when the whole body took longer than ``timeout`` seconds (default BODY_TIMEOUT_S)."""
     if declared is not None and declared > limit:
         raise TooLarge(f"body is {declared} bytes; the limit is {limit} bytes (8 KiB)")
+    timeout = BODY_TIMEOUT_S if timeout is None else timeout
     chunks: list[bytes] = []
     size = 0
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            break
-        chunk = message.get("body", b"")
-        size += len(chunk)
-        if size > limit:
-            raise TooLarge(f"body is over {limit} bytes (8 KiB)")
-        chunks.append(chunk)
-        if not message.get("more_body", False):
-            break
+    try:
+        async with asyncio.timeout(timeout):
+            while True:
+                message = await receive()
+                if message["type"] == "http.disconnect":
+                    break
+                chunk = message.get("body", b"")
+                size += len(chunk)
+                if size > limit:
+                    raise TooLarge(f"body is over {limit} bytes (8 KiB)")
+                chunks.append(chunk)
+                if not message.get("more_body", False):
+                    break
+    except TimeoutError:
+        raise BodyTimeout(
+            f"the request body did not arrive within {timeout:g} s; send it at once"
+        ) from None
     return b"".join(chunks)
 
 
@@ -130,7 +152,10 @@ class IngestApp:
         except IngestError as exc:
             metrics.REJECTED.labels(str(exc.status)).inc()
             msg = json.dumps({"error": exc.message}).encode()
-            await _respond(send, exc.status, msg, b"application/json")
+            # After a body timeout the rest of the body may still come: close the connection
+            # rather than read it as the next request.
+            extra = [(b"connection", b"close")] if isinstance(exc, BodyTimeout) else None
+            await _respond(send, exc.status, msg, b"application/json", extra)
             return
         if status in (204, 503):
             await _respond(send, status, body, b"application/json", extra)

@@ -6,7 +6,8 @@ so every listener shares one pre-encoded frame per event. Wire format is django-
 ``event: stream-open`` first, then ``event: message`` frames with ``id: <channel>:<seq>``,
 ``event: stream-reset`` when a resume is impossible (refetch state), and ``event: keep-alive``
 every 20 s. When the channel stops being public (a share link revoked, a post unpublished),
-the open stream gets a ``stream-error`` frame and ends (runtime.ACCESS_RECHECK_S).
+the open stream gets a ``stream-error`` frame and ends (runtime.ACCESS_RECHECK_S); one client
+IP may hold MAX_STREAMS_PER_IP streams open, one more is a 429.
 
 Cost per idle connection: the server's protocol objects, the ASGI task parked in receive(),
 and one small _Conn. No thread, no database connection, no extra task: fan-out writes are
@@ -16,18 +17,26 @@ driven from the hub with eager tasks that finish synchronously unless the socket
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import json
 from collections.abc import MutableMapping
 from typing import Any
 from urllib.parse import parse_qs
 
 from web.core.asgi_router import Receive, Scope, Send
+from web.ingest.clientip import Network, client_ip, parse_trusted
 from web.live.channels import public_channel_allowed
 from web.live.hub import Hub, encode_frame, event_id, parse_last_event_id
 from web.live.runtime import get_runtime
 
 PATH = "/live/events/"
 MAX_PENDING = 256  # frames queued behind a blocked socket before the client is dropped
+# Open public streams per client IP (an IPv6 client counts per /64) in one web process;
+# one more is a 429 (issue 15, S10). The reverse proxy's limit_conn caps all processes
+# together (docs/architecture/queues-and-subjects.md, "Limits per client").
+MAX_STREAMS_PER_IP = 20
+_open_by_ip: dict[str, int] = {}
+_trusted: tuple[Network, ...] | None = None
 _HEADERS = [
     (b"content-type", b"text/event-stream"),
     (b"cache-control", b"no-cache"),
@@ -98,6 +107,28 @@ class _Conn:
             self._write(b"".join(pending), more=not self.closed)
 
 
+def _client_key(scope: Scope) -> str:
+    """Who to count a stream against: the client IP as ingest resolves it (X-Forwarded-For
+    only from HEARTH_TRUSTED_PROXIES), an IPv6 address by its /64."""
+    global _trusted
+    if _trusted is None:
+        from django.conf import settings
+
+        _trusted = parse_trusted(settings.ENV.trusted_proxies)
+    peer = (scope.get("client") or ("", 0))[0] or ""
+    xff = ""
+    for name, value in scope.get("headers", ()):
+        if name == b"x-forwarded-for":
+            xff = value.decode("latin-1")
+    ip = client_ip(peer, xff, _trusted)
+    if ":" in ip:
+        try:
+            return str(ipaddress.IPv6Network((ip, 64), strict=False))
+        except ValueError:
+            pass
+    return ip
+
+
 async def _respond(send: Send, status: int, text: str) -> None:
     body = json.dumps({"error": text}).encode()
     await send(
@@ -154,19 +185,34 @@ async def app(scope: Scope, receive: Receive, send: Send) -> None:
         return
 
     hub = get_runtime().hub
-    await send({"type": "http.response.start", "status": 200, "headers": _HEADERS})
     if scope["method"] == "HEAD":
+        await send({"type": "http.response.start", "status": 200, "headers": _HEADERS})
         await send({"type": "http.response.body", "body": b""})
         return
-    conn = _Conn(send, asyncio.get_running_loop())
-    # No await between the replay and subscribing: no event can slip in between.
-    conn.push(_opening(hub, channel, last))
-    hub.subscribe(channel, conn)
+    who = _client_key(scope)
+    if _open_by_ip.get(who, 0) >= MAX_STREAMS_PER_IP:
+        text = (
+            f"too many open live streams from your address (the limit is {MAX_STREAMS_PER_IP});"
+            " close other tabs and retry"
+        )
+        await _respond(send, 429, text)
+        return
+    _open_by_ip[who] = _open_by_ip.get(who, 0) + 1
     try:
-        while not conn.closed:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                break
+        await send({"type": "http.response.start", "status": 200, "headers": _HEADERS})
+        conn = _Conn(send, asyncio.get_running_loop())
+        # No await between the replay and subscribing: no event can slip in between.
+        conn.push(_opening(hub, channel, last))
+        hub.subscribe(channel, conn)
+        try:
+            while not conn.closed:
+                message = await receive()
+                if message["type"] == "http.disconnect":
+                    break
+        finally:
+            conn.closed = True
+            hub.unsubscribe(channel, conn)
     finally:
-        conn.closed = True
-        hub.unsubscribe(channel, conn)
+        left = _open_by_ip.pop(who, 1) - 1
+        if left > 0:
+            _open_by_ip[who] = left

@@ -5,7 +5,8 @@ blocking SSE client. Used by the tests and by bench/sse.py.
 that allow exactly the channels in HEARTH_TEST_PUBLIC_CHANNELS (comma-separated), standing in
 for the checks the blog and dashboard apps register. Without that variable (but with
 HEARTH_TEST_LIVE_KNOBS=1) the apps' real checks stay. Limits can be shortened for a test:
-HEARTH_TEST_LIVE_RECHECK_S (runtime.ACCESS_RECHECK_S).
+HEARTH_TEST_LIVE_RECHECK_S (runtime.ACCESS_RECHECK_S), HEARTH_TEST_LIVE_MAX_PER_IP
+(sse.MAX_STREAMS_PER_IP).
 """
 
 from __future__ import annotations
@@ -35,10 +36,12 @@ def _register_test_checks() -> None:
 
 
 def _apply_test_knobs() -> None:
-    from web.live import runtime
+    from web.live import runtime, sse
 
     if recheck := os.environ.get("HEARTH_TEST_LIVE_RECHECK_S"):
         runtime.ACCESS_RECHECK_S = float(recheck)
+    if per_ip := os.environ.get("HEARTH_TEST_LIVE_MAX_PER_IP"):
+        sse.MAX_STREAMS_PER_IP = int(per_ip)
 
 
 if os.environ.get("HEARTH_TEST_PUBLIC_CHANNELS") is not None or os.environ.get(
@@ -123,9 +126,12 @@ class Server:
 
     def start(self, app: str = "web.live.tests.serverkit:application") -> Server:
         out = self.log.open("wb") if self.log else subprocess.DEVNULL
+        # --no-proxy-headers as in production (web/core/gunicorn_worker.py): plain uvicorn
+        # would believe X-Forwarded-For from 127.0.0.1, i.e. from every test client.
         self.proc = subprocess.Popen(
             [PY, "-m", "uvicorn", app, "--host", "127.0.0.1", "--port", str(self.port),
-             "--no-access-log", "--log-level", "warning", "--timeout-graceful-shutdown", "2"],
+             "--no-access-log", "--log-level", "warning", "--timeout-graceful-shutdown", "2",
+             "--no-proxy-headers"],
             env=self.env, cwd=REPO_ROOT, stdout=out, stderr=subprocess.STDOUT,
             start_new_session=True,
         )  # fmt: skip

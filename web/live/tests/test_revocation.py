@@ -1,4 +1,5 @@
-"""Issue 15, S4: an open public stream ends when its channel stops being public.
+"""Issue 15, S4 and S10 (SSE part): an open public stream ends when its channel stops being
+public, and one client IP holds a bounded number of streams.
 
 End to end: a migrated data dir, the real ASGI app under uvicorn with the apps' real checks
 (dashboard: the site has an unrevoked public link; blog: the post is published), a real
@@ -25,6 +26,7 @@ from web.live.runtime import end_revoked_streams
 from web.live.tests.serverkit import PY, Server, SseClient, SseEvent, server_env
 
 RECHECK_S = 0.5  # runtime.ACCESS_RECHECK_S in the test server (30 s in production)
+MAX_PER_IP = 3  # sse.MAX_STREAMS_PER_IP in the test server (20 in production)
 
 
 @dataclasses.dataclass
@@ -71,6 +73,7 @@ def stack(nats_server, tmp_path_factory) -> Iterator[Stack]:  # type: ignore[no-
     env.update(
         HEARTH_TEST_LIVE_KNOBS="1",
         HEARTH_TEST_LIVE_RECHECK_S=str(RECHECK_S),
+        HEARTH_TEST_LIVE_MAX_PER_IP=str(MAX_PER_IP),
     )
     for db in ("default", "ttl"):
         subprocess.run(
@@ -194,6 +197,33 @@ def test_comment_stream_ends_when_the_post_is_unpublished(stack: Stack) -> None:
     # A still-published post's stream is left alone.
     _receive_a_message(bystander, other)
     bystander.close()
+
+
+def test_streams_per_client_ip_are_capped_with_a_429(stack: Stack) -> None:
+    channel = f"comments.post_{stack.ids['post2']}"
+    held = [_open(stack, channel) for _ in range(MAX_PER_IP)]
+    try:
+        # X-Forwarded-For from an untrusted peer changes nothing.
+        for headers in ({}, {"X-Forwarded-For": "198.51.100.7"}):
+            over = SseClient(stack.server.port, f"/live/events/?channel={channel}", headers=headers)
+            status, body = over.status, over.body()
+            over.close()
+            assert status == 429, body
+            assert "too many open live streams" in json.loads(body)["error"]
+        # A closed stream frees its place.
+        held.pop().close()
+        deadline = time.monotonic() + 5
+        while True:
+            client = SseClient(stack.server.port, f"/live/events/?channel={channel}")
+            if client.status == 200 or time.monotonic() > deadline:
+                break
+            client.close()
+            time.sleep(0.1)
+        held.append(client)
+        assert client.status == 200
+    finally:
+        for c in held:
+            c.close()
 
 
 # --- the re-check itself, in process --------------------------------------------------------
