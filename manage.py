@@ -12,6 +12,11 @@ def main() -> None:
     try:
         from django.core.management import execute_from_command_line
 
+        from web.stack.live import use_live_stack
+
+        # Every command run beside a running stack talks to its servers (it picked free
+        # ports), not to the defaults: backup_daily, restore, queue, status, cron_run, ...
+        use_live_stack()
         execute_from_command_line(sys.argv)
     except ConfigError as exc:
         print(f"configuration error: {exc}", file=sys.stderr)

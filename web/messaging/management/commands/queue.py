@@ -11,6 +11,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from web.messaging import selectors, services
 from web.messaging.models import DeadLetter
+from web.stack.live import use_live_stack
 
 
 class Command(BaseCommand):
@@ -38,7 +39,7 @@ class Command(BaseCommand):
         sub.add_parser("relay", help="republish the outbox now (the worker does this itself)")
 
     def handle(self, *args: Any, **opts: Any) -> None:
-        settings.ENV = _stack_env(settings.ENV)
+        use_live_stack()  # the running stack's NATS (manage.py did it; call_command too)
         getattr(self, f"_{opts['action']}")(opts)
 
     def _list(self, opts: dict[str, Any]) -> None:
@@ -129,31 +130,6 @@ class Command(BaseCommand):
             self.stdout.write(f"{asyncio.run(go())} republished")
         except TimeoutError as exc:
             raise CommandError(f"NATS at {settings.ENV.nats_url} is unreachable") from exc
-
-
-def _stack_env(env: Any) -> Any:
-    """Use the running embedded stack's NATS addresses (it picks free ports) unless the
-    shell set them explicitly, like `manage.py status` does."""
-    import dataclasses
-    import os
-
-    from web.stack.launch import StackPaths
-
-    state = StackPaths(env.data_dir).state
-    if not state.exists():
-        return env
-    try:
-        stack = json.loads(state.read_text()).get("env", {})
-    except (OSError, ValueError):
-        return env
-    changes = {}
-    for var, field in (
-        ("HEARTH_NATS_URL", "nats_url"),
-        ("HEARTH_NATS_MONITOR_URL", "nats_monitor_url"),
-    ):
-        if var not in os.environ and stack.get(var):
-            changes[field] = stack[var]
-    return dataclasses.replace(env, **changes) if changes else env
 
 
 def _n(v: Any) -> str:

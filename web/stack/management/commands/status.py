@@ -14,6 +14,7 @@ from web.core.health import check_all, worker_heartbeat_read
 from web.env import Env
 from web.sqlite import version_risk
 from web.stack.launch import StackPaths
+from web.stack.live import use_live_stack
 
 
 def _rss_kib(pid: int) -> int | None:
@@ -94,24 +95,14 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
+        # manage.py already pointed settings.ENV at the running stack's endpoints; again
+        # here for call_command (the same shared helper, idempotent).
+        use_live_stack()
         env: Env = settings.ENV
         paths = StackPaths(env.data_dir)
         state: dict[str, Any] = {}
         if paths.state.exists():
             state = json.loads(paths.state.read_text())
-            # Check the stack's own endpoints, not this shell's defaults.
-            overrides = state.get("env", {})
-            env = Env(
-                **{
-                    **env.__dict__,
-                    "nats_monitor_url": overrides.get(
-                        "HEARTH_NATS_MONITOR_URL", env.nats_monitor_url
-                    ),
-                    "s3_endpoint": overrides.get("HEARTH_S3_ENDPOINT", env.s3_endpoint),
-                    "litestream_url": overrides.get("HEARTH_LITESTREAM_URL", env.litestream_url),
-                }
-            )
-        settings.ENV = env  # the queue summary reads the stack's NATS monitor and data dir
         results = check_all(env, worker_grace_s=0)  # a one-off process: no start-up grace
         from web.messaging.selectors import queue_summary
 
