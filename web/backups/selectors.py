@@ -14,9 +14,15 @@ from web.core.s3 import local_client
 from web.env import Env
 
 REPLICA_PATH = "litestream/data.db"  # deploy/litestream.yml: replica path in the backup bucket
+REPLICA_L0 = f"{REPLICA_PATH}/0000/"  # Litestream 0.5: level 0, one LTX file per sync
 _METRIC = re.compile(r"^(litestream_[a-z_]+)(\{[^}]*\})?\s+([0-9.eE+-]+)$")
 _LTX = re.compile(r"([0-9a-f]{16})-([0-9a-f]{16})\.ltx$")
-STALE_AFTER_S = 10.0
+STALE_AFTER_S = 10.0  # grace: how long the positions may differ before it is "behind"
+# Per process: (S3 endpoint, backup bucket) -> min TXID of the newest replica file seen, so
+# the next look lists from there; (data.db, replica TXID) -> when this process first saw
+# Litestream ahead of that replica position (when the local LTX files are not readable).
+_last_seen: dict[tuple[str, str], int] = {}
+_first_ahead: dict[tuple[str, int], float] = {}
 
 
 def _metrics(url: str, timeout: float) -> dict[str, float]:
@@ -30,19 +36,76 @@ def _metrics(url: str, timeout: float) -> dict[str, float]:
     return out
 
 
+def _replica_l0(client: Any, env: Env, start_after: str) -> tuple[int, int, datetime | None]:
+    """(max TXID, min TXID of that file, when written) of the replica's level-0 LTX files
+    whose name sorts after ``start_after``; (0, 0, None) when there are none."""
+    best: tuple[int, int, datetime | None] = (0, 0, None)
+    kwargs: dict[str, Any] = {"Bucket": env.bucket_backup, "Prefix": REPLICA_L0}
+    if start_after:
+        kwargs["StartAfter"] = start_after
+    while True:
+        page = client.list_objects_v2(**kwargs)
+        for obj in page.get("Contents", []):
+            m = _LTX.search(obj["Key"])
+            if m and int(m.group(2), 16) >= best[0]:
+                best = (int(m.group(2), 16), int(m.group(1), 16), obj["LastModified"])
+        if not page.get("IsTruncated"):
+            return best
+        kwargs["ContinuationToken"] = page["NextContinuationToken"]
+
+
 def replica_position(env: Env, *, timeout: float = 2.0) -> tuple[int, datetime | None]:
-    """(highest TXID, when written) of the replica in the backup bucket; (0, None) if empty."""
+    """(highest TXID, when written) of the replica in the backup bucket; (0, None) if empty.
+
+    Reads only Litestream's level 0 (one file per sync, contiguous TXIDs, named
+    ``<min>-<max>.ltx`` so names sort by position) and, after the first call in a process,
+    only the names from the last position seen on: one LIST call in the steady state instead
+    of listing the whole replica prefix. Falls back to all of level 0, then to every level
+    (an empty level 0 after compaction). Raises what the S3 client raises.
+    """
     client = local_client(env, fast_fail=timeout < 5)
-    best, when = 0, None
+    key = (env.s3_endpoint, env.bucket_backup)
+    hint = _last_seen.get(key)
+    best: tuple[int, int, datetime | None] = (0, 0, None)
+    if hint:  # the file last seen sorts at or after "<its min TXID>", so it is listed again
+        best = _replica_l0(client, env, f"{REPLICA_L0}{hint:016x}")
+    if not best[0]:
+        best = _replica_l0(client, env, "")
+    if best[0]:
+        _last_seen[key] = best[1]
+        return best[0], best[2]
+    _last_seen.pop(key, None)
+    top, when = 0, None
     pages = client.get_paginator("list_objects_v2").paginate(
         Bucket=env.bucket_backup, Prefix=f"{REPLICA_PATH}/"
     )
     for page in pages:
         for obj in page.get("Contents", []):
             m = _LTX.search(obj["Key"])
-            if m and int(m.group(2), 16) >= best:
-                best, when = int(m.group(2), 16), obj["LastModified"]
-    return best, when
+            if m and int(m.group(2), 16) >= top:
+                top, when = int(m.group(2), 16), obj["LastModified"]
+    return top, when
+
+
+def _pending_since(env: Env, replica_txid: int) -> float:
+    """Epoch time from which the replica has been behind Litestream's position.
+
+    The local level-0 LTX file that starts right after the replica's position was written
+    when that transaction was captured (Litestream keeps it until it is uploaded); without it
+    (another layout, the data dir not mounted here), the first time this process saw the
+    local position ahead.
+    """
+    meta = env.data_db.parent / f".{env.data_db.name}-litestream" / "ltx" / "0"
+    try:
+        found = sorted(meta.glob(f"{replica_txid + 1:016x}-*.ltx"))
+        if found:
+            return found[0].stat().st_mtime
+    except OSError:
+        pass
+    key = (str(env.data_db), replica_txid)
+    for stale in [k for k in _first_ahead if k[0] == key[0] and k != key]:
+        del _first_ahead[stale]
+    return _first_ahead.setdefault(key, time.time())
 
 
 def replication_status(env: Env, *, timeout: float = 2.0) -> dict[str, Any]:
@@ -50,8 +113,11 @@ def replication_status(env: Env, *, timeout: float = 2.0) -> dict[str, Any]:
 
     Keys: ``configured``, ``ok``, ``local_txid`` (Litestream's position in data.db),
     ``replica_txid`` (highest TXID in the replica bucket), ``lag_txids``, ``lag_s`` (0 when
-    caught up, else seconds since the replica last advanced), ``replica_last_write`` (ISO),
-    ``sync_errors`` and ``replica_errors`` (counters since Litestream started), ``detail``.
+    caught up, else seconds since the first transaction the replica lacks was captured),
+    ``replica_last_write`` (ISO), ``sync_errors`` and ``replica_errors`` (counters since
+    Litestream started), ``detail``. Behind (not ok) only when the positions have differed
+    for more than ``STALE_AFTER_S``: after a quiet spell the replica's last write is old,
+    but the first new commit is not late until Litestream had the time to upload it.
     """
     status: dict[str, Any] = {
         "configured": bool(env.litestream_url),
@@ -85,11 +151,13 @@ def replication_status(env: Env, *, timeout: float = 2.0) -> dict[str, Any]:
     if status["local_txid"] is not None and status["replica_txid"] is not None:
         lag = max(0, status["local_txid"] - status["replica_txid"])
         status["lag_txids"] = lag
-        last = status["replica_last_write"]
-        since = time.time() - datetime.fromisoformat(last).timestamp() if last else None
-        status["lag_s"] = 0.0 if lag == 0 else round(since or 0.0, 1)
-        if lag and (since is None or since > STALE_AFTER_S):
-            problems.append(f"replica is {lag} transactions behind")
+        since = 0.0
+        if lag:
+            since = time.time() - _pending_since(env, status["replica_txid"])
+            since = max(0.0, since)
+        status["lag_s"] = round(since, 1)
+        if lag and since > STALE_AFTER_S:
+            problems.append(f"replica is {lag} transactions behind for {since:.0f}s")
     if status["sync_errors"]:
         problems.append(f"{status['sync_errors']} sync errors since start")
     status["ok"] = not problems and status["lag_txids"] is not None
