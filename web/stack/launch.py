@@ -14,6 +14,7 @@ from web.core.s3 import local_client
 from web.env import REPO_ROOT, Env
 from web.stack.buckets import ensure_buckets
 from web.stack.servers import NatsServer, S3Server, binary, free_port
+from web.stack.stackid import stack_id_ensure
 from web.stack.supervisor import Service
 
 
@@ -94,7 +95,10 @@ def build_services(env: Env) -> tuple[list[Service], dict[str, object]]:
 
     def s3_ready() -> bool:
         buckets = [env.bucket_public, env.bucket_private, env.bucket_backup]
-        ensure_buckets(local_client(stack_env, fast_fail=True), buckets)
+        client = local_client(stack_env, fast_fail=True)
+        ensure_buckets(client, buckets)
+        # The id a restore checks the backup bucket against (web/stack/stackid.py).
+        stack_id_ensure(data_dir=env.data_dir, client=client, bucket=env.bucket_backup)
         return True
 
     def http_ok(url: str) -> bool:

@@ -130,3 +130,27 @@ def test_stack_env_applies_only_for_a_live_stack_of_this_data_dir(
         )
     else:
         assert got == env
+
+
+@pytest.mark.stack
+def test_make_up_writes_the_stack_id_to_the_data_dir_and_the_backup_bucket(
+    stack: StackRun,
+) -> None:
+    """What `restore` compares before restoring (reliability 3, web/stack/stackid.py)."""
+    import dataclasses
+
+    from django.conf import settings
+
+    from web.core.s3 import local_client
+    from web.env import DEV_S3_ACCESS_KEY, DEV_S3_SECRET_KEY
+    from web.stack.stackid import ID_FILE, bucket_read
+
+    env = dataclasses.replace(
+        settings.ENV,
+        s3_endpoint=stack.state["s3_endpoint"],
+        s3_access_key=DEV_S3_ACCESS_KEY,
+        s3_secret_key=DEV_S3_SECRET_KEY,
+    )
+    local = (stack.data_dir / ID_FILE).read_text().strip()
+    assert len(local) == 32
+    assert bucket_read(local_client(env), "backup") == local

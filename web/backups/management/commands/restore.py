@@ -7,12 +7,14 @@ import time
 from pathlib import Path
 from typing import Any
 
+from botocore.exceptions import BotoCoreError, ClientError
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from web.backups import services
 from web.backups.errors import BackupsError
 from web.backups.manifest import TIERS
+from web.stack.stackid import StackIdError, stack_id_verify
 
 
 class Command(BaseCommand):
@@ -58,6 +60,8 @@ class Command(BaseCommand):
         progress = o["verbosity"] >= 1
         try:
             with self._s3(env, o["start_s3"]):
+                # Never write into, or restore from, another data dir's store (ADR: stack id).
+                self._check_owner(env, o["dry_run"])
                 if what in {"objects", "box"}:
                     summary = services.restore_objects(
                         env=env,
@@ -84,6 +88,8 @@ class Command(BaseCommand):
                     if what == "box" and o["dry_run"]:
                         self.stdout.write("dry run: would then restore data.db from the replica")
                     else:
+                        if what == "box":  # the objects just restored carry the stack id
+                            self._check_owner(env, o["dry_run"])
                         result = services.restore_db(
                             env=env,
                             timestamp=o["timestamp"],
@@ -97,12 +103,32 @@ class Command(BaseCommand):
                             self._history(env)
                 if what == "history":
                     self._history(env)
-        except BackupsError as exc:
+        except (BackupsError, StackIdError) as exc:
             raise CommandError(str(exc)) from exc
         took = time.monotonic() - start
         self.stdout.write(
             f"restore {what}: {'dry run ' if o['dry_run'] else ''}done in {took:.1f}s"
         )
+
+    def _check_owner(self, env: Any, dry_run: bool) -> None:
+        """Refuse a backup bucket whose stack id is not this data dir's (a data dir with no
+        id yet, a new box, takes the bucket's)."""
+        from web.core.s3 import local_client
+
+        try:
+            line = stack_id_verify(
+                data_dir=env.data_dir,
+                client=local_client(env, fast_fail=True),
+                bucket=env.bucket_backup,
+                endpoint=env.s3_endpoint,
+                adopt=not dry_run,
+            )
+        except (ClientError, BotoCoreError) as exc:
+            raise CommandError(
+                f"cannot read the stack id from {env.s3_endpoint} bucket "
+                f"{env.bucket_backup!r}: {exc}"
+            ) from exc
+        self.stdout.write(line)
 
     def _history(self, env: Any) -> None:
         """Bring back the columnar history's segments named by the restored catalog."""
