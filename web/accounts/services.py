@@ -1,10 +1,15 @@
 """Sign-in by emailed one-time code.
 
-A code is 6 digits from `secrets` (CSPRNG). Only HMAC-SHA256(SECRET_KEY-derived key, email,
-code) is stored, in ttl.db, one row per email: asking again replaces the row, so a new code
-supersedes the old one. A code is valid for 10 minutes, is deleted on first use, and is
-burnt by the 5th wrong guess. Requests are limited per email and per IP; the answer never
-says whether an address has an account.
+A code is 6 digits: HMAC-SHA256 under a SECRET_KEY-derived key of the email and the instant
+it expires (a fresh, unguessable instant per code), so a live code can be sent again without
+being stored. Only HMAC(key, email, code) is stored, in ttl.db, one row per email. A code is
+valid for 10 minutes, is deleted on first use, and is burnt by the 5th wrong guess.
+
+Asking again while the code is live sends the same code again (at most RESENDS_PER_EMAIL
+emails an hour, then silently none: the inbox already holds it); a new code replaces the row
+only once the old one was used, burnt or expired. Requests are limited per IP and per
+(email, IP), never per email alone, so nobody can use up another person's requests and lock
+them out (issue 15, security 6). The answer never says whether an address has an account.
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ import hmac
 import logging
 import secrets
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -33,8 +38,9 @@ CODE_DIGITS = 6
 CODE_TTL = timedelta(minutes=10)
 MAX_FAILURES = 5
 # (limit, window seconds)
-CODES_PER_EMAIL = (5, 3600)
+CODES_PER_EMAIL = (5, 3600)  # code requests per email *and IP*: another IP's requests never count
 CODES_PER_IP = (20, 3600)
+RESENDS_PER_EMAIL = (5, 3600)  # emails re-sending a live code, all IPs; beyond it none is sent
 VERIFY_PER_IP = (30, 600)
 # Django admin's password form (wired in web/accounts/admin.py). Per username too, so an
 # attack spread over many addresses is slowed; a staff member locked out of the password form
@@ -65,8 +71,11 @@ def _digest(email: str, code: str) -> str:
     return salted_hmac("hearth.accounts.code", f"{email}\0{code}", algorithm="sha256").hexdigest()
 
 
-def _new_code() -> str:
-    return f"{secrets.randbelow(10**CODE_DIGITS):0{CODE_DIGITS}d}"
+def _code_for(email: str, expires_at: datetime) -> str:
+    """The code of the row that expires at `expires_at` (microseconds, so one per issue)."""
+    stamp = expires_at.astimezone(UTC).strftime("%Y%m%d%H%M%S%f")
+    mac = salted_hmac("hearth.accounts.code-value", f"{email}\0{stamp}", algorithm="sha256")
+    return f"{int(mac.hexdigest(), 16) % 10**CODE_DIGITS:0{CODE_DIGITS}d}"
 
 
 def _signup_open() -> bool:
@@ -74,29 +83,42 @@ def _signup_open() -> bool:
 
 
 def code_request(*, email: str, ip: str) -> str | None:
-    """Create (or replace) the code of `email` and queue the email that carries it.
+    """Queue the email with the code of `email`: the live one again, else a new one.
 
-    Returns the code when one was issued (for tests and the console backend), None when the
-    address may not sign in (closed sign-up and no account). Callers must give the same
-    answer either way. Raises SignInError for a malformed address and RateLimited.
+    Returns the code (for tests and the console backend), None when the address may not
+    sign in (closed sign-up and no account). Callers must give the same answer either way.
+    Raises SignInError for a malformed address and RateLimited when `ip` asked too often
+    (in all, or for this address); requests from other IPs never count against it.
     """
     email = normalize_email(email)
+    email_hash = hashlib.sha256(email.encode()).hexdigest()[:32]
     ip_ok = ratelimit.hit(f"code-ip:{ip}", limit=CODES_PER_IP[0], window_s=CODES_PER_IP[1])
-    email_key = "code-email:" + hashlib.sha256(email.encode()).hexdigest()[:32]
-    email_ok = ratelimit.hit(email_key, limit=CODES_PER_EMAIL[0], window_s=CODES_PER_EMAIL[1])
-    if not (ip_ok and email_ok):
+    pair_ok = ratelimit.hit(
+        f"code-email-ip:{email_hash}:{ip}", limit=CODES_PER_EMAIL[0], window_s=CODES_PER_EMAIL[1]
+    )
+    if not (ip_ok and pair_ok):
         raise RateLimited("Too many sign-in requests. Wait a while and try again.")
     User = get_user_model()
     if not _signup_open() and not User.objects.filter(username=email, is_active=True).exists():
         return None
-    code = _new_code()
+    now = timezone.now()
+    live = LoginCode.objects.filter(
+        email=email, expires_at__gt=now, failures__lt=MAX_FAILURES
+    ).first()
+    if live is not None:
+        code = _code_for(email, live.expires_at)
+        if hmac.compare_digest(live.code_hmac, _digest(email, code)):
+            resend_key = f"code-resend:{email_hash}"
+            if ratelimit.hit(resend_key, limit=RESENDS_PER_EMAIL[0], window_s=RESENDS_PER_EMAIL[1]):
+                _send_code_email(email, code)
+            return code
+    # Up to 0.1 s off, from the CSPRNG: the instant the code derives from cannot be
+    # predicted from the request time either (the secret key is what protects it).
+    expires_at = now + CODE_TTL - timedelta(microseconds=secrets.randbelow(100_000))
+    code = _code_for(email, expires_at)
     LoginCode.objects.update_or_create(
         email=email,
-        defaults={
-            "code_hmac": _digest(email, code),
-            "expires_at": timezone.now() + CODE_TTL,
-            "failures": 0,
-        },
+        defaults={"code_hmac": _digest(email, code), "expires_at": expires_at, "failures": 0},
     )
     _send_code_email(email, code)
     return code

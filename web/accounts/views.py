@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import ipaddress
+import logging
+
+from django.conf import settings
 from django.contrib.auth import login, logout
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
@@ -11,15 +15,54 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
 from web.accounts import services
+from web.ingest.clientip import parse_trusted
+
+log = logging.getLogger(__name__)
 
 SESSION_EMAIL = "accounts.signin_email"
 SESSION_NEXT = "accounts.signin_next"
 
 
 def client_ip(request: HttpRequest) -> str:
-    """The peer address; the reverse proxy (if any) is trusted via SECURE_PROXY_SSL_HEADER only,
-    so X-Forwarded-For is not believed here."""
-    return request.META.get("REMOTE_ADDR") or "unknown"
+    """The client address for rate limits: REMOTE_ADDR, which web/asgi.py has already taken
+    from X-Forwarded-For when the peer is one of HEARTH_TRUSTED_PROXIES (ADR-8); the header
+    itself is not believed here."""
+    ip = request.META.get("REMOTE_ADDR") or "unknown"
+    if "HTTP_X_FORWARDED_FOR" in request.META and not _proxy_warned:
+        _warn_untrusted_proxy(ip, request.META["HTTP_X_FORWARDED_FOR"])
+    return ip
+
+
+_proxy_warned = False
+
+
+def _warn_untrusted_proxy(peer: str, forwarded_for: str) -> None:
+    """Log once per process, in production, that a peer we do not trust sends
+    X-Forwarded-For: then every client behind that proxy shares one set of per-IP sign-in
+    limits, and one noisy reader locks all the others out (issue 15, security 6)."""
+    global _proxy_warned
+    env = settings.ENV
+    if not env.production:
+        return
+    if peer in {h.strip() for h in forwarded_for.split(",")}:
+        return  # web/asgi.py took the client from a trusted proxy's header
+    try:
+        addr = ipaddress.ip_address(peer)
+        if any(addr in net for net in parse_trusted(env.trusted_proxies)):
+            return  # a trusted proxy whose header named no client; nothing to fix
+    except ValueError:
+        pass
+    _proxy_warned = True
+    log.warning(
+        "X-Forwarded-For from %s is ignored: HEARTH_TRUSTED_PROXIES %s, so every client "
+        "behind that proxy shares one sign-in rate limit. Set HEARTH_TRUSTED_PROXIES to the "
+        "proxy's address or network (comma-separated IPs or CIDRs, e.g. %s).",
+        peer,
+        f"is {','.join(env.trusted_proxies)!r} and does not list it"
+        if env.trusted_proxies
+        else "is not set",
+        peer,
+    )
 
 
 def _safe_next(request: HttpRequest, value: str | None) -> str:
