@@ -13,7 +13,9 @@ per beacon caps the box at about 2-4k beacons/s (see ADR-I4 in docs/architecture
 The worker unpacks packs in web/ingest/jobs.py.
 
 A request returns only after the message holding its events was PubAck'ed by JetStream or
-written to the outbox by ``enqueue_many_async``, so a 202 is never a lie.
+written to the outbox by ``enqueue_many_async``, so a 202 is never a lie. While NATS's
+circuit breaker is open (web/messaging/breaker.py) batches go to the outbox, so they leave
+at once instead of queueing behind a publish that still waits on a hung server.
 """
 
 from __future__ import annotations
@@ -29,12 +31,23 @@ PublishMany = Callable[[list[Job]], Awaitable[None]]
 PACK_JOB = "analytics.events"
 PACK_VERSION = 1
 PACK_MAX_EVENTS = 100  # ~35 KB of typical events; the envelope allows 64 KiB
+BYPASS_CHECK_S = 0.05  # while requests queue behind a publish, how often to ask bypass()
 
 
 async def _default_publish(jobs: list[Job]) -> None:
     from web.messaging.jobs import enqueue_many_async
 
     await enqueue_many_async(jobs)
+
+
+def _default_bypass() -> bool:
+    """NATS is known unhealthy (breaker open): batches go to the outbox, so they need not
+    queue behind a publish that is still waiting on the hung server."""
+    from django.conf import settings
+
+    from web.messaging.client import breaker_open
+
+    return breaker_open(settings.ENV.nats_url)
 
 
 def pack(events: list[dict[str, Any]], per_pack: int = PACK_MAX_EVENTS) -> list[Job]:
@@ -79,8 +92,10 @@ class Coalescer:
         max_batch: int = 2000,
         linger_s: float = 0.0,
         linger_events: int = PACK_MAX_EVENTS,
+        bypass: Callable[[], bool] = _default_bypass,
     ) -> None:
         self.publish = publish
+        self.bypass = bypass  # True: launch now, even past max_inflight (breaker open)
         self.max_inflight = max_inflight
         self.max_batch = max_batch
         self.linger_s = linger_s
@@ -91,6 +106,7 @@ class Coalescer:
         self.batches = 0  # published batches (for tests and the benchmark)
         self.published = 0  # events in those batches
         self._timer: asyncio.TimerHandle | None = None
+        self._bypass_timer: asyncio.TimerHandle | None = None
 
     async def submit(self, events: list[dict[str, Any]]) -> None:
         """Publish ``events`` in some batch; raise what publishing that batch raised."""
@@ -105,7 +121,27 @@ class Coalescer:
                 self._timer = asyncio.get_running_loop().call_later(
                     self.linger_s, self._linger_over
                 )
+        elif self.bypass():
+            self._launch()
+        elif self._bypass_timer is None:
+            # Queued behind a running publish: if that one hangs, the breaker opens while it
+            # waits, and these need not wait with it.
+            self._bypass_timer = asyncio.get_running_loop().call_later(
+                BYPASS_CHECK_S, self._check_bypass
+            )
         await fut
+
+    def _check_bypass(self) -> None:
+        self._bypass_timer = None
+        if not self.pending or self.inflight < self.max_inflight:
+            return
+        if self.bypass():
+            while self.pending:
+                self._launch()
+        else:
+            self._bypass_timer = asyncio.get_running_loop().call_later(
+                BYPASS_CHECK_S, self._check_bypass
+            )
 
     def _linger_over(self) -> None:
         self._timer = None

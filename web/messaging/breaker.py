@@ -18,6 +18,10 @@ import weakref
 
 log = logging.getLogger("web.messaging")
 
+# A pipelined publish that has had no PubAck for this long opens the breaker early (it keeps
+# waiting up to the full stall bound itself), so that only the beacons of about this long
+# queue behind a hung server (bench/outage.py).
+TRIP_AFTER_S = 0.5
 PROBE_INTERVAL_S = 1.0  # how often an open breaker asks NATS whether it is back
 PROBE_TIMEOUT_S = 1.0  # how long one probe waits for JetStream's answer
 

@@ -10,6 +10,7 @@ import logging
 import os
 import threading
 import weakref
+from collections.abc import Callable
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any
@@ -18,7 +19,13 @@ import nats
 from nats.aio.client import Client as NATS
 from nats.js import JetStreamContext
 
-from web.messaging.breaker import PROBE_INTERVAL_S, PROBE_TIMEOUT_S, Breaker, CircuitOpen
+from web.messaging.breaker import (
+    PROBE_INTERVAL_S,
+    PROBE_TIMEOUT_S,
+    TRIP_AFTER_S,
+    Breaker,
+    CircuitOpen,
+)
 from web.messaging.config import CONFIG, STREAM
 from web.messaging.streams import ensure_jobs_stream
 
@@ -172,9 +179,16 @@ class SyncPublisher:
 
 
 async def publish_pipelined(
-    js: JetStreamContext, items: list[tuple[str, bytes, dict[str, str]]], timeout: float
+    js: JetStreamContext,
+    items: list[tuple[str, bytes, dict[str, str]]],
+    timeout: float,
+    *,
+    on_stall: Callable[[float], None] | None = None,
 ) -> list[BaseException | None]:
-    """Publish all without waiting, then wait for every PubAck (bounded); one result each."""
+    """Publish all without waiting, then wait for every PubAck (bounded); one result each.
+
+    ``on_stall(seconds)`` is called once if no PubAck came for TRIP_AFTER_S (breaker.py)
+    while some are pending; the wait itself goes on up to ``timeout``."""
     results: list[BaseException | None] = [None] * len(items)
     futures: list[asyncio.Future[Any] | None] = []
     for i, (subject, data, headers) in enumerate(items):
@@ -189,12 +203,22 @@ async def publish_pipelined(
     # Wait as long as PubAcks keep arriving; give up on the rest once none arrived for
     # `timeout` seconds. The server fsyncs each message (sync_interval always), so a large
     # pipeline legitimately takes (count / fsync rate) seconds; only a stall means trouble.
+    loop = asyncio.get_running_loop()
+    last = loop.time()
+    stalled = on_stall is None
     while pending:
+        until = last + (timeout if stalled else min(TRIP_AFTER_S, timeout))
         done, pending = await asyncio.wait(
-            pending, timeout=timeout, return_when=asyncio.FIRST_COMPLETED
+            pending, timeout=max(0.0, until - loop.time()), return_when=asyncio.FIRST_COMPLETED
         )
-        if not done:
+        if done:
+            last = loop.time()
+        elif stalled:
             break
+        else:
+            stalled = True  # early warning: open the breaker, keep waiting for these
+            assert on_stall is not None
+            on_stall(loop.time() - last)
     for i, f in enumerate(futures):
         if f is None:
             continue
@@ -222,6 +246,15 @@ def sync_publisher(url: str) -> SyncPublisher:
         if pub is None or pub.pid != os.getpid():
             pub = _sync[url] = SyncPublisher(url)
         return pub
+
+
+def breaker_open(url: str) -> bool:
+    """True while the running loop's connection for url has its breaker open (cheap)."""
+    try:
+        link = _async.get(asyncio.get_running_loop(), {}).get(url)
+    except RuntimeError:
+        return False
+    return link is not None and link.breaker.is_open
 
 
 async def async_link(url: str) -> _Link:

@@ -85,7 +85,10 @@ async def enqueue_many_async(jobs: list[tuple[str, dict[str, Any], str | None]])
         results = [ConnectionError("NATS is not connected")] * len(envs)
     else:
         results = await publish_pipelined(
-            link.js, [(e.subject, e.data, e.headers) for e in envs], CONFIG.pipeline_stall_s
+            link.js,
+            [(e.subject, e.data, e.headers) for e in envs],
+            CONFIG.pipeline_stall_s,
+            on_stall=lambda s: link.trip(TimeoutError(f"no PubAck for {s:.1f} s")),
         )
         failure = next((r for r in results if r is not None), None)
         if failure is not None:

@@ -14,6 +14,7 @@ import subprocess
 import sys
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
@@ -23,6 +24,7 @@ from web.env import REPO_ROOT
 from web.ingest.tests.conftest import WebProcess
 from web.ingest.tests.helpers import BROWSER_UA
 from web.messaging import client
+from web.messaging.breaker import TRIP_AFTER_S
 from web.messaging.jobs import enqueue
 from web.messaging.models import OutboxJob
 from web.stack.servers import free_port, wait_until
@@ -154,3 +156,40 @@ def test_sync_enqueue_skips_a_frozen_nats_while_the_breaker_is_open(settings, na
     wait_until(lambda: not pub.link.breaker.is_open, timeout=15, what="the breaker closing")
     enqueue("images.process", {"image_id": 2}, id=f"brk-{run}-after")
     assert not OutboxJob.objects.filter(msg_id=f"brk-{run}-after").exists()
+
+
+@pytest.mark.timeout(60)
+def test_beacons_queued_behind_a_hung_publish_leave_when_the_breaker_opens(
+    ingest_web: WebProcess,
+    nats_server,  # type: ignore[no-untyped-def]
+) -> None:
+    """Beacons that arrive while the first publish hangs are outboxed once that publish has
+    had no PubAck for TRIP_AFTER_S, not after its whole stall (3 s)."""
+    web, run = ingest_web, uuid.uuid4().hex[:8]
+    key = _site1_key(web)
+    pid = nats_server.proc.pid
+
+    def beacon(url: str) -> float:
+        t0 = time.monotonic()
+        r = httpx.post(
+            f"{web.url}/ingest/e", headers=UA, timeout=30,
+            content=json.dumps({"k": key, "n": "pageview", "u": url}),
+        )  # fmt: skip
+        assert r.status_code == 202, r.text
+        return time.monotonic() - t0
+
+    urls = [f"http://127.0.0.1/queued-{run}/{i}" for i in range(12)]
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        with ThreadPoolExecutor(len(urls)) as pool:
+            first = pool.submit(beacon, urls[0])
+            time.sleep(0.1)  # the first one's publish is now waiting on the frozen server
+            queued = list(pool.map(beacon, urls[1:]))
+            stalled = first.result()
+    finally:
+        os.kill(pid, signal.SIGCONT)
+    assert stalled > 2.0, stalled  # the publish that was in flight waits its whole stall
+    assert max(queued) < TRIP_AFTER_S + 0.6, queued
+    assert set(urls) <= set(_outboxed_urls(web))
+    with httpx.Client(base_url=web.url) as c:
+        wait_until(lambda: _breaker_open(c) == 0, timeout=15, what="the breaker closing")
