@@ -31,3 +31,9 @@ class TooLarge(IngestError):
 
 class MethodNotAllowed(IngestError):
     status = 405
+
+
+class TooManyOpen(IngestError):
+    """One client IP holds too many requests open at once, e.g. slow bodies (429)."""
+
+    status = 429

@@ -19,7 +19,7 @@ from typing import Any
 from web.core.asgi_router import Receive, Scope, Send
 from web.ingest import metrics, parsers, pipeline
 from web.ingest.clientip import Network, client_ip
-from web.ingest.errors import IngestError, MethodNotAllowed, TooLarge
+from web.ingest.errors import IngestError, MethodNotAllowed, TooLarge, TooManyOpen
 from web.ingest.filters import RateLimiter
 from web.ingest.parsers import Incoming
 from web.ingest.publisher import Coalescer
@@ -38,6 +38,10 @@ ACCEPTED_MARK = b"x-hearth-drop"
 # The whole body, not each read: trickling a byte a second must not reset it (issue 15,
 # S10). The reverse proxy's client_body_timeout does the same in front (ingest.md, "Limits").
 BODY_TIMEOUT_S = 10.0
+# Requests one client IP may have open at once in one web process (bodies being read and
+# beacons being handled). A browser sends a beacon at a time; 32 is far above any real page
+# and caps what slow-body clients hold (issue 15, S10; the proxy's limit_conn caps the box).
+MAX_OPEN_PER_IP = 32
 _ACCEPTED_ONE = b'{"ok": true, "accepted": 1}'
 
 
@@ -139,6 +143,7 @@ class IngestApp:
         self.limiter = limiter
         self.trusted = trusted
         self.clock = clock
+        self.open_per_ip: dict[str, int] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -152,9 +157,10 @@ class IngestApp:
         except IngestError as exc:
             metrics.REJECTED.labels(str(exc.status)).inc()
             msg = json.dumps({"error": exc.message}).encode()
-            # After a body timeout the rest of the body may still come: close the connection
-            # rather than read it as the next request.
-            extra = [(b"connection", b"close")] if isinstance(exc, BodyTimeout) else None
+            # After a body timeout, or a refusal before the body was read, the rest of the
+            # body may still come: close the connection rather than read it as a request.
+            closing = isinstance(exc, BodyTimeout | TooManyOpen)
+            extra = [(b"connection", b"close")] if closing else None
             await _respond(send, exc.status, msg, b"application/json", extra)
             return
         if status in (204, 503):
@@ -193,7 +199,21 @@ class IngestApp:
                 origin = value.decode("latin-1")
             elif name == b"x-forwarded-for":
                 xff = value.decode("latin-1")
-        body = await read_body(receive, declared) if method == "POST" else b""
+        peer = (scope.get("client") or ("", 0))[0] or ""
+        ip = client_ip(peer, xff, self.trusted)
+        if self.open_per_ip.get(ip, 0) >= MAX_OPEN_PER_IP:
+            raise TooManyOpen(
+                f"{MAX_OPEN_PER_IP} requests from your address are still open; finish them first"
+            )
+        self.open_per_ip[ip] = self.open_per_ip.get(ip, 0) + 1
+        try:
+            body = await read_body(receive, declared) if method == "POST" else b""
+        finally:
+            left = self.open_per_ip[ip] - 1
+            if left:
+                self.open_per_ip[ip] = left
+            else:
+                del self.open_per_ip[ip]
         req = Incoming(
             method=method,
             query=scope.get("query_string", b"").decode("latin-1"),
@@ -203,8 +223,6 @@ class IngestApp:
             origin=origin,
         )
         hits = route.parser(req)
-        peer = (scope.get("client") or ("", 0))[0] or ""
-        ip = client_ip(peer, xff, self.trusted)
         snapshot = await self.sites.get()
         out = pipeline.process(
             hits, sites=snapshot, ip=ip, ua=ua, ts=self.clock(), limiter=self.limiter

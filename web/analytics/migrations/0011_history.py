@@ -10,7 +10,12 @@ class Migration(migrations.Migration):
         migrations.CreateModel(
             name="Segment",
             fields=[
-                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
                 ("name", models.CharField(max_length=120, unique=True)),
                 ("level", models.IntegerField()),
                 ("min_seq", models.BigIntegerField()),
@@ -26,7 +31,12 @@ class Migration(migrations.Migration):
         migrations.CreateModel(
             name="HistoryState",
             fields=[
-                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
                 ("sealed_seq", models.BigIntegerField(default=0)),
                 ("span_s", models.IntegerField(default=0)),
                 ("updated_at", models.DateTimeField(null=True)),

@@ -140,9 +140,13 @@ def test_many_slow_posts_are_all_answered_408_and_closed_in_time(server: int) ->
             sock.close()
     took = time.monotonic() - start
     assert took < TIMEOUT_S + 3
+    # One address: the first MAX_OPEN_PER_IP time out (408), the rest are refused at once
+    # (429); every connection is closed.
+    statuses = [answer[9:12] for answer in answers]
+    assert statuses.count(b"408") == handler.MAX_OPEN_PER_IP, statuses
+    assert statuses.count(b"429") == 50 - handler.MAX_OPEN_PER_IP, statuses
     for answer in answers:
-        assert answer.startswith(b"HTTP/1.1 408 "), answer[:200]
-        assert b"connection: close" in answer.lower()
+        assert b"connection: close" in answer.lower(), answer[:200]
 
 
 def test_a_quick_post_on_the_same_server_is_still_accepted(server: int) -> None:
@@ -155,3 +159,58 @@ def test_a_quick_post_on_the_same_server_is_still_accepted(server: int) -> None:
         sock.sendall(head.encode() + BEACON)
         answer = _read_until_closed(sock)
     assert answer.startswith(b"HTTP/1.1 202 "), answer[:300]
+
+
+def test_one_address_cannot_hold_more_than_the_cap_of_open_requests() -> None:
+    """Slow bodies from one IP past MAX_OPEN_PER_IP get a 429 at once; another address and
+    the same address after its requests finished are served (issue 15, S10)."""
+    app, _ = make_app()
+
+    def scope(ip: str) -> dict[str, Any]:
+        return {
+            "type": "http", "method": "POST", "path": "/ingest/e", "query_string": b"",
+            "headers": [(b"user-agent", BROWSER_UA.encode()),
+                        (b"content-type", b"application/json"),
+                        (b"content-length", str(len(BEACON)).encode())],
+            "client": (ip, 40000),
+        }  # fmt: skip
+
+    async def run() -> tuple[list[int], int, int, int]:
+        release = asyncio.Event()
+
+        def slow_receive() -> Any:
+            async def receive() -> dict[str, Any]:
+                await release.wait()
+                return {"type": "http.request", "body": BEACON, "more_body": False}
+
+            return receive
+
+        async def whole() -> dict[str, Any]:
+            return {"type": "http.request", "body": BEACON, "more_body": False}
+
+        async def call(ip: str, receive: Any) -> int:
+            sent: list[dict[str, Any]] = []
+
+            async def send(message: dict[str, Any]) -> None:
+                sent.append(message)
+
+            await app(scope(ip), receive, send)
+            return next(m["status"] for m in sent if m["type"] == "http.response.start")
+
+        held = [
+            asyncio.create_task(call("203.0.113.7", slow_receive()))
+            for _ in range(handler.MAX_OPEN_PER_IP)
+        ]
+        await asyncio.sleep(0.05)
+        over = await asyncio.wait_for(call("203.0.113.7", whole), 1)
+        other = await asyncio.wait_for(call("198.51.100.4", whole), 1)
+        release.set()
+        statuses = await asyncio.gather(*held)
+        after = await asyncio.wait_for(call("203.0.113.7", whole), 1)
+        return statuses, over, other, after
+
+    statuses, over, other, after = asyncio.run(run())
+    assert over == 429
+    assert other == 202 and after == 202
+    assert set(statuses) == {202}
+    assert app.open_per_ip == {}
