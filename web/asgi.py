@@ -18,6 +18,26 @@ from web.core.asgi_router import LeanRouter  # noqa: E402
 from web.ingest import asgi as ingest_asgi  # noqa: E402
 from web.live import asgi as live_asgi  # noqa: E402
 
+PROXY_WARNING = (
+    "HEARTH_TRUSTED_PROXIES is empty: behind a reverse proxy every visitor then has the "
+    "proxy's address (one shared sign-in and ingest limit, one visitor id per browser "
+    "build). Set HEARTH_TRUSTED_PROXIES to the proxy's address or CIDR (docs/architecture/"
+    "site.md); leave it empty only when clients connect to Hearth directly."
+)
+
+
+def proxy_warning(env: object) -> str | None:
+    """The startup warning of a production web process without trusted proxies, or None."""
+    if getattr(env, "production", False) and not getattr(env, "trusted_proxies", ()):
+        return PROXY_WARNING
+    return None
+
+
+if (warning := proxy_warning(settings.ENV)) is not None:
+    import logging
+
+    logging.getLogger("hearth.startup").warning(warning)
+
 if settings.ENV.trusted_proxies:
     # X-Forwarded-For/-Proto from the configured proxies only (ADR-8); the lean paths that
     # need the client IP resolve it themselves (web/ingest/clientip.py).

@@ -1,0 +1,57 @@
+"""Issue 15, S6: a production web process without trusted proxies says so at startup,
+naming HEARTH_TRUSTED_PROXIES (behind a proxy, every reader would share one limit)."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import secrets
+import subprocess
+import sys
+
+from django.conf import settings
+
+from web.asgi import PROXY_WARNING, proxy_warning
+from web.env import REPO_ROOT
+
+
+def test_the_warning_names_the_variable_in_production_only() -> None:
+    prod = dataclasses.replace(settings.ENV, mode="production", trusted_proxies=())
+    assert proxy_warning(prod) == PROXY_WARNING and "HEARTH_TRUSTED_PROXIES" in PROXY_WARNING
+    trusted = dataclasses.replace(prod, trusted_proxies=("10.0.0.0/8",))
+    assert proxy_warning(trusted) is None
+    assert proxy_warning(dataclasses.replace(prod, mode="dev")) is None
+
+
+def test_a_production_web_process_logs_it_at_startup(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HEARTH_")}
+    env.update(
+        HEARTH_MODE="production",
+        HEARTH_DATA_DIR=str(tmp_path),
+        HEARTH_SECRET_KEY=secrets.token_urlsafe(50),
+        HEARTH_ALLOWED_HOSTS="hearth.example",
+        HEARTH_S3_ACCESS_KEY="hearth-prod",
+        HEARTH_S3_SECRET_KEY=secrets.token_urlsafe(24),
+        DJANGO_SETTINGS_MODULE="web.settings",
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", "import web.asgi"],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "HEARTH_TRUSTED_PROXIES is empty" in out.stderr + out.stdout
+    env["HEARTH_TRUSTED_PROXIES"] = "10.0.0.0/8"
+    out = subprocess.run(
+        [sys.executable, "-c", "import web.asgi"],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "HEARTH_TRUSTED_PROXIES is empty" not in out.stderr + out.stdout
