@@ -63,3 +63,23 @@ def stop_group(proc: subprocess.Popen[bytes], *, grace: float = 10.0) -> None:
     except subprocess.TimeoutExpired:
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
+
+
+def production_env(data_dir: Path, **extra: str) -> dict[str, str]:
+    """Environment for a production-mode Hearth child process (no HEARTH_* from this shell):
+    fresh strong secrets, one allowed host, the given data dir; ``extra`` adds or overrides."""
+    import secrets
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HEARTH_")}
+    env.pop("AWS_CA_BUNDLE", None)
+    env.update(
+        HEARTH_MODE="production",
+        HEARTH_SECRET_KEY=secrets.token_urlsafe(50),
+        HEARTH_ALLOWED_HOSTS="blog.example.org",
+        HEARTH_S3_ACCESS_KEY="hearth-prod",
+        HEARTH_S3_SECRET_KEY=secrets.token_urlsafe(24),
+        HEARTH_DATA_DIR=str(data_dir),
+        DJANGO_SETTINGS_MODULE="web.settings",
+    )
+    env.update(extra)
+    return env

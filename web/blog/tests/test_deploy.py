@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import os
 import re
-import secrets
 import subprocess
 import sys
 from pathlib import Path
+
+from web.core.testing import production_env
 
 REPO = Path(__file__).resolve().parents[3]
 # Known, documented notice owned by web/core (SQLite version risk, ADR-3), not a misconfig.
@@ -15,17 +15,7 @@ ALLOWED = {"hearth.W001"}
 
 
 def test_check_deploy_is_clean_in_production(tmp_path: Path) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HEARTH_")}
-    env.pop("AWS_CA_BUNDLE", None)
-    env.update(
-        HEARTH_MODE="production",
-        HEARTH_SECRET_KEY=secrets.token_urlsafe(50),
-        HEARTH_ALLOWED_HOSTS="blog.example.org",
-        HEARTH_S3_ACCESS_KEY="hearth-prod",
-        HEARTH_S3_SECRET_KEY=secrets.token_urlsafe(24),
-        HEARTH_DATA_DIR=str(tmp_path),
-        DJANGO_SETTINGS_MODULE="web.settings",
-    )
+    env = production_env(tmp_path)
     proc = subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
         cwd=REPO,

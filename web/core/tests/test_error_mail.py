@@ -7,8 +7,6 @@ listener that counts connections and hangs up at once, as an MTA that is down wo
 from __future__ import annotations
 
 import json
-import os
-import secrets
 import socket
 import subprocess
 import sys
@@ -17,6 +15,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from web.core.testing import production_env
 
 REPO = Path(__file__).resolve().parents[3]
 
@@ -56,19 +56,8 @@ def test_bad_host_and_500_send_no_mail_with_smtp_down(
     tmp_path: Path, smtp_listener: tuple[int, list[str]]
 ) -> None:
     port, connections = smtp_listener
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HEARTH_")}
-    env.pop("AWS_CA_BUNDLE", None)
-    env.update(
-        HEARTH_MODE="production",
-        HEARTH_SECRET_KEY=secrets.token_urlsafe(50),
-        HEARTH_ALLOWED_HOSTS="blog.example.org",
-        HEARTH_S3_ACCESS_KEY="hearth-prod",
-        HEARTH_S3_SECRET_KEY=secrets.token_urlsafe(24),
-        HEARTH_DATA_DIR=str(tmp_path),
-        HEARTH_SMTP_HOST="127.0.0.1",
-        HEARTH_SMTP_PORT=str(port),
-        HEARTH_LOG_LEVEL="INFO",
-        DJANGO_SETTINGS_MODULE="web.settings",
+    env = production_env(
+        tmp_path, HEARTH_SMTP_HOST="127.0.0.1", HEARTH_SMTP_PORT=str(port), HEARTH_LOG_LEVEL="INFO"
     )
     proc = subprocess.run(
         [sys.executable, "-m", "web.core.tests.prodkit"],

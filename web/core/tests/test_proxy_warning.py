@@ -4,14 +4,13 @@ naming HEARTH_TRUSTED_PROXIES (behind a proxy, every reader would share one limi
 from __future__ import annotations
 
 import dataclasses
-import os
-import secrets
 import subprocess
 import sys
 
 from django.conf import settings
 
 from web.asgi import PROXY_WARNING, proxy_warning
+from web.core.testing import production_env
 from web.env import REPO_ROOT
 
 
@@ -24,16 +23,7 @@ def test_the_warning_names_the_variable_in_production_only() -> None:
 
 
 def test_a_production_web_process_logs_it_at_startup(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HEARTH_")}
-    env.update(
-        HEARTH_MODE="production",
-        HEARTH_DATA_DIR=str(tmp_path),
-        HEARTH_SECRET_KEY=secrets.token_urlsafe(50),
-        HEARTH_ALLOWED_HOSTS="hearth.example",
-        HEARTH_S3_ACCESS_KEY="hearth-prod",
-        HEARTH_S3_SECRET_KEY=secrets.token_urlsafe(24),
-        DJANGO_SETTINGS_MODULE="web.settings",
-    )
+    env = production_env(tmp_path, HEARTH_ALLOWED_HOSTS="hearth.example")
     out = subprocess.run(
         [sys.executable, "-c", "import web.asgi"],
         cwd=REPO_ROOT,
