@@ -219,11 +219,9 @@ def _pct(values: list[float], q: float) -> float:
     return values[min(len(values) - 1, int(len(values) * q))]
 
 
-def run() -> dict[str, float]:
-    """Start the stack, measure ceiling, ingest and the worker, stop everything."""
-    root = Path(tempfile.mkdtemp(prefix="hearth-bench-ingest-"))
-    data = root / "data"
-    port, ceiling_port = _free_port(), _free_port()
+def stack_env(data: Path, port: int) -> dict[str, str]:
+    """Environment for `make up` on ``data`` and ``port`` with nothing from this shell's
+    HEARTH_*; the load generator on 127.0.0.1 is the trusted proxy (shared by bench/outage)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("HEARTH_")}
     env.pop("AWS_CA_BUNDLE", None)
     env.update(
@@ -233,6 +231,15 @@ def run() -> dict[str, float]:
         HEARTH_TRUSTED_PROXIES="127.0.0.1",
         DJANGO_SETTINGS_MODULE="web.settings",
     )
+    return env
+
+
+def run() -> dict[str, float]:
+    """Start the stack, measure ceiling, ingest and the worker, stop everything."""
+    root = Path(tempfile.mkdtemp(prefix="hearth-bench-ingest-"))
+    data = root / "data"
+    port, ceiling_port = _free_port(), _free_port()
+    env = stack_env(data, port)
     script = root / "beacons.lua"
     script.write_text(LUA)
     stack = subprocess.Popen(

@@ -31,7 +31,7 @@ import threading
 import time
 from pathlib import Path
 
-from bench.ingest import PY, REPO, _free_port, _http_ok, _stop, _wait
+from bench.ingest import PY, REPO, _free_port, _http_ok, _stop, _wait, stack_env
 
 RATE = int(os.environ.get("HEARTH_BENCH_OUTAGE_RATE", "1000"))  # beacons/s
 OUTAGE_S = float(os.environ.get("HEARTH_BENCH_OUTAGE_S", "60"))
@@ -138,15 +138,7 @@ def run() -> dict[str, float]:
     root = Path(tempfile.mkdtemp(prefix="hearth-bench-outage-"))
     data = root / "data"
     port = _free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HEARTH_")}
-    env.pop("AWS_CA_BUNDLE", None)
-    env.update(
-        HEARTH_DATA_DIR=str(data),
-        HEARTH_PORT=str(port),
-        HEARTH_WEB_WORKERS="2",
-        HEARTH_TRUSTED_PROXIES="127.0.0.1",
-        DJANGO_SETTINGS_MODULE="web.settings",
-    )
+    env = stack_env(data, port)
     stack = subprocess.Popen(
         [str(PY), "manage.py", "up"], cwd=REPO, env=env, stdout=(root / "up.log").open("wb"),
         stderr=subprocess.STDOUT, start_new_session=True,

@@ -3,23 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from types import SimpleNamespace
 
 import pytest
 
 from web.live import channels
-
-
-@pytest.fixture
-def registry() -> Iterator[None]:
-    saved = dict(channels._checks)
-    channels._checks.clear()
-    channels._cache.clear()
-    yield
-    channels._checks.clear()
-    channels._checks.update(saved)
-    channels._cache.clear()
 
 
 def test_no_registered_check_means_refused(registry: None) -> None:

@@ -241,17 +241,6 @@ class _Sink:
         self.closed = True
 
 
-@pytest.fixture
-def registry() -> Iterator[None]:
-    saved = dict(channels._checks)
-    channels._checks.clear()
-    channels._cache.clear()
-    yield
-    channels._checks.clear()
-    channels._checks.update(saved)
-    channels._cache.clear()
-
-
 def test_recheck_ends_only_revoked_channels_and_not_on_a_failing_check(registry: None) -> None:
     published = {"1", "2"}
     channels.register_public_check("comments.post_", lambda key: key in published)
