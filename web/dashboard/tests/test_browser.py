@@ -327,6 +327,10 @@ def test_details_view_searches_pages_and_filters(app: App, page: Any) -> None:
     assert page.locator(".pager .count").inner_text() == f"Rows 101\u2013{min(200, len(expected))}"
     page.locator("#details-results a[rel=prev]").click()
     page.wait_for_url("**/details/pages/?range=30d&device=desktop")
+    # The URL commits before the page's scripts run: type only once htmx listens (typing
+    # earlier fires input events nobody hears; a CI run timed out waiting for the search).
+    page.wait_for_load_state("load")
+    page.wait_for_function("() => window.htmx !== undefined")
     assert _shown(page) == expected[:100]
     # Search while typing: htmx swaps the results and pushes the URL (search, no offset).
     page.locator("input[type=search]").fill("POST-1")
