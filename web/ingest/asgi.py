@@ -1,6 +1,6 @@
 """Lean ASGI routes of this app, mounted in front of Django by web/asgi.py (ADR-I1).
 
-Routes: the ingest endpoints (handler.ROUTES), the tracker script, and in DEBUG only a
+Routes: the ingest endpoints (routes.ROUTES), the tracker script, and in DEBUG only a
 test page at /ingest-test/ that runs the tracker (used by the browser tests).
 """
 
@@ -16,8 +16,9 @@ from web.core.asgi_router import LeanRouter, Receive, Scope, Send
 from web.ingest import tracker
 from web.ingest.clientip import parse_trusted
 from web.ingest.filters import RateLimiter
-from web.ingest.handler import ROUTES, IngestApp
+from web.ingest.handler import IngestApp
 from web.ingest.publisher import Coalescer
+from web.ingest.routes import ROUTES
 from web.ingest.sites import SiteCache
 
 # Defaults, overridable in settings (see docs/architecture/ingest.md).

@@ -13,16 +13,16 @@ import json
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from web.core.asgi_router import Receive, Scope, Send
-from web.ingest import metrics, parsers, pipeline
+from web.ingest import metrics, pipeline
 from web.ingest.clientip import Network, client_ip
 from web.ingest.errors import IngestError, MethodNotAllowed, TooLarge, TooManyOpen
 from web.ingest.filters import RateLimiter
 from web.ingest.parsers import Incoming
 from web.ingest.publisher import Coalescer
+from web.ingest.routes import COMMON, ROUTES, Route, preflight
 from web.ingest.sites import SiteCache
 from web.ingest.validate import MAX_BODY
 
@@ -45,37 +45,6 @@ MAX_OPEN_PER_IP = 32
 _ACCEPTED_ONE = b'{"ok": true, "accepted": 1}'
 
 
-@dataclass(frozen=True)
-class Route:
-    parser: Callable[[Incoming], Any]
-    methods: frozenset[str]
-    gif: bool = False
-
-
-POST = frozenset({"POST"})
-ROUTES: dict[str, Route] = {
-    "/ingest/e": Route(parsers.parse_native, POST),
-    "/api/event": Route(parsers.parse_plausible, POST),
-    "/api/send": Route(parsers.parse_umami_send, POST),
-    "/api/batch": Route(parsers.parse_umami_batch, POST),
-    "/count": Route(parsers.parse_goatcounter, frozenset({"GET", "POST"}), gif=True),
-    "/ingest/p.gif": Route(parsers.parse_pixel, frozenset({"GET"}), gif=True),
-    "/ingest/report": Route(parsers.parse_reports, POST),
-}
-
-_COMMON = [
-    (b"cache-control", b"no-store"),
-    (b"access-control-allow-origin", b"*"),
-    (b"x-content-type-options", b"nosniff"),
-]
-_PREFLIGHT = [
-    *_COMMON,
-    (b"access-control-allow-methods", b"GET, POST, OPTIONS"),
-    (b"access-control-allow-headers", b"content-type"),
-    (b"access-control-max-age", b"86400"),
-]
-
-
 async def _respond(
     send: Send,
     status: int,
@@ -83,7 +52,7 @@ async def _respond(
     ctype: bytes,
     extra: list[tuple[bytes, bytes]] | None = None,
 ) -> None:
-    headers = [*_COMMON, (b"content-type", ctype), (b"content-length", str(len(body)).encode())]
+    headers = [*COMMON, (b"content-type", ctype), (b"content-length", str(len(body)).encode())]
     if extra:
         headers.extend(extra)
     await send({"type": "http.response.start", "status": status, "headers": headers})
@@ -175,7 +144,7 @@ class IngestApp:
     ) -> tuple[int, bytes, list[tuple[bytes, bytes]]]:
         method = scope["method"]
         if method == "OPTIONS":
-            return 204, b"", _PREFLIGHT[len(_COMMON) :]
+            return 204, b"", preflight(scope["headers"])
         if method == "HEAD" and "GET" in route.methods:
             method = "GET"
         if method not in route.methods:

@@ -8,13 +8,14 @@ rate, and per-hit hostname and spam rules drop with a counted reason.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from web.analytics.schema import AnalyticsEvent
 from web.ingest import filters, validate
 from web.ingest.errors import UnknownSite
 from web.ingest.sites import Snapshot
-from web.ingest.validate import Hit
+from web.ingest.validate import Hit, Skip
 
 
 @dataclass(slots=True)
@@ -29,7 +30,7 @@ class Outcome:
 
 
 def process(
-    hits: list[Hit] | list[Hit | None],
+    hits: Sequence[Hit | Skip | None],
     *,
     sites: Snapshot,
     ip: str,
@@ -43,6 +44,9 @@ def process(
     for hit in hits:
         if hit is None:
             out.dropped["unsupported"] += 1
+            continue
+        if isinstance(hit, Skip):
+            out.dropped[hit.reason] += 1
             continue
         how, value = hit.site_by
         site = sites.find(how, value) if value else None

@@ -61,6 +61,15 @@ class Hit:
         self.host = url_host(self.url)
 
 
+@dataclass(frozen=True, slots=True)
+class Skip:
+    """A well-formed request a parser recognises but does not store (Umami's ``identify``
+    when nothing is kept of it, for example): answered 2xx, counted as dropped for
+    ``reason`` so the owner can see it."""
+
+    reason: str
+
+
 def _reject_constant(name: str) -> Any:
     raise BadInput(f"{name} is not valid JSON here: send finite numbers only")
 

@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from web.analytics.schema import AnalyticsEvent
-from web.ingest.handler import ROUTES
+from web.ingest.routes import ROUTES
 from web.ingest.tests.helpers import call, make_app
 
 SCHEMA_KEYS = set(AnalyticsEvent.__required_keys__) | set(AnalyticsEvent.__optional_keys__)
