@@ -18,7 +18,7 @@ from web.ingest.clientip import parse_trusted
 from web.ingest.filters import RateLimiter
 from web.ingest.handler import IngestApp
 from web.ingest.publisher import Coalescer
-from web.ingest.routes import ROUTES
+from web.ingest.routes import PREFIXES, ROUTES
 from web.ingest.sites import SiteCache
 
 # Defaults, overridable in settings (see docs/architecture/ingest.md).
@@ -129,6 +129,8 @@ def register(router: LeanRouter) -> None:
     INGEST = ingest = build_app()
     for path in ROUTES:
         router.route(path, ingest)
+    for prefix in PREFIXES:
+        router.route(prefix, ingest, prefix=True)
     router.route(tracker.SCRIPT.path, script_app(365 * 24 * 3600))  # type: ignore[arg-type]
     router.route("/ingest/t.js", script_app(300))  # type: ignore[arg-type]
     if settings.DEBUG:

@@ -209,9 +209,10 @@ class IngestApp:
                 metrics.PUBLISH_FAILED.inc()
                 return 503, b'{"error":"could not queue the event; retry later"}', extra
             metrics.accepted(out.events[0]["src"], len(out.events))  # type: ignore[typeddict-item]
-        if not out.dropped and len(out.events) == 1:
+        if route.reply is None and not out.dropped and len(out.events) == 1:
             return 202, _ACCEPTED_ONE, extra
         result: dict[str, Any] = {"ok": True, "accepted": len(out.events)}
         if out.dropped:
             result["dropped"] = out.drop_reason
-        return 202, json.dumps(result).encode(), extra
+        body = route.reply(result) if route.reply else json.dumps(result).encode()
+        return 202, body, extra

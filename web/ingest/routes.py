@@ -16,9 +16,13 @@ from web.ingest.parsers import Incoming
 
 @dataclass(frozen=True)
 class Route:
+    """``reply`` encodes the 202 body from the handler's result dict
+    (``{"ok": True, "accepted": n[, "dropped": reason]}``); None means that dict as JSON."""
+
     parser: Callable[[Incoming], Any]
     methods: frozenset[str]
     gif: bool = False
+    reply: Callable[[dict[str, Any]], bytes] | None = None
 
 
 POST = frozenset({"POST"})
@@ -31,6 +35,10 @@ ROUTES: dict[str, Route] = {
     "/ingest/p.gif": Route(parsers.parse_pixel, frozenset({"GET"}), gif=True),
     "/ingest/report": Route(parsers.parse_reports, POST),
 }
+
+# Path prefixes answered by the ingest app, so that an unknown path under one of them gets
+# a JSON 404 from the handler instead of Django's HTML page.
+PREFIXES: tuple[str, ...] = ()
 
 COMMON = [
     (b"cache-control", b"no-store"),
