@@ -107,3 +107,38 @@ def test_comment_is_markdown_lite() -> None:
     assert "<h1>" not in html and "<img" not in html
     assert "<strong>bold</strong>" in html
     assert 'rel="nofollow ugc noopener noreferrer"' in html
+
+
+PY_BLOCK = '```python\ndef greet(name):\n    return "<b>" + name  # hi\n```\n'
+
+
+def test_fenced_python_is_highlighted_on_the_server() -> None:
+    from web.blog.markdown import _post_parser
+
+    html = render_post(PY_BLOCK)
+    assert '<pre><code class="language-python">' in html
+    assert '<span class="k">def</span>' in html
+    assert '<span class="nf">greet</span>' in html
+    assert '<span class="c1"># hi</span>' in html
+    assert "&lt;b&gt;" in html and "<b>" not in html  # code text stays escaped
+    # The sanitiser lets the highlighted markup through untouched: nothing stripped.
+    assert html == _post_parser().render(PY_BLOCK)
+    assert_safe(html)
+
+
+@pytest.mark.parametrize(
+    "block",
+    [
+        "```python\n</code></pre><script>alert(1)</script>\n```",
+        '```html\n<img src=x onerror="alert(1)">\n```',
+        '```js" onclick="alert(1)\nx\n```',
+        "```nosuchlanguage\n<script>alert(1)</script>\n```",
+    ],
+)
+def test_highlighted_blocks_stay_safe(block: str) -> None:
+    assert_safe(render_post(block))
+
+
+def test_unknown_language_and_comments_stay_plain() -> None:
+    assert "<span" not in render_post("```nosuchlanguage\nx = 1\n```")
+    assert "<span" not in render_comment("```python\nx = 1\n```")
