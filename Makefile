@@ -3,7 +3,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 BENCH ?=
 
-.PHONY: up test bench lint fmt status venv clean
+.PHONY: up test bench lint fmt status venv clean shape
 
 venv:
 	@scripts/bootstrap.sh
@@ -15,6 +15,7 @@ status: venv
 	@$(PY) manage.py status
 
 test: venv
+	@$(PY) scripts/imports.py --check
 	@scripts/ensure-chromium.sh
 	@env -u AWS_CA_BUNDLE $(PY) -m pytest $(PYTEST_ARGS)
 
@@ -22,10 +23,13 @@ bench: venv
 	@env -u AWS_CA_BUNDLE $(PY) -m bench $(BENCH)
 
 lint: venv
-	@$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check .
+	@$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check . && $(PY) scripts/imports.py --check
 
 fmt: venv
 	@$(VENV)/bin/ruff check --fix . && $(VENV)/bin/ruff format .
+
+shape: venv
+	@$(PY) scripts/imports.py
 
 clean:
 	rm -rf $(VENV) var
