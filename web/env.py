@@ -155,6 +155,8 @@ class Env:
     worker_families: tuple[str, ...] = ()
     worker_jobs: tuple[str, ...] = ()
     worker_extra_jobs: tuple[str, ...] = ()
+    # RSS/Atom items carry each post's whole HTML instead of its excerpt (web/blog/feeds.py).
+    feed_full_content: bool = False
 
     @property
     def production(self) -> bool:
@@ -284,6 +286,7 @@ def load() -> Env:
         worker_families=tuple(_list("HEARTH_WORKER_FAMILIES", [])),
         worker_jobs=tuple(_list("HEARTH_WORKER_JOBS", [])),
         worker_extra_jobs=tuple(_list("HEARTH_WORKER_EXTRA_JOBS", [])),
+        feed_full_content=_bool("HEARTH_FEED_FULL_CONTENT", False),
     )
     if env.production:
         _check_production(env)

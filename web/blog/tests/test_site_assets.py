@@ -1,0 +1,59 @@
+"""Feeds with full content (HEARTH_FEED_FULL_CONTENT) and /favicon.ico."""
+
+from __future__ import annotations
+
+import dataclasses
+import xml.etree.ElementTree as ET
+
+import pytest
+from django.test import Client
+
+pytestmark = pytest.mark.django_db(databases=["default", "ttl"])
+
+ATOM = "{http://www.w3.org/2005/Atom}"
+CONTENT = "{http://purl.org/rss/1.0/modules/content/}encoded"
+BODY = "Intro with a [link](/about/).\n\n```python\ndef f():\n    return 1\n```\n\n" + "More. " * 80
+
+
+@pytest.fixture
+def post(make_post):  # type: ignore[no-untyped-def]
+    return make_post("Full text", body_md=BODY)
+
+
+def _set_full(settings, on: bool) -> None:  # type: ignore[no-untyped-def]
+    settings.ENV = dataclasses.replace(settings.ENV, feed_full_content=on)
+
+
+def test_feeds_carry_only_the_excerpt_by_default(post, client: Client, settings) -> None:  # type: ignore[no-untyped-def]
+    _set_full(settings, False)
+    rss = ET.fromstring(client.get("/feed.rss").content)
+    item = next(rss.iter("item"))
+    assert item.find(CONTENT) is None
+    assert item.findtext("description") == post.excerpt
+    atom = ET.fromstring(client.get("/feed.atom").content)
+    entry = next(atom.iter(f"{ATOM}entry"))
+    assert entry.find(f"{ATOM}content") is None
+
+
+def test_feeds_carry_the_full_post_when_set(post, client: Client, settings) -> None:  # type: ignore[no-untyped-def]
+    _set_full(settings, True)
+    rss = ET.fromstring(client.get("/feed.rss").content)
+    item = next(rss.iter("item"))
+    html = item.findtext(CONTENT)
+    assert html is not None
+    assert item.findtext("description") == post.excerpt  # summary kept beside it
+    assert '<span class="k">def</span>' in html  # the rendered, highlighted body
+    assert html.count("More.") == 80  # all of it, not the excerpt
+    assert 'href="http://testserver/about/"' in html  # relative links made absolute
+    atom = ET.fromstring(client.get("/feed.atom").content)
+    content = next(atom.iter(f"{ATOM}entry")).find(f"{ATOM}content")
+    assert content is not None and content.get("type") == "html"
+    assert content.text == html
+
+
+def test_favicon_is_served(client: Client) -> None:
+    r = client.get("/favicon.ico")
+    assert r.status_code == 200
+    assert r["Content-Type"] == "image/x-icon"
+    assert r.content[:4] == b"\x00\x00\x01\x00"  # ICO header
+    assert "max-age" in r["Cache-Control"]
