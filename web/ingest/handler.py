@@ -193,9 +193,18 @@ class IngestApp:
         )
         hits = route.parser(req)
         snapshot = await self.sites.get()
-        out = pipeline.process(
-            hits, sites=snapshot, ip=ip, ua=ua, ts=self.clock(), limiter=self.limiter
-        )
+        try:
+            out = pipeline.process(
+                hits, sites=snapshot, ip=ip, ua=ua, ts=self.clock(), limiter=self.limiter
+            )
+        except pipeline.UnknownSiteRef:
+            # The snapshot may predate the site: look again in a fresh load (issue 16.1).
+            fresh = await self.sites.reload_on_miss()
+            if fresh is None or fresh is snapshot:
+                raise
+            out = pipeline.process(
+                hits, sites=fresh, ip=ip, ua=ua, ts=self.clock(), limiter=self.limiter
+            )
         extra: list[tuple[bytes, bytes]] = []
         for reason, n in out.dropped.items():
             metrics.dropped(reason, n)

@@ -18,6 +18,18 @@ from web.ingest.sites import Snapshot
 from web.ingest.validate import Hit, Skip
 
 
+class UnknownSiteRef(UnknownSite):
+    """A hit names a site key, domain or alias the snapshot does not know (400)."""
+
+    def __init__(self, how: str, value: str) -> None:
+        what = {"key": "site key", "alias": "site alias"}.get(how, "domain")
+        super().__init__(
+            f"unknown {what} {value!r}: check the snippet's site key or the site's domains"
+        )
+        self.how = how
+        self.value = value
+
+
 @dataclass(slots=True)
 class Outcome:
     events: list[AnalyticsEvent] = field(default_factory=list)
@@ -38,7 +50,11 @@ def process(
     ts: float,
     limiter: filters.RateLimiter | None,
 ) -> Outcome:
-    """Resolve, filter and stamp hits; raise UnknownSite when any names no known site."""
+    """Resolve, filter and stamp hits; raise UnknownSite when any names no known site.
+
+    Safe to run again on a fresher snapshot after UnknownSiteRef: nothing is counted or
+    rate-limited before every hit is resolved.
+    """
     out = Outcome()
     resolved = []
     for hit in hits:
@@ -51,10 +67,7 @@ def process(
         how, value = hit.site_by
         site = sites.find(how, value) if value else None
         if site is None:
-            what = "site key" if how == "key" else "domain"
-            raise UnknownSite(
-                f"unknown {what} {value!r}: check the snippet's site key or the site's domains"
-            )
+            raise UnknownSiteRef(how, value)
         if hit.url.startswith("/"):
             if not site.domains:
                 raise UnknownSite(f"site {site.id} has no domain to complete the path with")

@@ -1,9 +1,14 @@
 """Sites as the request path sees them: an in-process snapshot, refreshed in the background.
 
-The request path must not touch the database (ADR-I2), so each web process keeps every
-Site row (id, public key, domains) in a dict and reloads the whole table every ``ttl``
-seconds in a thread, while requests keep using the previous snapshot. A new site or domain
-is therefore seen by ingest within ``ttl`` seconds (10 s by default).
+Known sites never cost a database query (ADR-I2): each web process keeps every Site row
+(id, public key, domains, aliases) in dicts and reloads the whole table in a thread when
+the snapshot is older than ``ttl`` seconds, while requests keep using the previous one.
+
+A miss (a key or domain the snapshot does not know) must not be refused on stale data: a
+site saved a moment ago would lose its first visits (issue 16, item 1). So a miss waits
+for a fresh load (``reload_on_miss``) and the lookup runs again. Misses share one load,
+and at most one miss-triggered load starts per ``miss_interval`` seconds, so a flood of
+unknown keys costs at most one query a second per process.
 """
 
 from __future__ import annotations
@@ -79,39 +84,78 @@ def load_sites() -> list[SiteInfo]:
 
 
 class SiteCache:
-    """A Snapshot with a TTL; ``get()`` returns at once unless nothing was ever loaded."""
+    """A Snapshot with a TTL; ``get()`` returns at once unless nothing was ever loaded.
 
-    def __init__(self, loader: Callable[[], list[SiteInfo]] = load_sites, ttl: float = 10.0):
+    ``loaded_at`` is when the load that made the snapshot *started*: the rows it holds are
+    at least that fresh.
+    """
+
+    def __init__(
+        self,
+        loader: Callable[[], list[SiteInfo]] = load_sites,
+        ttl: float = 10.0,
+        miss_interval: float = 1.0,
+    ) -> None:
         self.loader = loader
         self.ttl = ttl
+        self.miss_interval = miss_interval
         self.snapshot: Snapshot | None = None
         self.loaded_at = 0.0
+        self.loads = 0  # completed loads (tests and the admin's diagnostics)
         self._refresh: asyncio.Task[None] | None = None
+        self._miss_started = -1e18
 
     def load_now(self) -> Snapshot:
         """Load synchronously (startup, tests)."""
+        started = time.monotonic()
         self.snapshot = Snapshot(self.loader())
-        self.loaded_at = time.monotonic()
+        self.loaded_at = started
+        self.loads += 1
         return self.snapshot
 
     async def _reload(self) -> None:
+        started = time.monotonic()
         try:
             sites = await asyncio.to_thread(self.loader)
         except Exception:  # keep serving the old snapshot; the next request retries
             log.exception("ingest: reloading sites failed; keeping the previous snapshot")
             self.loaded_at = time.monotonic() - self.ttl + 1.0
             return
-        self.snapshot = Snapshot(sites)
-        self.loaded_at = time.monotonic()
+        if started >= self.loaded_at:  # an older load finishing late must not win
+            self.snapshot = Snapshot(sites)
+            self.loaded_at = started
+            self.loads += 1
+
+    def _start_reload(self) -> asyncio.Task[None]:
+        if self._refresh is None or self._refresh.done():
+            self._refresh = asyncio.get_running_loop().create_task(self._reload())
+        return self._refresh
 
     async def get(self) -> Snapshot:
         if self.snapshot is None:
-            await self._reload()
+            await asyncio.shield(self._start_reload())  # first requests share one load
             if self.snapshot is None:
                 raise SitesUnavailable("sites could not be loaded yet; retry later", status=503)
             return self.snapshot
-        if time.monotonic() - self.loaded_at > self.ttl and (
-            self._refresh is None or self._refresh.done()
-        ):
-            self._refresh = asyncio.get_running_loop().create_task(self._reload())
+        if time.monotonic() - self.loaded_at > self.ttl:
+            self._start_reload()
+        return self.snapshot
+
+    async def reload_on_miss(self) -> Snapshot | None:
+        """A freshly loaded snapshot to look a miss up again in; None when rate-limited.
+
+        Joins a load already running; else starts one if the snapshot is older than the
+        TTL (never refuse on data that old) or the last miss-load started over
+        ``miss_interval`` ago. The caller re-runs its lookup on what this returns (the same
+        snapshot again when the load failed).
+        """
+        now = time.monotonic()
+        running = self._refresh is not None and not self._refresh.done()
+        stale = now - self.loaded_at > self.ttl
+        if not running and not stale and now - self._miss_started < self.miss_interval:
+            return None
+        if not running:
+            self._miss_started = now
+        # Misses arriving while a load runs share it (that load began moments ago).
+        await asyncio.shield(self._start_reload())  # a cancelled request keeps the load going
         return self.snapshot
