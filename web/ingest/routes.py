@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from web.ingest import parsers
-from web.ingest.parsers import Incoming
+from web.ingest.protocols.common import Incoming
 
 
 @dataclass(frozen=True)
