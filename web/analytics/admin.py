@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from django import forms
 from django.contrib import admin
 from django.utils.html import format_html
@@ -13,9 +15,93 @@ from web.analytics.services import issue_set_status
 SNIPPET = '<script defer data-site="{}" src="{}/ingest/t.js"></script>'
 
 
+MAX_ALIASES = 20
+MAX_ALIAS_LEN = 100
+
+
+class AliasesField(forms.CharField):
+    """Aliases typed one per line (or comma-separated, or as a JSON list) → list of str."""
+
+    widget = forms.Textarea(attrs={"rows": 3, "cols": 60})
+
+    def prepare_value(self, value: object) -> str:
+        if isinstance(value, list | tuple):
+            return "\n".join(str(v) for v in value)
+        return "" if value is None else str(value)
+
+    def to_python(self, value: object) -> list[str]:
+        text = str(value or "").strip()
+        if text.startswith("["):
+            try:
+                items = json.loads(text)
+            except ValueError as exc:
+                raise forms.ValidationError(f"Not a valid JSON list: {exc}") from exc
+            if not isinstance(items, list) or not all(isinstance(i, str) for i in items):
+                raise forms.ValidationError("Give a list of strings, one alias each.")
+        else:
+            items = [p for line in text.splitlines() for p in line.split(",")]
+        out: list[str] = []
+        for item in (i.strip() for i in items):
+            if item and item not in out:
+                out.append(item)
+        return out
+
+
+class SiteForm(forms.ModelForm):
+    """Checks that every alias names this site only: no other site's alias, key or domain."""
+
+    aliases = AliasesField(
+        required=False,
+        help_text="Other names your existing snippets use for this site, one per line: an "
+        "Umami website id, a Plausible data-domain, a GoatCounter code, a Matomo idsite, a "
+        "GA4 measurement id. Beacons sent under an alias still have to come from one of the "
+        "site's domains.",
+    )
+
+    class Meta:
+        model = Site
+        fields = ("name", "domains", "aliases", "timezone")
+
+    def clean_aliases(self) -> list[str]:
+        aliases: list[str] = self.cleaned_data.get("aliases") or []
+        if len(aliases) > MAX_ALIASES:
+            raise forms.ValidationError(f"At most {MAX_ALIASES} aliases per site.")
+        for alias in aliases:
+            if len(alias) > MAX_ALIAS_LEN or any(c.isspace() for c in alias):
+                raise forms.ValidationError(
+                    f"{alias[:40]!r}: an alias is one word of at most {MAX_ALIAS_LEN} characters."
+                )
+        clashes = alias_clashes(aliases, exclude_pk=self.instance.pk)
+        if clashes:
+            raise forms.ValidationError(clashes)
+        return aliases
+
+
+def alias_clashes(aliases: list[str], *, exclude_pk: int | None) -> list[str]:
+    """One message per alias that another site already answers to (as alias, key or domain)."""
+    wanted = {a.strip().lower(): a for a in aliases}
+    messages = []
+    for site in Site.objects.exclude(pk=exclude_pk).only(
+        "id", "name", "public_key", "domains", "aliases"
+    ):
+        taken = {
+            **{str(a).strip().lower(): "an alias" for a in site.aliases or ()},
+            **{str(d).strip().lower(): "a domain" for d in site.domains or ()},
+            site.public_key.lower(): "the site key",
+        }
+        for low, alias in wanted.items():
+            if low in taken:
+                messages.append(
+                    f"{alias!r} is already {taken[low]} of the site {site.name!r} (id {site.pk}); "
+                    "an alias must name one site only. Remove it there first."
+                )
+    return messages
+
+
 @admin.register(Site)
 class SiteAdmin(admin.ModelAdmin):
-    list_display = ("id", "name", "domains", "timezone", "public_key")
+    form = SiteForm
+    list_display = ("id", "name", "domains", "aliases", "timezone", "public_key")
     readonly_fields = ("public_key", "snippet", "created_at")
 
     @admin.display(description="Snippet to embed")

@@ -21,6 +21,15 @@ class Site(models.Model):
     public_key = models.CharField(max_length=40, unique=True, default=_new_public_key)
     timezone = models.CharField(max_length=64, default="UTC")
     created_at = models.DateTimeField(auto_now_add=True)
+    # Other names ingest accepts for this site, so a migrating owner's snippets keep working
+    # (issue 16, item 4). Unique across all sites (checked by the admin form); matched
+    # case-insensitively by web/ingest/sites.py.
+    aliases = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="Other names your existing snippets use for this site: an Umami website id, "
+        "a Plausible data-domain, a GoatCounter code, a Matomo idsite, a GA4 measurement id.",
+    )
 
     def __str__(self) -> str:
         return self.name

@@ -33,6 +33,7 @@ class SiteInfo:
     id: int
     key: str
     domains: tuple[str, ...]
+    aliases: tuple[str, ...] = ()
 
     def allows_host(self, host: str) -> bool:
         """Same rule as Site.allows_host: a listed domain or a subdomain of one."""
@@ -40,28 +41,47 @@ class SiteInfo:
         return any(host == d or host.endswith("." + d) for d in self.domains)
 
 
+def alias_key(value: str) -> str:
+    """How aliases are compared: trimmed and case-insensitive."""
+    return value.strip().lower()
+
+
 class Snapshot:
-    """Lookup tables over all sites: by public key or id, and by domain."""
+    """Lookup tables over all sites: by public key or id, by domain, and by alias.
+
+    ``find(how, value)`` is the contract every wire format relies on:
+
+    - ``("key", v)``: the public key or the numeric site id, else an alias;
+    - ``("host", v)``: a domain, walking up subdomains, else an exact alias;
+    - ``("alias", v)``: an alias first, else the public key or site id.
+
+    A site found by an alias still gets only the hits whose host passes its domains.
+    """
 
     def __init__(self, sites: Iterable[SiteInfo]) -> None:
         self.by_key: dict[str, SiteInfo] = {}
         self.by_domain: dict[str, SiteInfo] = {}
+        self.by_alias: dict[str, SiteInfo] = {}
         for site in sites:
             self.by_key[site.key] = site
             self.by_key[str(site.id)] = site
             for domain in site.domains:
                 self.by_domain.setdefault(domain, site)
+            for alias in site.aliases:
+                self.by_alias.setdefault(alias_key(alias), site)
 
     def find(self, how: str, value: str) -> SiteInfo | None:
         if how == "key":
-            return self.by_key.get(value)
+            return self.by_key.get(value) or self.by_alias.get(alias_key(value))
+        if how == "alias":
+            return self.by_alias.get(alias_key(value)) or self.by_key.get(value.strip())
         host = value.lower().rstrip(".")
         while host:  # a.b.example.com, b.example.com, example.com, com
             site = self.by_domain.get(host)
             if site is not None:
                 return site
             _, _, host = host.partition(".")
-        return None
+        return self.by_alias.get(alias_key(value))
 
 
 def load_sites() -> list[SiteInfo]:
@@ -76,8 +96,11 @@ def load_sites() -> list[SiteInfo]:
                 id=pk,
                 key=key,
                 domains=tuple(str(d).lower().rstrip(".") for d in domains or () if d),
+                aliases=tuple(str(a) for a in aliases or () if str(a).strip()),
             )
-            for pk, key, domains in Site.objects.values_list("id", "public_key", "domains")
+            for pk, key, domains, aliases in Site.objects.values_list(
+                "id", "public_key", "domains", "aliases"
+            )
         ]
     finally:
         close_old_connections()

@@ -178,3 +178,87 @@ def test_real_web_process_accepts_a_site_created_after_its_snapshot(
         f"https://{domain}/two",
     ]
     assert {e["site"] for e in events} == {site_id}
+
+
+# -- aliases (issue 16, item 4) ------------------------------------------------------------
+UMAMI_ID = "3f1c2a9e-4b7d-4e55-9a0b-2c6f1d8e7a10"
+ALIASED = [
+    SiteInfo(1, "hearthkey", ("127.0.0.1",)),
+    SiteInfo(3, "threekey", ("three.example",)),
+    SiteInfo(9, "shopkey", ("shop.example",), aliases=(UMAMI_ID, "Old-Shop.io", "3", "G-ABC123")),
+]
+
+
+@pytest.mark.parametrize(
+    ("how", "value", "site"),
+    [
+        ("key", "shopkey", 9),  # public key
+        ("key", "9", 9),  # site id
+        ("key", UMAMI_ID, 9),  # else an alias
+        ("key", UMAMI_ID.upper(), 9),  # aliases are case-insensitive
+        ("key", "3", 3),  # a key or id wins over an alias for "key"
+        ("host", "www.shop.example", 9),  # domain, walking up
+        ("host", "old-shop.io", 9),  # else an exact alias
+        ("host", "www.old-shop.io", None),  # aliases are not walked up
+        ("host", "three.example", 3),
+        ("alias", "3", 9),  # an alias wins over an id for "alias" (a Matomo idsite)
+        ("alias", "g-abc123", 9),
+        ("alias", "threekey", 3),  # else a key or id
+        ("alias", "nothing", None),
+        ("key", "nothing", None),
+    ],
+)
+def test_snapshot_resolves_keys_hosts_and_aliases_by_the_contract(
+    how: str, value: str, site: int | None
+) -> None:
+    from web.ingest.sites import Snapshot
+
+    found = Snapshot(ALIASED).find(how, value)
+    assert (found.id if found else None) == site
+
+
+def test_a_beacon_named_by_an_alias_is_accepted_but_still_checked_against_the_domains() -> None:
+    table = Table(*ALIASED)
+    app = app_on(table)
+    app.coalescer = Coalescer(rec := Recorder())
+    umami = {"type": "event", "payload": {"website": UMAMI_ID, "url": "https://shop.example/a"}}
+    r = call(app, "POST", "/api/send", body=json.dumps(umami).encode())
+    assert r.status == 202 and [e["site"] for e in rec.events] == [9]
+    plausible = {"n": "pageview", "u": "https://shop.example/b", "d": "old-shop.io"}
+    r = call(app, "POST", "/api/event", body=json.dumps(plausible).encode())
+    assert r.status == 202 and [e["site"] for e in rec.events] == [9, 9]
+    # The alias names the site, but the page is not on its domains: dropped as "hostname".
+    umami["payload"]["url"] = "https://elsewhere.example/"
+    r = call(app, "POST", "/api/send", body=json.dumps(umami).encode())
+    assert r.status == 202 and r.headers["x-hearth-drop"] == "hostname"
+    assert len(rec.events) == 2
+
+
+@pytest.mark.django_db(databases=["default", "ttl"])
+def test_admin_edits_aliases_and_refuses_one_another_site_uses(admin_client) -> None:  # type: ignore[no-untyped-def]
+    from web.analytics.models import Site
+
+    shop = Site.objects.create(name="Shop", domains=["shop.example"])
+    blog = Site.objects.create(name="Blog", domains=["blog.example"], aliases=["plausible-blog"])
+    url = f"/admin/analytics/site/{shop.pk}/change/"
+    page = admin_client.get(url).content.decode()
+    assert "Umami website id" in page and 'name="aliases"' in page
+    form = {"name": "Shop", "domains": '["shop.example"]', "timezone": "UTC"}
+    r = admin_client.post(url, {**form, "aliases": f"{UMAMI_ID}\nG-ABC123, 42"})
+    assert r.status_code == 302, r.content.decode()[:2000]
+    shop.refresh_from_db()
+    assert shop.aliases == [UMAMI_ID, "G-ABC123", "42"]
+    for clash, says in [
+        ("PLAUSIBLE-BLOG", "'PLAUSIBLE-BLOG' is already an alias of the site 'Blog'"),
+        ("blog.example", "'blog.example' is already a domain of the site 'Blog'"),
+        (blog.public_key, "is already the site key of the site 'Blog'"),
+        ("two words", "an alias is one word"),
+    ]:
+        r = admin_client.post(url, {**form, "aliases": clash})
+        assert r.status_code == 200
+        assert says in r.content.decode().replace("&#x27;", "'"), clash
+    shop.refresh_from_db()
+    assert shop.aliases == [UMAMI_ID, "G-ABC123", "42"]
+    # Saved aliases reach ingest: load_sites carries them.
+    (info,) = [s for s in load_sites() if s.id == shop.pk]
+    assert info.aliases == (UMAMI_ID, "G-ABC123", "42")
