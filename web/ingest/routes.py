@@ -6,11 +6,13 @@ touch the request handling: the handler looks the path up here and runs the pars
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from web.ingest import parsers
+from web.ingest.protocols import umami
 from web.ingest.protocols.common import Incoming
 
 
@@ -29,8 +31,8 @@ POST = frozenset({"POST"})
 ROUTES: dict[str, Route] = {
     "/ingest/e": Route(parsers.parse_native, POST),
     "/api/event": Route(parsers.parse_plausible, POST),
-    "/api/send": Route(parsers.parse_umami_send, POST),
-    "/api/batch": Route(parsers.parse_umami_batch, POST),
+    "/api/send": Route(umami.parse_umami_send, POST, reply=umami.reply),
+    "/api/batch": Route(umami.parse_umami_batch, POST, reply=umami.reply),
     "/count": Route(parsers.parse_goatcounter, frozenset({"GET", "POST"}), gif=True),
     "/ingest/p.gif": Route(parsers.parse_pixel, frozenset({"GET"}), gif=True),
     "/ingest/report": Route(parsers.parse_reports, POST),
@@ -47,11 +49,33 @@ COMMON = [
 ]
 _PREFLIGHT = [
     (b"access-control-allow-methods", b"GET, POST, OPTIONS"),
-    (b"access-control-allow-headers", b"content-type"),
     (b"access-control-max-age", b"86400"),
+    (b"vary", b"Access-Control-Request-Headers"),
 ]
+_DEFAULT_ALLOWED = b"content-type"
+# A header list as browsers send it: comma-separated header names (RFC 9110 tokens).
+_TOKEN = re.compile(rb"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
+MAX_REQUESTED_HEADERS = 1000
+
+
+def _allowed_headers(requested: bytes) -> bytes:
+    """The requested header names, echoed when they are a well-formed list, else
+    content-type. Umami's server allows every header (``*``); echoing the list allows the
+    same and also works where ``*`` does not (a request with credentials)."""
+    names = [n.strip() for n in requested.split(b",") if n.strip()]
+    if not names or len(requested) > MAX_REQUESTED_HEADERS:
+        return _DEFAULT_ALLOWED
+    if not all(_TOKEN.match(n) for n in names):
+        return _DEFAULT_ALLOWED
+    lowered = {n.lower() for n in names}
+    return b", ".join(sorted(lowered | {_DEFAULT_ALLOWED}))
 
 
 def preflight(request_headers: Iterable[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
-    """Headers (beyond COMMON) of the 204 answer to a CORS preflight."""
-    return list(_PREFLIGHT)
+    """Headers (beyond COMMON) of the 204 answer to a CORS preflight: the methods, and the
+    headers the browser asks for (Umami's tracker sends ``x-umami-cache`` with JSON)."""
+    requested = b""
+    for name, value in request_headers:
+        if name == b"access-control-request-headers":
+            requested = value
+    return [(b"access-control-allow-headers", _allowed_headers(requested)), *_PREFLIGHT]

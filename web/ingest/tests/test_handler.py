@@ -200,10 +200,10 @@ def test_partial_batch_publishes_the_good_and_counts_the_rest() -> None:
     assert [e["name"] for e in pack["events"]] == ["pageview", "B"]
 
 
-def test_umami_identify_is_dropped_as_unsupported() -> None:
+def test_umami_identify_is_dropped_as_identify() -> None:
     app, rec = make_app()
     r = call(app, "POST", "/api/send", body=body({"type": "identify", "payload": {"website": "1"}}))
-    assert r.status == 202 and r.headers["x-hearth-drop"] == "unsupported" and rec.jobs == []
+    assert r.status == 202 and r.headers["x-hearth-drop"] == "identify" and rec.jobs == []
 
 
 def test_goatcounter_path_without_origin_gets_the_site_host() -> None:
