@@ -199,7 +199,8 @@ def test_funnel_admin_validates_steps(sealed: dict[str, int]) -> None:
         {"site": "1", "name": "Buy", "steps": '["/", " /pricing/ ", "event:signup"]'},
     )
     assert ok.status_code == 302
-    assert Funnel.objects.get(name="Buy").steps == ["/", "/pricing/", "event:signup"]
+    # Saved in the one rule's form (goals.normalise_pattern): no trailing slash.
+    assert Funnel.objects.get(name="Buy").steps == ["/", "/pricing", "event:signup"]
     rows = admin.get("/dashboard/1/panel/funnels/", {**RANGE, "format": "csv"}).content.decode()
     lines = rows.splitlines()
     assert lines[0] == "funnel,step,visits,conversion_rate,dropoff,dropoff_rate"
