@@ -5,8 +5,13 @@ from __future__ import annotations
 import json
 
 from django import forms
-from django.contrib import admin
-from django.utils.html import format_html
+from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed
+from django.shortcuts import redirect
+from django.urls import reverse
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 
 from web.analytics import goals
 from web.analytics.models import Goal, Issue, Site
@@ -103,7 +108,7 @@ def alias_clashes(aliases: list[str], *, exclude_pk: int | None) -> list[str]:
 class SiteAdmin(admin.ModelAdmin):
     form = SiteForm
     list_display = ("id", "name", "domains", "aliases", "timezone", "public_key")
-    readonly_fields = ("public_key", "snippet", "created_at")
+    readonly_fields = ("public_key", "snippet", "beacons", "created_at")
 
     @admin.display(description="Snippet to embed")
     def snippet(self, obj: Site) -> str:
@@ -113,6 +118,88 @@ class SiteAdmin(admin.ModelAdmin):
 
         code = SNIPPET.format(obj.public_key, settings.ENV.site_url)
         return format_html("<code>{}</code>", code)
+
+    @admin.display(description="Beacons")
+    def beacons(self, obj: Site) -> str:
+        """What ingest did with this site's beacons lately, and a test pageview button, so
+        an owner who sees nothing on the dashboard can tell why (issue 17, item 8)."""
+        if not obj.pk:
+            return "Save the site to see its beacons."
+        return render_beacons(obj)
+
+    def get_urls(self) -> list:
+        from django.urls import path
+
+        return [
+            path(
+                "<path:object_id>/test-pageview/",
+                self.admin_site.admin_view(self.test_pageview_view),
+                name="analytics_site_test_pageview",
+            ),
+            *super().get_urls(),
+        ]
+
+    def test_pageview_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        """POST: send a real pageview for the site through ingest, then back to its page."""
+        from web.ingest.testbeacon import send_test_pageview
+
+        site = self.get_object(request, unquote(object_id))
+        if site is None or not self.has_change_permission(request, site):
+            raise Http404("No such site.")
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"], "Use the button on the site's page.")
+        result = send_test_pageview(site)
+        level = messages.SUCCESS if result.ok else messages.WARNING
+        self.message_user(request, result.message, level)
+        return redirect(reverse("admin:analytics_site_change", args=[site.pk]) + "#beacons")
+
+
+def render_beacons(site: Site) -> str:
+    """The last hour's accepted and dropped-by-reason counts, refusals, and the button."""
+    from datetime import UTC, datetime
+
+    from web.ingest.selectors import DROP_REASONS, refused_recently, site_beacons
+
+    counts = site_beacons(site.pk)
+    since = datetime.fromtimestamp(counts.since, UTC).strftime("%H:%M UTC")
+    drops = format_html_join(
+        "",
+        "<li><b>{}</b> &times;{}: {}</li>",
+        ((r, f"{n:,}", DROP_REASONS.get(r, "")) for r, n in counts.dropped.items()),
+    )
+    refused = format_html_join(
+        "",
+        "<li>unknown {} <code>{}</code> &times;{} (last at {})</li>",
+        (
+            (
+                r.kind,
+                r.value,
+                f"{r.count:,}",
+                datetime.fromtimestamp(r.last_at, UTC).strftime("%H:%M UTC"),
+            )
+            for r in refused_recently()
+        ),
+    )
+    button_url = reverse("admin:analytics_site_test_pageview", args=[site.pk])
+    return format_html(
+        '<div id="beacons"><p>Since {}: <b data-accepted="{}">{} accepted</b>, '
+        '<b data-dropped="{}">{} dropped</b>.</p>{}'
+        "<p>Refused in the last 24 h (any site; the snippet names no known site key, "
+        "domain or alias):</p>{}"
+        '<p><button type="submit" class="button" formaction="{}" formmethod="post" '
+        'formnovalidate id="test-pageview">Send a test pageview</button> '
+        "sends one pageview of {} through ingest as a browser would.</p>"
+        '<p class="help">Counts are written by each web process every ~10 s.</p></div>',
+        since,
+        counts.accepted,
+        f"{counts.accepted:,}",
+        counts.dropped_total,
+        f"{counts.dropped_total:,}",
+        format_html("<ul>{}</ul>", drops) if counts.dropped else "",
+        format_html("<ul>{}</ul>", refused) if refused else mark_safe("<p>None.</p>"),
+        button_url,
+        f"https://{site.domains[0]}/…" if site.domains else "(add a domain first)",
+    )
 
 
 class GoalForm(editors.GoalEditorForm):

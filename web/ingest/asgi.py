@@ -6,6 +6,8 @@ test page at /ingest-test/ that runs the tracker (used by the browser tests).
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import html
 import logging
 from urllib.parse import parse_qs
@@ -13,7 +15,7 @@ from urllib.parse import parse_qs
 from django.conf import settings
 
 from web.core.asgi_router import LeanRouter, Receive, Scope, Send
-from web.ingest import tracker
+from web.ingest import tally, tracker
 from web.ingest.clientip import parse_trusted
 from web.ingest.filters import RateLimiter
 from web.ingest.handler import IngestApp
@@ -148,3 +150,19 @@ def register(router: LeanRouter) -> None:
             logging.getLogger(__name__).exception("ingest: warm-up failed")
 
     router.on_startup(warm_up)
+
+    flusher: list[asyncio.Task[None]] = []
+
+    async def start_tally() -> None:
+        # Beacon counts for the site admin page, written off the request path (tally.py).
+        every = getattr(settings, "INGEST_TALLY_FLUSH_S", tally.FLUSH_S)
+        flusher.append(asyncio.get_running_loop().create_task(ingest.tally.run(every)))
+
+    async def stop_tally() -> None:
+        for task in flusher:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    router.on_startup(start_tally)
+    router.on_shutdown(stop_tally)

@@ -24,6 +24,7 @@ from web.ingest.parsers import Incoming
 from web.ingest.publisher import Coalescer
 from web.ingest.routes import COMMON, ROUTES, Route, preflight
 from web.ingest.sites import SiteCache
+from web.ingest.tally import TALLY, Tally
 from web.ingest.validate import MAX_BODY
 
 log = logging.getLogger(__name__)
@@ -106,8 +107,10 @@ class IngestApp:
         limiter: RateLimiter | None,
         trusted: tuple[Network, ...] = (),
         clock: Callable[[], float] = time.time,
+        tally: Tally = TALLY,
     ) -> None:
         self.sites = sites
+        self.tally = tally
         self.coalescer = coalescer
         self.limiter = limiter
         self.trusted = trusted
@@ -200,14 +203,20 @@ class IngestApp:
         except pipeline.UnknownSiteRef:
             # The snapshot may predate the site: look again in a fresh load (issue 16.1).
             fresh = await self.sites.reload_on_miss()
-            if fresh is None or fresh is snapshot:
+            try:
+                if fresh is None or fresh is snapshot:
+                    raise
+                out = pipeline.process(
+                    hits, sites=fresh, ip=ip, ua=ua, ts=self.clock(), limiter=self.limiter
+                )
+            except pipeline.UnknownSiteRef as exc:
+                self.tally.refused(exc.how, exc.value)  # shown on the site admin page
                 raise
-            out = pipeline.process(
-                hits, sites=fresh, ip=ip, ua=ua, ts=self.clock(), limiter=self.limiter
-            )
         extra: list[tuple[bytes, bytes]] = []
         for reason, n in out.dropped.items():
             metrics.dropped(reason, n)
+        for (site_id, reason), n in out.dropped_by_site.items():
+            self.tally.dropped(site_id, reason, n)
         if out.dropped:
             extra.append((ACCEPTED_MARK, out.drop_reason.encode()))
         if out.events:
@@ -218,6 +227,8 @@ class IngestApp:
                 metrics.PUBLISH_FAILED.inc()
                 return 503, b'{"error":"could not queue the event; retry later"}', extra
             metrics.accepted(out.events[0]["src"], len(out.events))  # type: ignore[typeddict-item]
+            for event in out.events:
+                self.tally.accepted(event["site"])
         if route.reply is None and not out.dropped and len(out.events) == 1:
             return 202, _ACCEPTED_ONE, extra
         result: dict[str, Any] = {"ok": True, "accepted": len(out.events)}

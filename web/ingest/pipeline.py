@@ -32,8 +32,16 @@ class UnknownSiteRef(UnknownSite):
 
 @dataclass(slots=True)
 class Outcome:
+    """``dropped`` counts by reason; ``dropped_by_site`` by (site id, reason), site 0 when
+    the hit was dropped before its site was known (unsupported, a parser's Skip)."""
+
     events: list[AnalyticsEvent] = field(default_factory=list)
     dropped: Counter[str] = field(default_factory=Counter)
+    dropped_by_site: Counter[tuple[int, str]] = field(default_factory=Counter)
+
+    def drop(self, site_id: int, reason: str, n: int = 1) -> None:
+        self.dropped[reason] += n
+        self.dropped_by_site[(site_id, reason)] += n
 
     @property
     def drop_reason(self) -> str:
@@ -59,10 +67,10 @@ def process(
     resolved = []
     for hit in hits:
         if hit is None:
-            out.dropped["unsupported"] += 1
+            out.drop(0, "unsupported")
             continue
         if isinstance(hit, Skip):
-            out.dropped[hit.reason] += 1
+            out.drop(0, hit.reason)
             continue
         how, value = hit.site_by
         site = sites.find(how, value) if value else None
@@ -77,16 +85,18 @@ def process(
     if not resolved:
         return out
     if filters.is_bot(ua) or any(h.bot_hint for h, _ in resolved):
-        out.dropped["bot"] += len(resolved)
+        for _, site in resolved:
+            out.drop(site.id, "bot")
         return out
     if limiter is not None and not limiter.allow(ip, cost=len(resolved)):
-        out.dropped["rate"] += len(resolved)
+        for _, site in resolved:
+            out.drop(site.id, "rate")
         return out
     for hit, site in resolved:
         if not site.allows_host(hit.host):
-            out.dropped["hostname"] += 1
+            out.drop(site.id, "hostname")
         elif filters.is_spam_referrer(hit.ref):
-            out.dropped["spam"] += 1
+            out.drop(site.id, "spam")
         else:
             out.events.append(validate.to_event(hit, site_id=site.id, ts=ts, ip=ip, ua=ua))
     return out
