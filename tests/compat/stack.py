@@ -1,0 +1,207 @@
+"""A running Hearth for the compatibility tests: the web process (gunicorn + uvicorn worker,
+as the stack runs it) and the analytics worker on the session's real nats-server, a fresh
+data dir with one site per client and scenario, and a Stats API token over all of them.
+
+A beacon therefore goes ingest -> JetStream -> worker -> data.db and is read back through
+``/api/v1/...`` exactly as an owner would read it. ``python -m tests.compat.stack setup``
+(run with the web process's environment) creates the sites and prints them as JSON.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from web.core.testing import process_env, stop_group
+from web.env import REPO_ROOT
+from web.stack.servers import free_port, wait_until
+
+BROWSER_CLIENTS = ("plausible", "umami", "goatcounter")
+SCENARIOS = ("pageview", "spa", "event", "outbound", "utm")
+NODE_SITES = ("umami-node", "matomo-node")
+# The Matomo idsite of the migrating owner's snippet (an ingest alias of its Hearth site).
+MATOMO_IDSITE = "42"
+
+
+def domain_of(name: str) -> str:
+    return f"{name}.test"
+
+
+def umami_website_id(domain: str) -> str:
+    """The Umami website UUID a migrating owner's snippet carries (fixed per domain)."""
+    return str(uuid.uuid5(uuid.NAMESPACE_DNS, domain))
+
+
+def site_specs() -> list[dict[str, Any]]:
+    """One site per (client, scenario), plus the Node clients' sites."""
+    specs = []
+    names = [f"{c}-{s}" for c in BROWSER_CLIENTS for s in SCENARIOS] + list(NODE_SITES)
+    for name in names:
+        domain = domain_of(name)
+        aliases = []
+        if name.startswith("umami"):
+            aliases.append(umami_website_id(domain))
+        if name == "matomo-node":
+            aliases.append(MATOMO_IDSITE)
+        specs.append({"name": name, "domain": domain, "aliases": aliases})
+    return specs
+
+
+def _setup_main() -> None:
+    import django
+
+    django.setup()
+    from web.analytics.models import Site
+    from web.dashboard.services import token_create
+
+    sites = {}
+    for spec in site_specs():
+        site = Site.objects.create(name=spec["name"], domains=[spec["domain"]],
+                                   aliases=spec["aliases"])  # fmt: skip
+        sites[spec["name"]] = site.pk
+    _, raw = token_create(name="compat", site_ids=list(sites.values()), rate_per_minute=100_000)
+    print(json.dumps({"sites": sites, "token": raw}))
+
+
+@dataclass
+class Hearth:
+    url: str
+    data_dir: Path
+    env: dict[str, str]
+    sites: dict[str, int]
+    token: str
+    procs: list[subprocess.Popen[bytes]] = field(default_factory=list)
+
+    def api(self, endpoint: str, site: str, **params: str) -> dict[str, Any]:
+        """GET /api/v1/<endpoint> for one site, today; the JSON body (raises on non-200)."""
+        r = httpx.get(
+            f"{self.url}/api/v1/{endpoint}",
+            params={"site_id": str(self.sites[site]), "range": "today", **params},
+            headers={"Authorization": f"Bearer {self.token}"},
+            timeout=10,
+        )
+        assert r.status_code == 200, (endpoint, params, r.status_code, r.text)
+        return r.json()
+
+    def pageviews(self, site: str) -> int:
+        return int(self.api("aggregate", site)["results"]["pageviews"])
+
+    def rows(self, site: str, prop: str, metric: str) -> dict[str, int]:
+        """A breakdown as {value: metric}: ``prop`` is a dimension or ``props:<name>``."""
+        got = self.api("breakdown", site, property=prop, limit="100")["results"]
+        return {r["value"]: int(r[metric]) for r in got}
+
+    def seal(self) -> None:
+        """Seal raw events into the history (what cron's ticker does every 15 s): custom
+        event properties are read from there."""
+        code = "from web.analytics.history import services as hs; hs.history_seal_all()"
+        argv = [sys.executable, "-c", "import django; django.setup();" + code]
+        out = subprocess.run(argv, env=self.env, cwd=REPO_ROOT, capture_output=True,
+                             text=True, timeout=120)  # fmt: skip
+        assert out.returncode == 0, out.stderr[-2000:]
+
+    def logs(self) -> str:
+        parts = []
+        for name in ("web.log", "worker.log"):
+            text = (self.data_dir / name).read_text(errors="replace")
+            parts.append(f"--- {name} (tail)\n{text[-3000:]}")
+        return "\n".join(parts)
+
+
+def wait_for(probe: Callable[[], Any], expected: Any, timeout: float = 20.0) -> Any:
+    """Poll ``probe`` until it returns ``expected`` (or time runs out); the last value, for
+    the caller's exact assertion."""
+    deadline = time.monotonic() + timeout
+    while True:
+        got = probe()
+        if got == expected or time.monotonic() > deadline:
+            return got
+        time.sleep(0.25)
+
+
+async def _purge_analytics_jobs(url: str) -> None:
+    import nats
+    from nats.js.errors import NotFoundError
+
+    nc = await nats.connect(url)
+    try:
+        await nc.jetstream().purge_stream("JOBS", subject="jobs.analytics.>")
+    except NotFoundError:
+        pass  # no stream yet: nothing to purge
+    finally:
+        await nc.close()
+
+
+def _start(argv: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        argv, cwd=REPO_ROOT, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )  # fmt: skip
+
+
+def start(nats_server: Any, data_dir: Path) -> Hearth:
+    """Migrate, create the sites, start web + worker; the caller stops them (stop())."""
+    port = free_port()
+    env = process_env(data_dir, nats=nats_server, port=port, HEARTH_WORKER_FAMILIES="analytics")
+    py = sys.executable
+    for db in ("default", "ttl"):
+        subprocess.run([py, "manage.py", "migrate", "--database", db, "-v", "0"],
+                       cwd=REPO_ROOT, env=env, check=True, timeout=120)  # fmt: skip
+    out = subprocess.run([py, "-m", "tests.compat.stack", "setup"], cwd=REPO_ROOT, env=env,
+                         capture_output=True, text=True, timeout=120)  # fmt: skip
+    if out.returncode:
+        raise RuntimeError(out.stderr[-3000:])
+    made = json.loads(out.stdout.strip().splitlines()[-1])
+    # Sites exist before the web process starts: its first snapshot has them all.
+    gunicorn = str(Path(py).parent / "gunicorn")
+    url = f"http://127.0.0.1:{port}"
+    hearth = Hearth(url, data_dir, env, made["sites"], made["token"])
+    # The session's nats-server is shared: analytics jobs other tests left in the stream
+    # would land in this data dir.
+    # (In a thread: Playwright's sync API may hold an event loop on this one.)
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, _purge_analytics_jobs(nats_server.url)).result()
+    hearth.procs.append(_start(
+        [gunicorn, "web.asgi:application",
+         "--worker-class", "web.core.gunicorn_worker.HearthUvicornWorker",
+         "--workers", "1", "--bind", f"127.0.0.1:{port}"],
+        env, data_dir / "web.log",
+    ))  # fmt: skip
+    worker = _start([py, "-m", "worker"], env, data_dir / "worker.log")
+    hearth.procs.append(worker)
+    try:
+        wait_until(lambda: _up(url), timeout=60, what="web process")
+        wait_until(lambda: worker.poll() is None and "analytics" in
+                   (data_dir / "worker.log").read_text(errors="replace"), timeout=60,
+                   what="worker process")  # fmt: skip
+    except BaseException:
+        stop(hearth)
+        raise
+    return hearth
+
+
+def _up(url: str) -> bool:
+    try:
+        return httpx.get(f"{url}/ingest/t.js", timeout=2).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def stop(hearth: Hearth) -> None:
+    for proc in reversed(hearth.procs):
+        stop_group(proc, grace=15)
+
+
+if __name__ == "__main__" and sys.argv[1:] == ["setup"]:
+    _setup_main()

@@ -1,0 +1,160 @@
+"""Plausible's, Umami's and GoatCounter's real browser scripts, unmodified, in headless
+Chromium against a running Hearth (issue 16, "Tests"). Each page is the owner's page with
+only the host in the snippet changed to Hearth's; each scenario (pageview, SPA navigation,
+custom event with props, outbound click, UTM-tagged landing) has its own site, and what
+arrives is read back through the Stats API and compared exactly."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+
+from tests.compat.conftest import CHROME_UA, PageServer
+from tests.compat.stack import BROWSER_CLIENTS, SCENARIOS, Hearth, wait_for
+
+pytestmark = pytest.mark.browser
+
+UTM = "utm_source=newsletter&utm_medium=email&utm_campaign=winter"
+# The event each client's page sends for "Sign up" and for the outbound link. GoatCounter
+# events are a name (the data-goatcounter-click value) without properties.
+EVENT = {"plausible": "Signup", "umami": "Signup", "goatcounter": "signup"}
+OUTBOUND = {
+    "plausible": "Outbound Link: Click",  # automatic (outboundLinks: true)
+    "umami": "Outbound Link: Click",  # data-umami-event on the link (Umami's documented way)
+    "goatcounter": "ext-elsewhere.test",  # data-goatcounter-click (GoatCounter's way)
+}
+HAS_PROPS = {"plausible", "umami"}
+
+
+@dataclass
+class Visit:
+    """A fresh browser context on one site, and every answer Hearth gave it."""
+
+    page: Any
+    hearth: Hearth
+    answers: list[Any] = field(default_factory=list)  # responses from Hearth, or notes
+
+    def report(self) -> str:
+        lines = []
+        for a in self.answers:
+            if isinstance(a, str):
+                lines.append(a)
+                continue
+            req = a.request
+            try:
+                body = a.text()[:200]
+            except Exception:  # a beacon's body may be gone already
+                body = "?"
+            lines.append(
+                f"{req.method} {req.url[len(self.hearth.url) :][:300]} "
+                f"body={(req.post_data or '')[:300]!r} -> {a.status} {body!r}"
+            )
+        return "Hearth answered the client:\n" + "\n".join(lines or ["(nothing)"])
+
+
+@pytest.fixture
+def visit(compat_browser: Any, hearth: Hearth) -> Iterator[Visit]:
+    ctx = compat_browser.new_context(user_agent=CHROME_UA)
+    page = ctx.new_page()
+    v = Visit(page, hearth)
+
+    def on_response(resp: Any) -> None:
+        # Only recorded here: a blocking call (resp.text()) inside a handler stalls the
+        # sync API; report() reads the bodies later.
+        if resp.url.startswith(hearth.url):
+            v.answers.append(resp)
+
+    def on_failed(req: Any) -> None:
+        if req.url.startswith(hearth.url):
+            v.answers.append(f"{req.method} {req.url[len(hearth.url):][:300]} FAILED "
+                             f"{req.failure}")  # fmt: skip
+
+    page.on("console", lambda m: v.answers.append(f"console.{m.type}: {m.text[:300]}"))
+    page.on("pageerror", lambda e: v.answers.append(f"page error: {e}"))
+    page.on("response", on_response)
+    page.on("requestfailed", on_failed)
+    try:
+        yield v
+    finally:
+        ctx.close()
+
+
+def _land(v: Visit, pages: PageServer, site: str, path: str) -> None:
+    """Open the page and wait until the client's first beacon got its answer."""
+    try:
+        with v.page.expect_response(lambda r: r.url.startswith(v.hearth.url), timeout=15_000):
+            v.page.goto(pages.url(site, path))
+    except Exception as exc:
+        raise AssertionError(
+            f"{site}: no answer from Hearth to the first beacon: {exc}\n{v.report()}"
+        ) from exc
+
+
+def _expect(v: Visit, site: str, what: str, probe: Any, expected: Any) -> None:
+    got = wait_for(probe, expected)
+    assert got == expected, f"{site}: {what}: got {got!r}, expected {expected!r}\n{v.report()}"
+
+
+# Still being built by the protocol work of issue 16 (see /tmp/h3-findings.md); strict, so
+# the mark must go as soon as the fix lands.
+PENDING: dict[tuple[str, str], str] = {}
+
+
+def _cases() -> list[Any]:
+    out = []
+    for client in BROWSER_CLIENTS:
+        for scenario in SCENARIOS:
+            reason = PENDING.get((client, scenario))
+            marks = [pytest.mark.xfail(strict=True, reason=reason)] if reason else []
+            out.append(pytest.param(client, scenario, marks=marks, id=f"{client}-{scenario}"))
+    return out
+
+
+@pytest.mark.parametrize(("client", "scenario"), _cases())
+def test_real_browser_client(
+    client: str, scenario: str, visit: Visit, pages: PageServer, hearth: Hearth
+) -> None:
+    site = f"{client}-{scenario}"
+    home = f"/{client}/home"
+    page = visit.page
+    pages_seen = {home: 1}
+    if scenario == "utm":
+        landing = f"/{client}/landing"
+        _land(visit, pages, site, f"{landing}?{UTM}")
+        pages_seen = {landing: 1}
+    else:
+        _land(visit, pages, site, home)
+    if scenario == "spa":
+        page.click("#spa")
+        pages_seen[f"/{client}/next"] = 1
+    elif scenario == "event":
+        page.click("#event")
+    elif scenario == "outbound":
+        page.click("#out")
+        page.wait_for_url(pages.outbound)
+
+    h = hearth
+    _expect(visit, site, "pages", lambda: h.rows(site, "page", "pageviews"), pages_seen)
+    _expect(visit, site, "pageviews", lambda: h.pageviews(site), sum(pages_seen.values()))
+    events: dict[str, int] = {}
+    if scenario == "event":
+        events = {EVENT[client]: 1}
+    elif scenario == "outbound":
+        events = {OUTBOUND[client]: 1}
+    _expect(visit, site, "custom events", lambda: h.rows(site, "event", "events"), events)
+    if scenario == "utm":
+        for dim, value in (("utm_source", "newsletter"), ("utm_medium", "email"),
+                           ("utm_campaign", "winter")):  # fmt: skip
+            _expect(visit, site, dim, lambda d=dim: h.rows(site, d, "visitors"), {value: 1})
+    if scenario in ("event", "outbound") and client in HAS_PROPS:
+        h.seal()  # event properties are read from the sealed history
+        if scenario == "event":
+            props = {"plan": {"pro": 1}, "seats": {"3": 1}}
+        else:
+            props = {"url": {pages.outbound: 1}}
+        for name, want in props.items():
+            _expect(visit, site, f"props:{name}",
+                    lambda n=name: h.rows(site, f"props:{n}", "events"), want)  # fmt: skip
