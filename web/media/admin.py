@@ -1,47 +1,72 @@
-"""Admin: upload images (alt text required), see their variants, open originals via presign,
-delete images (rows and S3 objects, through services.image_delete)."""
+"""Admin: upload images (one or several at once, alt text required), follow their variants
+being made, copy the embed snippet, see each variant, open originals via presign, delete
+images (rows and S3 objects, through services.image_delete)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from django import forms
-from django.contrib import admin
-from django.http import HttpRequest
+from django.contrib import admin, messages
+from django.http import HttpRequest, HttpResponseRedirect
 from django.urls import reverse
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 
 from web.media import services
-from web.media.models import Image, Variant
+from web.media.models import Image
 from web.media.pipeline import MAX_UPLOAD_BYTES, UploadRejected
-from web.media.selectors import picture
+from web.media.selectors import embed_snippet, image_progress, picture
+from web.media.storage import variant_url
+
+
+class MultipleFileInput(forms.FileInput):
+    allow_multiple_selected = True
+
+
+class MultipleFileField(forms.FileField):
+    """A file input that takes several files; cleans to a list of (name, bytes)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("widget", MultipleFileInput(attrs={"accept": "image/*"}))
+        super().__init__(*args, **kwargs)
+
+    def clean(self, data: Any, initial: Any = None) -> list[tuple[str, bytes]]:
+        files = data if isinstance(data, list | tuple) else [data]
+        out = []
+        for f in files:
+            f = super().clean(f, initial)
+            if f.size > MAX_UPLOAD_BYTES:
+                raise forms.ValidationError(f"{f.name}: the file is larger than 25 MB.")
+            out.append((f.name, f.read()))
+        return out
 
 
 class ImageUploadForm(forms.ModelForm):
-    """Stores the upload during validation, so a bad file or an S3 outage becomes a form
+    """Stores the uploads during validation, so a bad file or an S3 outage becomes a form
     error (nothing stored) instead of a 500. The admin view runs in one transaction, so the
-    images.process job is enqueued only once the whole add view has committed."""
+    images.process jobs are enqueued only once the whole add view has committed."""
 
-    upload = forms.FileField(help_text="JPEG, PNG or WebP, up to 25 MB and 50 megapixels.")
+    upload = MultipleFileField(
+        label="Images",
+        help_text=(
+            "JPEG, PNG or WebP, up to 25 MB and 50 megapixels each. Choose several files to "
+            f"upload them at once (up to {services.MAX_FILES}): each becomes its own image "
+            "with this alt text, which you can then refine per image."
+        ),
+    )
     uploaded_by: Any = None
 
     class Meta:
         model = Image
         fields = ["alt"]
 
-    def clean_upload(self) -> bytes:
-        f = self.cleaned_data["upload"]
-        if f.size > MAX_UPLOAD_BYTES:
-            raise forms.ValidationError("The file is larger than 25 MB.")
-        return f.read()
-
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
         if self.errors:
             return cleaned
         try:
-            self.stored = services.image_upload(
-                data=cleaned["upload"], alt=cleaned.get("alt", ""), uploaded_by=self.uploaded_by
+            self.stored = services.image_upload_many(
+                files=cleaned["upload"], alt=cleaned.get("alt", ""), uploaded_by=self.uploaded_by
             )
         except UploadRejected as exc:
             raise forms.ValidationError(str(exc)) from exc
@@ -52,15 +77,18 @@ class ImageUploadForm(forms.ModelForm):
         return cleaned
 
 
-class VariantInline(admin.TabularInline):
-    model = Variant
-    extra = 0
-    can_delete = False
-    fields = ["kind", "format", "width", "height", "size", "key"]
-    readonly_fields = fields
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
+def _progress_html(image: Image, *, reload: bool) -> str:
+    """A status line the admin script (media/admin-images.js) keeps current while PENDING."""
+    p = image_progress(image)
+    if p.status != Image.Status.PENDING:
+        return format_html('<span class="media-progress">{}</span>', p.label)
+    return format_html(
+        '<span class="media-progress" data-progress-url="{}" data-reload="{}"'
+        ' role="status">{}</span>',
+        reverse("media:progress", args=[image.pk]),
+        "1" if reload else "",
+        p.label,
+    )
 
 
 @admin.register(Image)
@@ -68,7 +96,9 @@ class ImageAdmin(admin.ModelAdmin):
     list_display = ["preview", "alt", "width", "height", "status", "created_at"]
     list_filter = ["status"]
     search_fields = ["alt", "sha256"]
-    inlines = [VariantInline]
+
+    class Media:
+        js = ("media/admin-images.js",)
 
     def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kw: Any):
         if obj is None:
@@ -78,24 +108,54 @@ class ImageAdmin(admin.ModelAdmin):
     def get_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
         if obj is None:
             return ["upload", "alt"]
-        return ["alt", "preview", "original", "status", "error", "width", "height", "size"]
+        return [
+            "alt",
+            "preview",
+            "progress",
+            "embed",
+            "original",
+            "error",
+            "width",
+            "height",
+            "size",
+            "variant_list",
+        ]
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
         if obj is None:
             return []
-        return ["preview", "original", "status", "error", "width", "height", "size"]
-
-    def get_inlines(self, request: HttpRequest, obj: Any) -> list[Any]:
-        return self.inlines if obj is not None else []
+        return [
+            "preview",
+            "progress",
+            "embed",
+            "original",
+            "error",
+            "width",
+            "height",
+            "size",
+            "variant_list",
+        ]
 
     def save_model(self, request: HttpRequest, obj: Image, form: Any, change: bool) -> None:
         if change:
             obj.save(update_fields=["alt"])
             return
-        image = form.stored  # stored by ImageUploadForm.clean()
+        image = form.stored[0]  # all stored by ImageUploadForm.clean()
         obj.__dict__.update({k: v for k, v in image.__dict__.items() if not k.startswith("_")})
         obj._state.adding = False
         obj._state.db = image._state.db
+        obj.uploaded_with = len(form.stored)  # type: ignore[attr-defined]
+
+    def response_add(self, request: HttpRequest, obj: Image, post_url_continue: Any = None):
+        stored = getattr(obj, "uploaded_with", 1)  # set by save_model (this request's obj)
+        if stored <= 1:
+            return super().response_add(request, obj, post_url_continue)
+        self.message_user(
+            request,
+            f"{stored} images uploaded; their variants are being made.",
+            messages.SUCCESS,
+        )
+        return HttpResponseRedirect(reverse("admin:media_image_changelist"))
 
     def delete_model(self, request: HttpRequest, obj: Image) -> None:
         # Through the service, so the S3 objects are purged too (never a bare row delete).
@@ -110,13 +170,64 @@ class ImageAdmin(admin.ModelAdmin):
     def preview(self, obj: Image) -> str:
         pic = picture(obj, thumb=True)
         if pic is None:
-            return "(processing)" if obj.status == Image.Status.PENDING else "-"
+            if obj.status == Image.Status.PENDING:
+                return _progress_html(obj, reload=False)
+            return "-"
         # Sized by attributes: the admin runs under CSP, which blocks style="" attributes.
         return format_html(
             '<img src="{}" width="120" height="{}" alt="{}">',
             pic.src,
             round(120 * pic.height / pic.width),
             pic.alt,
+        )
+
+    @admin.display(description="status")
+    def progress(self, obj: Image) -> str:
+        return _progress_html(obj, reload=True)
+
+    @admin.display(description="embed in a post")
+    def embed(self, obj: Image) -> str:
+        return format_html(
+            '<input type="text" readonly class="vTextField media-embed" id="media-embed-{}"'
+            ' value="{}" aria-label="Embed snippet"> '
+            '<button type="button" class="button" data-copy="media-embed-{}">Copy</button>'
+            '<div class="help">Paste it into a post body where the image should appear.'
+            " It shows once the image is ready.</div>",
+            obj.pk,
+            embed_snippet(obj),
+            obj.pk,
+        )
+
+    @admin.display(description="variants")
+    def variant_list(self, obj: Image) -> str:
+        """Each published variant once: kind, format, size, bytes, and a link to it."""
+        from django.conf import settings
+
+        rows = sorted(obj.variants.all(), key=lambda v: (v.kind == "thumb", v.width, v.format))
+        if not rows:
+            return "none yet"
+        body = format_html_join(
+            "",
+            '<tr class="media-variant"><td>{}</td><td>{}</td><td>{} &times; {}</td><td>{}</td>'
+            '<td><a href="{}">{}</a></td></tr>',
+            (
+                (
+                    v.kind,
+                    v.format,
+                    v.width,
+                    v.height,
+                    f"{v.size:,} bytes",
+                    variant_url(settings.ENV, v.key),
+                    v.key,
+                )
+                for v in rows
+            ),
+        )
+        return format_html(
+            '<table class="media-variants"><thead><tr><th>kind</th><th>format</th>'
+            "<th>pixels</th><th>size</th><th>public URL</th></tr></thead><tbody>{}</tbody>"
+            "</table>",
+            body,
         )
 
     @admin.display(description="original")

@@ -12,6 +12,7 @@ from django.template.loader import render_to_string
 
 from web.media import storage
 from web.media.models import Image
+from web.media.pipeline import FORMATS, target_widths
 
 
 @dataclass(frozen=True)
@@ -58,6 +59,58 @@ def picture(image: Image | None, *, thumb: bool = False) -> Picture | None:
         webp_srcset=", ".join(f"{storage.variant_url(env, v.key)} {v.width}w" for v in webp),
         jpeg_srcset=", ".join(f"{storage.variant_url(env, v.key)} {v.width}w" for v in jpeg),
     )
+
+
+@dataclass(frozen=True)
+class Progress:
+    """How far an image's variant set is: `done` of `total` objects in the public bucket."""
+
+    status: str
+    done: int
+    total: int
+    error: str = ""
+
+    @property
+    def label(self) -> str:
+        if self.status == Image.Status.READY:
+            return f"Ready: all {self.total} variants published"
+        if self.status == Image.Status.FAILED:
+            return f"Failed: {self.error}" if self.error else "Failed"
+        return f"Making variants: {self.done} of {self.total}"
+
+
+def variants_expected(image: Image) -> int:
+    """Variants an image gets: WebP and JPEG per responsive width (never upscaled) and thumb."""
+    return len(FORMATS) * (len(target_widths(image.width)) + 1)
+
+
+def image_progress(image: Image) -> Progress:
+    """Progress of an image's variants, for the admin while the worker renders them.
+
+    READY and FAILED come from the row. While PENDING, `done` counts the objects already in
+    the public bucket under the image's prefix since it was uploaded (the job writes them
+    all before it records any row), so the count is what S3 really holds; 0 if S3 does not
+    answer.
+    """
+    total = variants_expected(image)
+    if image.status == Image.Status.READY:
+        return Progress(image.status, total, total)
+    if image.status == Image.Status.FAILED:
+        return Progress(image.status, 0, total, image.error)
+    try:
+        done = storage.count_variant_objects(settings.ENV, image.pk, since=image.created_at)
+    except Exception:  # S3 down: show no progress rather than fail the page
+        done = 0
+    return Progress(image.status, min(done, total), total)
+
+
+def embed_snippet(image: Image) -> str:
+    """The Markdown that embeds an image in a post body: `![alt](media:<id>)`.
+
+    `[`, `]` and `\\` in the alt text are escaped so that the snippet stays one image.
+    """
+    alt = re.sub(r"([\\\[\]])", r"\\\1", " ".join(image.alt.split()))
+    return f"![{alt}](media:{image.pk})"
 
 
 def original_url_for(*, image: Image, user: Any) -> str:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import secrets
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -15,11 +16,22 @@ from django.utils import timezone
 
 from web.media import storage
 from web.media.models import Image, Variant
-from web.media.pipeline import UploadRejected, normalize_upload, render_variants
+from web.media.pipeline import Normalized, UploadRejected, normalize_upload, render_variants
 
 log = logging.getLogger(__name__)
 
 _EXT = {"image/jpeg": "jpg", "image/png": "png", "image/webp": "webp"}
+
+# Shared by every image job of this process (the worker runs two at a time): encodes of one
+# image run two at once (Pillow releases the GIL), so a lone upload uses both cores, and two
+# jobs in flight still queue onto two threads instead of oversubscribing the box. The web
+# process checks the files of a multiple upload on the same two threads. Variant PUTs are
+# I/O: up to four at once (site.md, "Image pipeline"; bench/images.py).
+ENCODE_THREADS = 2
+MAX_FILES = 50  # images per admin upload
+PUT_THREADS = 4
+_encoders = ThreadPoolExecutor(max_workers=ENCODE_THREADS, thread_name_prefix="media-encode")
+_putters = ThreadPoolExecutor(max_workers=PUT_THREADS, thread_name_prefix="media-put")
 
 
 class StorageUnavailable(Exception):
@@ -38,6 +50,15 @@ def _storage_error(exc: Exception, what: str) -> Exception:
     return StorageUnavailable(f"{what}: {exc}")
 
 
+def _check_alt(alt: str) -> str:
+    alt = (alt or "").strip()
+    if not alt:
+        raise UploadRejected(
+            "Alt text is required: describe the image for people who cannot see it."
+        )
+    return alt
+
+
 def image_upload(*, data: bytes, alt: str, uploaded_by: Any = None) -> Image:
     """Check and store an uploaded image; its variants are made later by `images.process`.
 
@@ -45,12 +66,42 @@ def image_upload(*, data: bytes, alt: str, uploaded_by: Any = None) -> Image:
     text or a bad file, and StorageUnavailable if the private bucket cannot be written.
     Nothing is recorded unless the original is safely in S3.
     """
-    alt = (alt or "").strip()
-    if not alt:
-        raise UploadRejected(
-            "Alt text is required: describe the image for people who cannot see it."
-        )
-    norm = normalize_upload(data)
+    alt = _check_alt(alt)
+    return _store(normalize_upload(data), alt=alt, uploaded_by=uploaded_by)
+
+
+def image_upload_many(
+    *, files: list[tuple[str, bytes]], alt: str, uploaded_by: Any = None
+) -> list[Image]:
+    """Several uploads at once (the admin's multiple file input): one Image per file.
+
+    Every file goes through the checks of image_upload() first; if any fails, UploadRejected
+    names each bad file with its reason and nothing is stored, so the uploader fixes the
+    selection and sends it again. Files are checked two at a time (Pillow releases the GIL
+    while decoding and encoding). Each image gets `alt`; the owner refines it per image.
+    """
+    alt = _check_alt(alt)
+    if not files:
+        raise UploadRejected("Choose at least one image file.")
+    if len(files) > MAX_FILES:
+        raise UploadRejected(f"Upload at most {MAX_FILES} images at once.")
+
+    def check(item: tuple[str, bytes]) -> Normalized | str:
+        try:
+            return normalize_upload(item[1])
+        except UploadRejected as exc:
+            return f"{item[0]}: {exc}"
+
+    checked = list(_encoders.map(check, files))
+    bad = [c for c in checked if isinstance(c, str)]
+    if bad:
+        ok = len(files) - len(bad)
+        note = f" The other {ok} were not saved either." if ok else ""
+        raise UploadRejected(" ".join(bad) + note)
+    return [_store(n, alt=alt, uploaded_by=uploaded_by) for n in checked if not isinstance(n, str)]
+
+
+def _store(norm: Normalized, *, alt: str, uploaded_by: Any) -> Image:
     existing = Image.objects.filter(sha256=norm.sha256).first()
     if existing is not None:
         return existing
@@ -112,28 +163,37 @@ def image_process(*, image_id: int) -> str:
             return "deleted"  # deleted and purged while we started
         raise err from exc
     try:
-        rendered = render_variants(original)
+        rendered = render_variants(original, executor=_encoders)
     except Exception as exc:  # a corrupt original will not get better on retry
         raise ImageGone(f"original of image {image_id} cannot be decoded: {exc}") from exc
     client = storage.local_client(env)
-    rows = []
-    for r in rendered:
-        key = storage.variant_key(image.pk, r.kind, r.digest, r.ext)
-        try:
-            storage.put_variant(client, env, key=key, data=r.data, content_type=r.content_type)
-        except (BotoCoreError, ClientError) as exc:
-            raise StorageUnavailable(f"writing variant {key} of image {image_id}") from exc
-        rows.append(
-            Variant(
-                image=image,
-                kind=r.kind,
-                format=r.format,
-                width=r.width,
-                height=r.height,
-                key=key,
-                size=len(r.data),
-            )
+    keys = [storage.variant_key(image.pk, r.kind, r.digest, r.ext) for r in rendered]
+
+    def put(i: int) -> None:
+        r = rendered[i]
+        storage.put_variant(client, env, key=keys[i], data=r.data, content_type=r.content_type)
+
+    # Every PUT has finished (none still running once the job is settled) before a failure
+    # is raised or any row is written.
+    futures = [_putters.submit(put, i) for i in range(len(rendered))]
+    errors = [f.exception() for f in futures]
+    for exc in errors:
+        if isinstance(exc, BotoCoreError | ClientError):
+            raise StorageUnavailable(f"writing variants of image {image_id}: {exc}") from exc
+        if exc is not None:
+            raise exc
+    rows = [
+        Variant(
+            image=image,
+            kind=r.kind,
+            format=r.format,
+            width=r.width,
+            height=r.height,
+            key=key,
+            size=len(r.data),
         )
+        for r, key in zip(rendered, keys, strict=True)
+    ]
     new_keys = {r.key for r in rows}
     # BEGIN IMMEDIATE (settings): the existence check and the insert hold the write lock, so
     # an image_delete() either ran before (we purge what we wrote) or runs after (it sees

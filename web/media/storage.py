@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Any
 
 import boto3
@@ -45,6 +46,18 @@ def put_variant(client: Any, env: Env, *, key: str, data: bytes, content_type: s
         ContentType=content_type,
         CacheControl=IMMUTABLE,
     )
+
+
+def count_variant_objects(env: Env, image_id: int, *, since: datetime) -> int:
+    """How many objects the public bucket holds under an image's prefix, written at or after
+    `since` (one LIST call). Objects older than the image belong to an earlier image with the
+    same id (ids repeat after a database restore) and are not its progress."""
+    got = local_client(env, fast_fail=True).list_objects_v2(
+        Bucket=env.bucket_public, Prefix=f"img/{image_id}/", MaxKeys=100
+    )
+    # S3 times are whole seconds on some servers: allow for the truncation.
+    cutoff = since - timedelta(seconds=1)
+    return sum(1 for o in got.get("Contents", []) if o["LastModified"] >= cutoff)
 
 
 def delete_keys(client: Any, bucket: str, keys: list[str]) -> None:

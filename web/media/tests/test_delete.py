@@ -183,9 +183,9 @@ def test_image_deleted_while_processing_purges_what_the_job_wrote(
     )
     real_render = services.render_variants
 
-    def render_then_delete(data: bytes) -> list[pipeline.Rendered]:
+    def render_then_delete(data: bytes, **kw: Any) -> list[pipeline.Rendered]:
         services.image_delete(image_id=image.pk)  # the admin deletes it mid-job
-        return real_render(data)
+        return real_render(data, **kw)
 
     monkeypatch.setattr(services, "render_variants", render_then_delete)
     jobs.images_process({"image_id": image.pk}, ctx())
