@@ -12,30 +12,39 @@ from dataclasses import dataclass
 from typing import Any
 
 from web.ingest import parsers
-from web.ingest.protocols import umami
+from web.ingest.protocols import matomo, umami
 from web.ingest.protocols.common import Incoming
 
 
 @dataclass(frozen=True)
 class Route:
     """``reply`` encodes the 202 body from the handler's result dict
-    (``{"ok": True, "accepted": n[, "dropped": reason]}``); None means that dict as JSON."""
+    (``{"ok": True, "accepted": n[, "dropped": reason]}``); None means that dict as JSON.
+    ``status`` is the success status the peer's clients expect (Matomo's Node client
+    reports anything but 200/204 as an error); the handler answers 202 unless it honours
+    this field."""
 
     parser: Callable[[Incoming], Any]
     methods: frozenset[str]
     gif: bool = False
     reply: Callable[[dict[str, Any]], bytes] | None = None
+    status: int = 202
 
 
 POST = frozenset({"POST"})
+GET_POST = frozenset({"GET", "POST"})
+# Matomo answers a tracking request with a 1x1 GIF and 200 (or 204 with send_image=0).
+MATOMO = Route(matomo.parse_matomo, GET_POST, gif=True, status=200)
 ROUTES: dict[str, Route] = {
     "/ingest/e": Route(parsers.parse_native, POST),
     "/api/event": Route(parsers.parse_plausible, POST),
     "/api/send": Route(umami.parse_umami_send, POST, reply=umami.reply),
     "/api/batch": Route(umami.parse_umami_batch, POST, reply=umami.reply),
-    "/count": Route(parsers.parse_goatcounter, frozenset({"GET", "POST"}), gif=True),
+    "/count": Route(parsers.parse_goatcounter, GET_POST, gif=True),
     "/ingest/p.gif": Route(parsers.parse_pixel, frozenset({"GET"}), gif=True),
     "/ingest/report": Route(parsers.parse_reports, POST),
+    "/matomo.php": MATOMO,
+    "/piwik.php": MATOMO,
 }
 
 # Path prefixes answered by the ingest app, so that an unknown path under one of them gets

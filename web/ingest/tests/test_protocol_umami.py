@@ -5,7 +5,6 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 import uuid
 from typing import Any
 
@@ -17,6 +16,7 @@ from web.ingest.protocols import umami
 from web.ingest.protocols.common import Incoming
 from web.ingest.tests.conftest import WebProcess
 from web.ingest.tests.helpers import BROWSER_UA, call, make_app
+from web.ingest.tests.protocol_helpers import add_aliases
 from web.ingest.validate import Skip
 
 UUID = "8e5b3a4c-2f7d-4a51-9c43-0f6f2d1e7b90"
@@ -227,23 +227,12 @@ def test_identify_is_counted_and_node_track_lands_on_the_site_domain() -> None:
     assert event["kind"] == "custom" and event["props"] == {"a.b": "1"}
 
 
-def _set_aliases(web: WebProcess, site_id: int, aliases: list[str]) -> None:
-    con = sqlite3.connect(web.data_dir / "data.db")
-    try:
-        con.execute(
-            "UPDATE analytics_site SET aliases = ? WHERE id = ?", (json.dumps(aliases), site_id)
-        )
-        con.commit()
-    finally:
-        con.close()
-
-
 def test_umami_uuid_alias_through_the_real_web_process(ingest_web: WebProcess) -> None:
     """A 3.x event, a Node track() without url and an identify, posted over HTTP to the
     real web process, under an Umami website UUID that is an alias of site 1."""
     web, run = ingest_web, uuid.uuid4().hex[:8]
     website = str(uuid.uuid4())
-    _set_aliases(web, 1, [website])
+    add_aliases(web, 1, website)
     seq = web.last_seq()
     page = f"http://127.0.0.1/{run}/menu"
     v3 = {"type": "event", "payload": {**V3_EVENT["payload"], "website": website, "url": page,
