@@ -5,7 +5,7 @@
   (sync-interval 1 s) to a real SeaweedFS; a follower (``litestream restore -f``, polling
   every 100 ms) applies the replica; lag = time the row is readable in the follower minus
   its commit time. Target p99 <= 2 s.
-- ``restore_1gb_s``: ``web.backups.services.restore_db`` (litestream restore + PRAGMA
+- ``restore_1gb_s``: ``web.backups.restore.restore_db`` (litestream restore + PRAGMA
   integrity_check) of a 1 GB data.db (incompressible rows) from the replica. Target <= 60 s.
 - ``incremental_10k_s`` / ``full_10k_s``: ``backup_daily`` of 10,000 objects (1-4 KiB) to an
   offsite bucket: first run (full copy) and a run after 1 % of them changed. Target <= 10 s.
@@ -88,7 +88,7 @@ def _new_db(path: Path) -> sqlite3.Connection:
 
 
 def _wait_caught_up(env: Any, timeout: float) -> None:
-    from web.backups.selectors import replication_status
+    from web.backups.litestream import replication_status
 
     end = time.monotonic() + timeout
     seen: tuple[int, float] | None = None
@@ -104,7 +104,7 @@ def _wait_caught_up(env: Any, timeout: float) -> None:
 
 
 def bench_lag(env: Any) -> dict[str, float]:
-    from web.backups.services import LITESTREAM_CONFIG, litestream_binary, litestream_env
+    from web.backups.litestream import LITESTREAM_CONFIG, litestream_binary, litestream_env
 
     db = _new_db(env.data_db)
     lags: list[float] = []
@@ -170,7 +170,7 @@ def bench_lag(env: Any) -> dict[str, float]:
 
 
 def bench_restore_1gb(env: Any) -> dict[str, float]:
-    from web.backups.services import restore_db
+    from web.backups.restore import restore_db
 
     db = _new_db(env.data_db)
     rows = BIG_BYTES // ROW_BYTES
@@ -201,7 +201,7 @@ def bench_restore_1gb(env: Any) -> dict[str, float]:
 
 
 def bench_incremental(env: Any) -> dict[str, float]:
-    from web.backups.services import backup_daily
+    from web.backups.offsite import backup_daily
     from web.core.s3 import local_client
     from web.stack.buckets import ensure_buckets
 
@@ -243,7 +243,7 @@ def bench_incremental(env: Any) -> dict[str, float]:
 
 def run() -> dict[str, float]:
     _setup()
-    from web.backups.localstore import running_s3
+    from web.stack.localstore import running_s3
     from web.stack.servers import free_port
 
     results: dict[str, float] = {}

@@ -1,4 +1,7 @@
-"""Cron entry point: run the job table on APScheduler, as Litestream's child.
+"""Cron entry point: run the job table (web/jobs/table.py) on APScheduler, as Litestream's child.
+
+The process only schedules: the table, the runner that records and alerts, and the run
+records are the jobs app's, shared with the job commands.
 
 Schedule: each job runs every ``Job.every`` (plus up to ``jitter_s`` of jitter) counted from
 its last-success marker, the newest completed run recorded in data.db. A job whose next run
@@ -43,8 +46,8 @@ def schedule(
     A job never run, or whose marker + interval is past, gets one "catch-up" run soon;
     its interval then starts from that run. Others start at marker + interval.
     """
-    from cron.runner import run_job, run_ticker
-    from web.backups.selectors import job_last_success
+    from web.jobs.runner import run_job, run_ticker
+    from web.jobs.selectors import job_last_success
 
     now = now or datetime.now(UTC)
     first_runs: dict[str, datetime] = {}
@@ -129,8 +132,8 @@ def main() -> None:
     django.setup()
     from apscheduler.schedulers.blocking import BlockingScheduler
 
-    from cron.jobs import JOBS
-    from web.backups.services import jobrun_mark_interrupted
+    from web.jobs.services import jobrun_mark_interrupted
+    from web.jobs.table import JOBS
 
     interrupted = jobrun_mark_interrupted()
     if interrupted:

@@ -97,8 +97,6 @@ ALLOWED: list[tuple[str, str, str]] = [
     ("web.analytics.jobs", "worker.*", "issue 18 item 2"),
     ("web.ingest.jobs", "worker.*", "issue 18 item 2"),
     ("web.media.jobs", "worker.*", "issue 18 item 2"),
-    ("web.backups.management.jobcommand", "cron.*", "issue 18 item 1"),
-    ("web.backups.management.commands.cron_run", "cron.*", "issue 18 item 1"),
 ]
 
 

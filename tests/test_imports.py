@@ -59,5 +59,6 @@ def test_function_level_and_typing_imports_are_told_apart() -> None:
     mod = _load()
     graph = mod.build()
     kinds = {(i.src, i.dst): i.kind for i in graph.imports}
-    assert kinds[("cron.main", "cron.runner")] == "function"
-    assert kinds[("cron.runner", "cron.jobs")] == "typing"
+    assert kinds[("cron.main", "web.jobs.runner")] == "function"
+    assert kinds[("web.jobs.runner", "web.jobs.table")] == "typing"
+    assert kinds[("web.jobs.runner", "web.jobs.models")] == "module"

@@ -34,6 +34,7 @@ INSTALLED_APPS = [
     "web.blog",
     "web.media",
     "web.backups",
+    "web.jobs",
 ]
 
 MIDDLEWARE = [

@@ -14,10 +14,10 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from django.core import mail
 from django.core.management import call_command
 
-from cron.jobs import JOBS, Job, job_named
 from cron.main import schedule
-from cron.runner import run_job
-from web.backups.models import JobRun
+from web.jobs.models import JobRun
+from web.jobs.runner import run_job
+from web.jobs.table import JOBS, Job, job_named
 
 
 def _wait(predicate, timeout: float = 10.0) -> bool:  # type: ignore[no-untyped-def]
@@ -153,7 +153,7 @@ def test_every_job_is_a_command_with_dry_run(settings, capsys) -> None:  # type:
 def test_job_table_contract() -> None:
     """Every declared job has a unique name, a sane schedule, and a --dry-run (tickers, which
     run every few seconds and are not recorded, need neither a minute nor a dry run)."""
-    from cron.runner import supports_dry_run
+    from web.jobs.runner import supports_dry_run
 
     names = [j.name for j in JOBS]
     assert len(names) == len(set(names))
@@ -167,7 +167,7 @@ def test_job_table_contract() -> None:
 
 @pytest.mark.django_db
 def test_a_ticker_records_nothing_while_it_works_and_its_first_failure_once(monkeypatch):
-    from cron import runner
+    from web.jobs import runner
 
     alerts = []
     monkeypatch.setattr(runner, "alert_failure", lambda *, run, exc: alerts.append(run.pk))

@@ -11,7 +11,7 @@ class AccountsConfig(AppConfig):
         register_ttl_model("accounts.logincode")
         register_ttl_model("accounts.ratecounter")
         try:
-            from web.backups.cleanup import register_cleaner
+            from web.core.ttl import register_cleaner
         except ImportError:  # the backups app owns the cleanup job; without it, no cleanup
             return
         from web.accounts.cleanup import clean_codes, clean_rate_counters

@@ -1,4 +1,4 @@
-"""ttl.db cleaners for the daily `ttl cleanup` cron job (web/backups/cleanup.py registry)."""
+"""ttl.db cleaners for the daily `ttl cleanup` cron job (web/core/ttl.py registry)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Cron entry points of the analytics domain (declared in cron/jobs.py).
+"""Cron entry points of the analytics domain (declared in web/jobs/table.py).
 
 Imports are lazy so that the job table can be imported before Django is set up."""
 

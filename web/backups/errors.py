@@ -1,18 +1,12 @@
-"""Errors of the backup and cron family: one root, a small explicit hierarchy."""
+"""Errors of the backups family: one root, a small explicit hierarchy.
+
+(A job with nothing to do raises ``web.jobs.errors.JobSkipped``, the jobs app's.)"""
 
 from __future__ import annotations
 
 
 class BackupsError(Exception):
-    """Root of every error raised by web.backups and the cron runner."""
-
-
-class JobSkipped(BackupsError):
-    """A job had nothing it could do (for example offsite is not configured).
-
-    The runner records the outcome ``skipped: <message>`` and logs a warning; it is not a
-    failure, so no alert is raised.
-    """
+    """Root of every error raised by web.backups."""
 
 
 class BackupError(BackupsError):

@@ -246,7 +246,7 @@ def alerts_check(
     except Exception as exc:  # messaging not installed or migrated: nothing to watch
         log.debug("dead letters not available: %s", exc)
     try:
-        from web.backups.models import JobRun
+        from web.jobs.models import JobRun
 
         for run in JobRun.objects.filter(outcome=JobRun.FAILED, started_at__gte=since):
             # The error is a traceback: its last line goes in the title, all of it in the body.

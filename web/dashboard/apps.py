@@ -12,7 +12,7 @@ class DashboardConfig(AppConfig):
         register_ttl_model("dashboard.ratecounter")
         register_ttl_model("dashboard.alertstate")
         try:
-            from web.backups.cleanup import register_cleaner
+            from web.core.ttl import register_cleaner
             from web.dashboard.services import ratecounters_clean
 
             register_cleaner("dashboard.ratecounters", ratecounters_clean)

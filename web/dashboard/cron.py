@@ -1,4 +1,4 @@
-"""Job functions for cron/jobs.py. Imports happen inside, so that the job table can be
+"""Job functions for web/jobs/table.py. Imports happen inside, so that the job table can be
 imported before Django is set up."""
 
 from __future__ import annotations

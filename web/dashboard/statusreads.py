@@ -105,11 +105,13 @@ def status_overview() -> dict[str, Any]:
     except Exception as exc:  # as above
         out["history"] = {"error": f"not available ({type(exc).__name__}: {exc})"}
     try:
-        from web.backups import selectors as bsel
+        from web.backups.litestream import replication_status
+        from web.jobs.selectors import jobruns_recent
 
-        out["replication"] = bsel.replication_status(settings.ENV, timeout=1.0)
+        out["replication"] = replication_status(settings.ENV, timeout=1.0)
         tiers: dict[str, dict[str, Any]] = {}
-        for run in bsel.jobruns_recent(limit=500):
+        for run in jobruns_recent(limit=500):
+
             if not run.job.startswith("backup"):
                 continue
             tier = tiers.setdefault(run.job, {"last": run, "last_ok": None})

@@ -10,10 +10,11 @@ from pathlib import Path
 
 import httpx
 
+from web.backups.litestream import litestream_replicate_argv, without_ca_bundle
 from web.core.s3 import local_client
 from web.env import REPO_ROOT, Env
 from web.stack.buckets import ensure_buckets
-from web.stack.servers import NatsServer, S3Server, binary, free_port
+from web.stack.servers import NatsServer, S3Server, free_port
 from web.stack.stackid import stack_id_ensure
 from web.stack.supervisor import Service
 
@@ -64,8 +65,9 @@ def build_services(env: Env) -> tuple[list[Service], dict[str, object]]:
         port=_port(env.s3_port),
     )
     litestream_port = _port(env.litestream_port)
+    # Litestream refuses a plain-http endpoint when AWS_CA_BUNDLE is set: one helper.
     child_env = {
-        **os.environ,
+        **without_ca_bundle(os.environ),
         "PYTHONUNBUFFERED": "1",
         "DJANGO_SETTINGS_MODULE": "web.settings",
         "HEARTH_MODE": env.mode,
@@ -87,8 +89,6 @@ def build_services(env: Env) -> tuple[list[Service], dict[str, object]]:
         "HEARTH_LITESTREAM_ADDR": f"127.0.0.1:{litestream_port}",
         "HEARTH_LITESTREAM_URL": f"http://127.0.0.1:{litestream_port}",
     }
-    # Litestream refuses a plain-http endpoint when AWS_CA_BUNDLE is set (FACTS.md).
-    child_env.pop("AWS_CA_BUNDLE", None)
     child_env["HEARTH_SECRET_KEY"] = env.secret_key
     py = sys.executable
     stack_env = Env(**{**env.__dict__, "s3_endpoint": s3.endpoint})
@@ -123,14 +123,7 @@ def build_services(env: Env) -> tuple[list[Service], dict[str, object]]:
         ),
         Service(
             "litestream",
-            [
-                binary("litestream"),
-                "replicate",
-                "-config",
-                str(REPO_ROOT / "deploy" / "litestream.yml"),
-                "-exec",
-                f"{py} -m cron",
-            ],
+            litestream_replicate_argv(exec_cmd=f"{py} -m cron"),
             child_env,
             ready=lambda: http_ok(f"http://127.0.0.1:{litestream_port}/metrics"),
         ),

@@ -3,6 +3,9 @@
 Runs exactly as the embedded stack does (web.stack.servers.S3Server, data in
 ``<data dir>/s3``) on the port of HEARTH_S3_ENDPOINT, so that ``make up`` afterwards finds
 the restored objects. It refuses a port that is already taken (issue 15, reliability 3).
+
+It lives with the stack, which knows how to run the servers; `manage.py restore --start-s3`
+asks for it (it moved out of the backups app in issue 18, item 1).
 """
 
 from __future__ import annotations
@@ -16,12 +19,15 @@ import time
 from collections.abc import Iterator
 from urllib.parse import urlparse
 
-from web.backups.errors import RestoreError
 from web.core.s3 import local_client
 from web.env import Env
 from web.stack.buckets import ensure_buckets
 from web.stack.live import live_stack
-from web.stack.servers import S3Server
+from web.stack.servers import S3Server, ServerError
+
+
+class LocalStoreError(ServerError):
+    """The box's S3 server could not be started alone; the message says what to do."""
 
 
 def port_taken(port: int) -> bool:
@@ -40,18 +46,18 @@ def port_taken(port: int) -> bool:
 
 
 def _refuse_taken(env: Env, port: int) -> None:
-    """Raise RestoreError when the endpoint's port is not free (weed would fail to bind it,
+    """Raise LocalStoreError when the endpoint's port is not free (weed would fail to bind it,
     and the readiness probe would then pass against whoever answers there)."""
     if not port_taken(port):
         return
     state = live_stack(env.data_dir)
     if state:
-        raise RestoreError(
+        raise LocalStoreError(
             f"a stack is running on {env.data_dir} (supervisor pid {state.get('pid')}) and "
             f"its S3 server holds port {port}: stop it first (Ctrl-C on `make up`), then run "
             "the restore again"
         )
-    raise RestoreError(
+    raise LocalStoreError(
         f"port {port} of HEARTH_S3_ENDPOINT ({env.s3_endpoint}) is taken: another process "
         f"(another Hearth stack? `ss -ltnp 'sport = :{port}'` names it) answers there, and "
         f"its data is not {env.data_dir / 's3'}. Stop it, or set HEARTH_S3_ENDPOINT to a free "
@@ -63,11 +69,11 @@ def _refuse_taken(env: Env, port: int) -> None:
 def running_s3(env: Env) -> Iterator[S3Server]:
     """A SeaweedFS on env.data_dir/s3 at env.s3_endpoint's port, stopped on exit.
 
-    Raises RestoreError when that port is taken or the server exits or never gets ready.
+    Raises LocalStoreError when that port is taken or the server exits or never gets ready.
     """
     port = urlparse(env.s3_endpoint).port
     if port is None:
-        raise RestoreError(f"HEARTH_S3_ENDPOINT {env.s3_endpoint!r} has no port")
+        raise LocalStoreError(f"HEARTH_S3_ENDPOINT {env.s3_endpoint!r} has no port")
     _refuse_taken(env, port)
     server = S3Server(
         data_dir=env.data_dir / "s3",
@@ -93,7 +99,7 @@ def running_s3(env: Env) -> Iterator[S3Server]:
             # Our weed must be the one answering: once it exited, a probe that passes
             # talks to somebody else's server.
             if proc.poll() is not None:
-                raise RestoreError(
+                raise LocalStoreError(
                     f"the S3 server (weed) exited with code {proc.returncode}; see {log_path}"
                 )
             try:
@@ -101,7 +107,7 @@ def running_s3(env: Env) -> Iterator[S3Server]:
                 break
             except Exception as exc:  # not ready yet
                 if time.monotonic() > deadline:
-                    raise RestoreError(
+                    raise LocalStoreError(
                         f"the S3 server (weed) was not ready after 120s ({exc!r}); see {log_path}"
                     ) from exc
             time.sleep(0.2)

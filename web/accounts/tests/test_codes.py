@@ -171,7 +171,7 @@ def test_ttl_cleanup_removes_expired_codes_and_windows() -> None:
     from web.accounts import ratelimit
     from web.accounts.cleanup import clean_codes, clean_rate_counters
     from web.accounts.models import RateCounter
-    from web.backups.cleanup import CLEANERS
+    from web.core.ttl import CLEANERS
 
     assert CLEANERS["accounts.codes"] is clean_codes
     services.code_request(email="old@example.com", ip=IP)

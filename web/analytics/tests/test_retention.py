@@ -81,7 +81,7 @@ def test_retention_command_dry_run_and_configured_days(settings):
 def test_cron_table_has_the_daily_retention_job():
     from datetime import timedelta
 
-    from cron.jobs import job_named
+    from web.jobs.table import job_named
 
     job = job_named("analytics retention")
     assert job.every == timedelta(days=1)

@@ -9,7 +9,7 @@ from django.contrib.sessions.models import Session
 from django.utils import timezone
 from django_eventstream.models import Event
 
-from web.backups import cleanup
+from web.core import ttl as cleanup
 
 
 def _session(key: str, expires_in: timedelta) -> None:

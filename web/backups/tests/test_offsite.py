@@ -17,7 +17,7 @@ import pytest
 from django.conf import settings
 
 from web.backups import manifest as mf
-from web.backups import services
+from web.backups import offsite as services
 from web.backups.errors import BackupError
 from web.backups.tests.support import (
     child_env,
@@ -138,7 +138,7 @@ def test_kill_9_mid_run_is_repaired_by_the_next_run(env: Env) -> None:
     objects = _seed(env, 240)
     script = (
         "import django; django.setup(); from django.conf import settings; "
-        "from web.backups.services import backup_daily; "
+        "from web.backups.offsite import backup_daily; "
         "backup_daily(env=settings.ENV, workers=1)"
     )
     proc = subprocess.Popen(

@@ -21,8 +21,8 @@ from typing import Any
 import pytest
 from django.conf import settings
 
-from web.backups import selectors
-from web.backups.selectors import REPLICA_PATH, STALE_AFTER_S, replication_status
+from web.backups import litestream as selectors
+from web.backups.litestream import REPLICA_PATH, STALE_AFTER_S, replication_status
 from web.backups.tests.support import env_for, litestream, own_s3
 from web.backups.tests.test_restore_drill import PRAGMAS, Box, wait_replicated
 from web.core.s3 import local_client

@@ -21,8 +21,8 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
-from web.backups import services
-from web.backups.selectors import replication_status
+from web.backups import offsite, restore
+from web.backups.litestream import replication_status
 from web.backups.tests.support import child_env, env_for, litestream, own_s3
 from web.core.s3 import local_client
 from web.env import REPO_ROOT, Env
@@ -138,16 +138,16 @@ def test_point_in_time_restore(box: Box, tmp_path: Path) -> None:
     box.write_posts([f"late {i}" for i in range(30)])
     wait_replicated(box.env)
 
-    at_t = services.restore_db(env=box.env, timestamp=point, output=tmp_path / "at-t.db")
+    at_t = restore.restore_db(env=box.env, timestamp=point, output=tmp_path / "at-t.db")
     assert at_t.integrity == "ok"
     titles = [r[0] for r in rows(tmp_path / "at-t.db", "SELECT title FROM posts ORDER BY id")]
     assert titles == [f"early {i}" for i in range(50)]
 
-    latest = services.restore_db(env=box.env, output=tmp_path / "latest.db")
+    latest = restore.restore_db(env=box.env, output=tmp_path / "latest.db")
     assert latest.tables["posts"] == 80
     # The live database is never overwritten without --force.
-    with pytest.raises(services.RestoreError, match="--force"):
-        services.restore_db(env=box.env)
+    with pytest.raises(restore.RestoreError, match="--force"):
+        restore.restore_db(env=box.env)
 
 
 def test_restore_drill_whole_box_from_offsite_tier(s3_server, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
@@ -188,9 +188,9 @@ def test_restore_drill_whole_box_from_offsite_tier(s3_server, tmp_path: Path) ->
         # 2. Replication caught up; the nightly jobs copy everything offsite.
         status = wait_replicated(env)
         assert status["replica_txid"] == status["local_txid"] > 0
-        daily = services.backup_daily(env=env)
+        daily = offsite.backup_daily(env=env)
         assert daily.copied > 40  # the objects, plus Litestream's files in the backup bucket
-        services.tier_promote(env=env, source="daily", dest="1-week")
+        offsite.tier_promote(env=env, source="daily", dest="1-week")
     # 3. The stack is stopped (Litestream, S3). Lose data.db, its WAL/SHM and the object store.
     for name in ("data.db", "data.db-wal", "data.db-shm"):
         (env.data_dir / name).unlink(missing_ok=True)
@@ -230,5 +230,5 @@ def test_restore_drill_whole_box_from_offsite_tier(s3_server, tmp_path: Path) ->
             db.executescript(PRAGMAS + "INSERT INTO posts(title, body) VALUES ('after', 'x');")
             db.close()
             wait_replicated(dataclasses.replace(env, litestream_url=url))
-        again = services.restore_db(env=env, output=tmp_path / "after.db")
+        again = restore.restore_db(env=env, output=tmp_path / "after.db")
         assert again.tables["posts"] == len(posts) + 1

@@ -12,9 +12,10 @@ import pytest
 from django.core import mail
 from django.utils import timezone
 
-from web.backups import services
-from web.backups.models import JobRun
+from web.backups import restore as services
 from web.backups.tests.test_restore_drill import running_box, wait_replicated
+from web.jobs.models import JobRun
+from web.jobs.services import jobrun_mark_interrupted
 
 JOBRUN_TABLE = (
     "CREATE TABLE backups_jobrun (id integer NOT NULL PRIMARY KEY AUTOINCREMENT, "
@@ -61,8 +62,8 @@ def test_a_run_open_in_the_backup_is_marked_interrupted_by_restore(
 def test_a_run_interrupted_by_restore_is_no_failure(settings: Any) -> None:
     """What the restored box then does with it: cron's start leaves it as it is, the alerts
     check does not alert, it is no success either (so the job is caught up)."""
-    from web.backups.selectors import job_last_success
     from web.dashboard import alerts
+    from web.jobs.selectors import job_last_success
 
     settings.DASHBOARD_ALERT_EMAILS = ["ops@example.com"]
     run = JobRun.objects.create(
@@ -71,7 +72,7 @@ def test_a_run_interrupted_by_restore_is_no_failure(settings: Any) -> None:
         finished_at=timezone.now(),
         outcome=services.RESTORE_INTERRUPTED,
     )
-    assert services.jobrun_mark_interrupted() == 0
+    assert jobrun_mark_interrupted() == 0
     run.refresh_from_db()
     assert run.outcome == services.RESTORE_INTERRUPTED
     assert alerts.alerts_check()["backups"] == 0 and not mail.outbox

@@ -190,7 +190,7 @@ def test_a_failed_backup_is_alerted_with_a_one_line_subject(settings: Any) -> No
     subject held the traceback and sending it raised, so no failed backup was ever alerted."""
     from django.utils import timezone
 
-    from web.backups.models import JobRun
+    from web.jobs.models import JobRun
 
     settings.DASHBOARD_ALERT_EMAILS = ["ops@example.com"]
     error = _traceback()

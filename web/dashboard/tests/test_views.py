@@ -122,7 +122,7 @@ def test_status_page_reports_what_it_cannot_read(staff: Client) -> None:
     # Queue families from web.messaging's queue_summary (no NATS here, so lag is unknown).
     assert 'id="queues"' in page and "<td>analytics</td>" in page
     # Last success per backup tier, and the failed last run is visible.
-    from web.backups.models import JobRun
+    from web.jobs.models import JobRun
 
     now = datetime.now(UTC)
     JobRun.objects.create(job="backup daily", started_at=now - timedelta(days=1),

@@ -1,6 +1,6 @@
 """`manage.py backup_biweekly [--dry-run]`: the cron job "backup biweekly", run by hand."""
 
-from web.backups.management.jobcommand import JobCommand
+from web.jobs.management.jobcommand import JobCommand
 
 
 class Command(JobCommand):

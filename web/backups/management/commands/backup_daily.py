@@ -1,6 +1,6 @@
 """`manage.py backup_daily [--dry-run]`: the cron job "backup daily", run by hand."""
 
-from web.backups.management.jobcommand import JobCommand
+from web.jobs.management.jobcommand import JobCommand
 
 
 class Command(JobCommand):

@@ -1,6 +1,6 @@
 """`manage.py backup_weekly [--dry-run]`: the cron job "backup weekly", run by hand."""
 
-from web.backups.management.jobcommand import JobCommand
+from web.jobs.management.jobcommand import JobCommand
 
 
 class Command(JobCommand):

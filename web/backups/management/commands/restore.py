@@ -11,9 +11,10 @@ from botocore.exceptions import BotoCoreError, ClientError
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from web.backups import services
+from web.backups import restore as services
 from web.backups.errors import BackupsError
 from web.backups.manifest import TIERS
+from web.stack.servers import ServerError
 from web.stack.stackid import StackIdError, stack_id_verify
 
 
@@ -103,7 +104,7 @@ class Command(BaseCommand):
                             self._history(env)
                 if what == "history":
                     self._history(env)
-        except (BackupsError, StackIdError) as exc:
+        except (BackupsError, StackIdError, ServerError) as exc:
             raise CommandError(str(exc)) from exc
         took = time.monotonic() - start
         self.stdout.write(
@@ -157,7 +158,7 @@ class Command(BaseCommand):
     def _s3(self, env: Any, start: bool) -> Any:
         if not start:
             return contextlib.nullcontext()
-        from web.backups.localstore import running_s3
+        from web.stack.localstore import running_s3
 
         self.stdout.write(f"starting the S3 server on {env.data_dir / 's3'} ({env.s3_endpoint})")
         return running_s3(env)

@@ -1,19 +1,16 @@
-"""manage.py dashboard_alerts [--dry-run]: run the alert checks once."""
+"""manage.py dashboard_alerts [--dry-run]: the job "dashboard alerts", run by hand."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandParser
+from web.jobs.management.jobcommand import JobCommand
+from web.jobs.models import JobRun
 
-from web.dashboard.alerts import alerts_check
 
-
-class Command(BaseCommand):
+class Command(JobCommand):
     help = "Check traffic spikes, new issues, dead letters and failed backups; send alerts."
+    job_name = "dashboard alerts"
 
-    def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--dry-run", action="store_true")
-
-    def handle(self, *args: Any, **opts: Any) -> None:
-        self.stdout.write(str(alerts_check(dry_run=opts["dry_run"])))
+    def report(self, run: JobRun, result: Any) -> None:
+        self.stdout.write(str(result))

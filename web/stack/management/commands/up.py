@@ -12,6 +12,7 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
+from web.backups.errors import BackupsError
 from web.sqlite import version_risk
 from web.stack.launch import KEPT_PASSWORD, StackPaths, build_services, ensure_admin
 from web.stack.servers import ServerError
@@ -42,7 +43,7 @@ class Command(BaseCommand):
         user, password = ensure_admin(paths)
         try:
             services, facts = build_services(env)
-        except ServerError as exc:
+        except (ServerError, BackupsError) as exc:  # a server binary is missing
             raise CommandError(str(exc)) from exc
         sup = Supervisor(services, state_file=paths.state, log_dir=paths.logs)
         sup.extra_state = facts
