@@ -30,6 +30,8 @@ from web.stack.servers import free_port, wait_until
 BROWSER_CLIENTS = ("plausible", "umami", "goatcounter")
 SCENARIOS = ("pageview", "spa", "event", "outbound", "utm")
 NODE_SITES = ("umami-node", "matomo-node")
+# Pages with the product's own snippet, only its host changed: Hearth serves its tracker.
+SNIPPET_SITES = tuple(f"{c}-{s}" for c in BROWSER_CLIENTS for s in ("snippet", "snippetapi"))
 # The Matomo idsite of the migrating owner's snippet (an ingest alias of its Hearth site).
 MATOMO_IDSITE = "42"
 
@@ -46,7 +48,8 @@ def umami_website_id(domain: str) -> str:
 def site_specs() -> list[dict[str, Any]]:
     """One site per (client, scenario), plus the Node clients' sites."""
     specs = []
-    names = [f"{c}-{s}" for c in BROWSER_CLIENTS for s in SCENARIOS] + list(NODE_SITES)
+    names = [f"{c}-{s}" for c in BROWSER_CLIENTS for s in SCENARIOS]
+    names += [*NODE_SITES, *SNIPPET_SITES]
     for name in names:
         domain = domain_of(name)
         aliases = []
