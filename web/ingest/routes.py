@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from web.ingest import parsers
-from web.ingest.protocols import matomo, umami
+from web.ingest.protocols import ga4, matomo, umami
 from web.ingest.protocols.common import Incoming
 
 
@@ -45,11 +45,15 @@ ROUTES: dict[str, Route] = {
     "/ingest/report": Route(parsers.parse_reports, POST),
     "/matomo.php": MATOMO,
     "/piwik.php": MATOMO,
+    "/g/collect": Route(ga4.parse_ga4_collect, GET_POST),
+    "/mp/collect": Route(ga4.parse_ga4_mp, POST),
 }
 
 # Path prefixes answered by the ingest app, so that an unknown path under one of them gets
 # a JSON 404 from the handler instead of Django's HTML page.
-PREFIXES: tuple[str, ...] = ()
+# GA4's paths (gtag.js also knows /g/s/collect, /debug/…): anything else under /g/ and /mp/
+# is a JSON 404, never Django's HTML page.
+PREFIXES: tuple[str, ...] = ("/g/", "/mp/")
 
 COMMON = [
     (b"cache-control", b"no-store"),
