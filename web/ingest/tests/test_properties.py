@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from typing import Any
+from urllib.parse import urlencode
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -117,3 +118,43 @@ def test_native_json_shapes_answer_202_or_400(obj: Any) -> None:
     payload = {"k": "hearthkey", **obj} if isinstance(obj, dict) else obj
     r = call(app, "POST", "/ingest/e", body=json.dumps(payload).encode())
     assert r.status in (202, 400), r.body
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    path=st.sampled_from(["/matomo.php", "/piwik.php", "/g/collect"]),
+    extra=st.dictionaries(st.sampled_from(QKEYS), QVALUES, max_size=8),
+    line=st.one_of(st.just(""), QUERIES),
+)
+def test_matomo_and_ga4_parameters_answer_2xx_or_400(
+    path: str, extra: dict[str, str], line: str
+) -> None:
+    """A valid Matomo/GA4 request with arbitrary extra parameters (and a gtag.js body line):
+    accepted, skipped or refused with a 400, and what is published is a valid event."""
+    app, rec = make_app()
+    page = "https://shop.example/a"
+    base = (
+        {"tid": "7", "en": "page_view", "dl": page}
+        if path == "/g/collect"
+        else {"idsite": "7", "rec": "1", "url": page}
+    )
+    r = call(app, "POST", path, query=urlencode({**base, **extra}), body=line.encode())
+    assert r.status in (200, 202, 400), r.body
+    for event in rec.events:
+        assert set(event) <= SCHEMA_KEYS and event["site"] == 7
+        assert event["url"].startswith(("http://", "https://"))
+        json.dumps(event, allow_nan=False)
+
+
+@settings(max_examples=200, deadline=None)
+@given(data=JSONISH)
+def test_umami_data_of_any_shape_answers_202_or_400(data: Any) -> None:
+    app, rec = make_app()
+    payload = {"website": "shopkey", "url": "https://shop.example/", "name": "e", "data": data}
+    r = call(
+        app, "POST", "/api/send", body=json.dumps({"type": "event", "payload": payload}).encode()
+    )
+    assert r.status in (202, 400), r.body
+    for event in rec.events:
+        props = event.get("props", {})
+        assert len(props) <= 30 and all(isinstance(v, str) for v in props.values())
