@@ -7,6 +7,7 @@ modified:
 
 - ``@plausible-analytics/tracker`` is an ES module: esbuild bundles it unchanged into an
   IIFE that exposes its exports as ``window.plausibleTracker`` (what an owner's bundler does);
+  ``plausible-tracker`` 0.3.9 likewise, as ``window.Plausible039``;
 - ``umami``'s browser tracker is its published ``src/tracker/index.js`` (Umami 2.x; a plain
   IIFE, served as is). The ``umami`` package depends on a whole Next.js app, so only its
   tarball is fetched (``npm pack``) and checked against a pinned integrity;
@@ -36,6 +37,10 @@ GOATCOUNTER_SHA256 = "792b7abd26c1fb6ae62906833e09a301251e2641816e69e4f95aba518f
 PLAUSIBLE_ENTRY = (
     "import * as tracker from '@plausible-analytics/tracker';\nwindow.plausibleTracker = tracker;\n"
 )
+# plausible-tracker 0.3.9, the older npm package (its props go out as a JSON string).
+PLAUSIBLE_039_ENTRY = (
+    "import Plausible from 'plausible-tracker';\nwindow.Plausible039 = Plausible;\n"
+)
 _INPUTS = ("package.json", "package-lock.json")
 BUILD = 1  # bump when _build() changes what it produces
 
@@ -53,6 +58,10 @@ class Clients:
     @property
     def plausible_js(self) -> Path:
         return self.root / "dist" / "plausible.iife.js"
+
+    @property
+    def plausible039_js(self) -> Path:
+        return self.root / "dist" / "plausible039.iife.js"
 
     @property
     def umami_js(self) -> Path:
@@ -73,7 +82,7 @@ def cache_key() -> str:
     h = hashlib.sha256()
     for name in _INPUTS:
         h.update((HERE / name).read_bytes())
-    h.update(PLAUSIBLE_ENTRY.encode())
+    h.update(PLAUSIBLE_ENTRY.encode() + PLAUSIBLE_039_ENTRY.encode())
     h.update(f"{BUILD}:{UMAMI_INTEGRITY}".encode())
     return h.hexdigest()[:16]
 
@@ -92,9 +101,10 @@ def _build(dest: Path) -> None:
     _run(["npm", "ci", "--ignore-scripts", "--no-audit", "--no-fund"], dest)
     dist = dest / "dist"
     dist.mkdir()
-    (dest / "plausible-entry.js").write_text(PLAUSIBLE_ENTRY)
-    _run(["node_modules/.bin/esbuild", "plausible-entry.js", "--bundle", "--format=iife",
-          f"--outfile={dist / 'plausible.iife.js'}"], dest)  # fmt: skip
+    for name, entry in (("plausible", PLAUSIBLE_ENTRY), ("plausible039", PLAUSIBLE_039_ENTRY)):
+        (dest / f"{name}-entry.js").write_text(entry)
+        _run(["node_modules/.bin/esbuild", f"{name}-entry.js", "--bundle", "--format=iife",
+              f"--outfile={dist / f'{name}.iife.js'}"], dest)  # fmt: skip
     pins = json.loads((HERE / "package.json").read_text())["hearthPacks"]
     spec = f"umami@{pins['umami']}"
     out = subprocess.run(["npm", "pack", spec, "--json"], cwd=dest, capture_output=True,

@@ -57,6 +57,7 @@ class PageServer:
     def __init__(self, clients: npm.Clients, hearth_url: str) -> None:
         self.scripts = {
             "/c/plausible.js": clients.plausible_js,
+            "/c/plausible039.js": clients.plausible039_js,
             "/c/umami.js": clients.umami_js,
             "/c/count.js": clients.goatcounter_js,
         }

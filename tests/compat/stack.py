@@ -27,11 +27,13 @@ from web.core.testing import process_env, stop_group
 from web.env import REPO_ROOT
 from web.stack.servers import free_port, wait_until
 
-BROWSER_CLIENTS = ("plausible", "umami", "goatcounter")
+BROWSER_CLIENTS = ("plausible", "plausible039", "umami", "goatcounter")
+# The products whose snippets Hearth serves its own tracker behind.
+SNIPPET_CLIENTS = ("plausible", "umami", "goatcounter")
 SCENARIOS = ("pageview", "spa", "event", "outbound", "utm")
 NODE_SITES = ("umami-node", "matomo-node")
 # Pages with the product's own snippet, only its host changed: Hearth serves its tracker.
-SNIPPET_SITES = tuple(f"{c}-{s}" for c in BROWSER_CLIENTS for s in ("snippet", "snippetapi"))
+SNIPPET_SITES = tuple(f"{c}-{s}" for c in SNIPPET_CLIENTS for s in ("snippet", "snippetapi"))
 # The Matomo idsite of the migrating owner's snippet (an ingest alias of its Hearth site).
 MATOMO_IDSITE = "42"
 
@@ -49,7 +51,7 @@ def site_specs() -> list[dict[str, Any]]:
     """One site per (client, scenario), plus the Node clients' sites."""
     specs = []
     names = [f"{c}-{s}" for c in BROWSER_CLIENTS for s in SCENARIOS]
-    names += [*NODE_SITES, *SNIPPET_SITES]
+    names += [*NODE_SITES, *SNIPPET_SITES, "plausible-engagement", "plausible-scroll"]
     for name in names:
         domain = domain_of(name)
         aliases = []
