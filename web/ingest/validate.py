@@ -37,8 +37,9 @@ KINDS = frozenset({"pageview", "custom", "engagement", "error", "csp"})
 class Hit:
     """One beacon after parsing, before the site, allow-list and drop checks.
 
-    ``site_by`` says how the site is named: ("key", public key or id) or ("host", a
-    hostname to match against the sites' domains).
+    ``site_by`` says how the site is named: ("key", public key or id), ("host", a
+    hostname to match against the sites' domains) or ("alias", another product's id for
+    the site); see web/ingest/sites.py.
     """
 
     src: str
@@ -55,6 +56,9 @@ class Hit:
     scroll: int | None = None
     error: dict[str, str] | None = None
     bot_hint: bool = False
+    # The visitor's user agent when the protocol carries it for server-side senders
+    # (Matomo's ``ua``, Umami's ``payload.userAgent``): it stands for the request's header.
+    ua: str = ""
     host: str = field(default="", init=False)
 
     def __post_init__(self) -> None:
@@ -240,7 +244,8 @@ def batch(value: Any, what: str) -> list[Any]:
 
 
 def to_event(hit: Hit, *, site_id: int, ts: float, ip: str, ua: str) -> AnalyticsEvent:
-    """Stamp a hit into the job payload (receive time, client IP and UA come from us)."""
+    """Stamp a hit into the job payload (receive time, client IP and UA come from us; the
+    UA from the hit when its protocol forwards the visitor's)."""
     event: AnalyticsEvent = {
         "v": SCHEMA_VERSION,
         "site": site_id,
@@ -250,7 +255,7 @@ def to_event(hit: Hit, *, site_id: int, ts: float, ip: str, ua: str) -> Analytic
         "ref": hit.ref,
         "ts": ts,
         "ip": ip,
-        "ua": ua,
+        "ua": hit.ua or ua,
         "src": hit.src,
     }
     if hit.props:

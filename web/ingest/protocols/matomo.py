@@ -9,7 +9,7 @@ form-encoded body (requests over 2,000 characters, or ``setRequestMethod('POST')
 bulk JSON body labelled ``application/x-www-form-urlencoded``: the body is read by its first
 byte, not its content type.
 
-One request maps to one hit: ``e_c``/``e_a`` → a custom event named after the category,
+One request maps to one hit: ``e_c``/``e_a`` → a custom event named after the action,
 ``link=`` / ``download=`` → Hearth's "Outbound Link: Click" / "File Download", ``search=``
 → "Site Search", anything else with a ``url`` → a pageview titled ``action_name``.
 """
@@ -98,11 +98,13 @@ def _one(q: dict[str, str], req: Incoming) -> Hit | Skip:
     kind, name, base = "pageview", PAGEVIEW, {}
     cvar_key = "cvar"
     if q.get("e_c") or q.get("e_a"):
-        category = v.text(q.get("e_c"), "e_c", max_len=v.MAX_NAME, required=True)
-        action = v.text(q.get("e_a"), "e_a", max_len=v.MAX_PROP_VALUE, required=True)
-        kind, name, cvar_key = "custom", category, "e_cvar"
+        category = v.text(q.get("e_c"), "e_c", max_len=v.MAX_PROP_VALUE, required=True)
+        action = v.text(q.get("e_a"), "e_a", max_len=v.MAX_NAME, required=True)
+        # The action is the event's name (as GA4 renamed Universal Analytics' event action);
+        # the category, name and value are its props.
+        kind, name, cvar_key = "custom", action, "e_cvar"
         base = {
-            "action": action,
+            "category": category,
             "name": v.text(q.get("e_n"), "e_n", max_len=v.MAX_PROP_VALUE),
             "value": v.text(q.get("e_v"), "e_v", max_len=40),
         }
@@ -134,6 +136,7 @@ def _one(q: dict[str, str], req: Incoming) -> Hit | Skip:
         screen=_width(q.get("res", "")),
         lang=lang.strip()[: v.MAX_LANG],
         title=title if kind == "pageview" else "",
+        ua=v.text(q.get("ua"), "ua", max_len=MAX_PARAM)[:500],  # Matomo's UA override
     )
 
 

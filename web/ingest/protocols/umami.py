@@ -136,6 +136,7 @@ def _umami_one(item: Any) -> Hit | Skip:
         screen=_width(v.text(p.get("screen"), "payload.screen", max_len=20)),
         lang=v.text(p.get("language"), "payload.language", max_len=v.MAX_LANG),
         title=title[: v.MAX_TITLE],
+        ua=_cut(p.get("userAgent"), "payload.userAgent", 500),  # 3.x server-side senders
     )
 
 

@@ -82,9 +82,9 @@ def form(query: str) -> Incoming:
             beacon(EVENT),
             {
                 "kind": "custom",
-                "name": "Videos",
+                "name": "Play",
                 "title": "",
-                "props": {"action": "Play", "name": "Intro", "value": "12.5", "tier": "gold"},
+                "props": {"category": "Videos", "name": "Intro", "value": "12.5", "tier": "gold"},
             },
         ),
         (
@@ -144,7 +144,7 @@ def test_bulk_requests_of_piwik_js_and_the_node_client() -> None:
         '{"requests":["?' + '","?'.join([PAGEVIEW, EVENT, f"ping=1{TAIL}"]) + '"],"send_image":0}'
     )
     hits = parse_matomo(form(piwik))
-    assert [getattr(h, "name", h) for h in hits] == ["pageview", "Videos", Skip("heartbeat")]
+    assert [getattr(h, "name", h) for h in hits] == ["pageview", "Play", Skip("heartbeat")]
     node = json.dumps({"requests": ["?" + NODE, "?" + NODE.replace("Home", "About")]})
     hits = parse_matomo(Incoming("POST", body=node.encode(), content_type="application/json"))
     assert [getattr(h, "title", None) for h in hits] == ["Home", "About"]
@@ -157,6 +157,7 @@ def test_bulk_requests_of_piwik_js_and_the_node_client() -> None:
         (beacon("idsite=3&rec=1"), "'url' is required"),
         (beacon("idsite=3&rec=1&url=ftp%3A%2F%2Fx%2F"), "http(s)"),
         (beacon(f"e_a=Play{TAIL}"), "'e_c' is required"),
+        (beacon(f"e_c=Videos{TAIL}"), "'e_a' is required"),
         (beacon(f"e_c=V&e_a=P&e_v=lots{TAIL}"), "'e_v' must be a number"),
         (beacon(f"action_name=x{TAIL}&cvar=%7Boops"), "'cvar' must be a JSON object"),
         (beacon("&".join(f"d{i}=1" for i in range(130))), "more than 120 parameters"),
@@ -182,7 +183,7 @@ def test_answers_a_gif_and_stores_by_idsite_alias() -> None:
     assert r.status in (200, 202)
     assert [(e["site"], e["kind"], e["name"]) for e in rec.events] == [
         (7, "pageview", "pageview"),
-        (7, "custom", "C"),
+        (7, "custom", "A"),
     ]
     r = call(app, "POST", "/matomo.php", query=f"idsite=7&rec=1&ping=1&url={page}")
     assert r.headers["x-hearth-drop"] == "heartbeat" and len(rec.events) == 2
@@ -196,7 +197,7 @@ def test_matomo_through_the_real_web_process(ingest_web: WebProcess) -> None:
     add_aliases(web, 1, idsite)
     page = f"http://127.0.0.1/{run}/menu"
     tail = TAIL.replace("idsite=3", f"idsite={idsite}").replace(enc(PAGE), enc(page))
-    bulk = json.dumps({"requests": [f"?e_c=Videos-{run}&e_a=Play{tail}", f"?ping=1{tail}"]})
+    bulk = json.dumps({"requests": [f"?e_c=Videos&e_a=Play-{run}{tail}", f"?ping=1{tail}"]})
     node = NODE.replace("idsite=3", f"idsite={idsite}").replace(
         enc("https://shop.example/"), enc(page + "/node")
     )
@@ -211,7 +212,20 @@ def test_matomo_through_the_real_web_process(ingest_web: WebProcess) -> None:
     events = [e for e in web.wait_events(seq, 3) if e["src"] == "matomo"]
     assert [(e["site"], e["kind"], e["name"], e["url"]) for e in events] == [
         (1, "pageview", "pageview", page),
-        (1, "custom", f"Videos-{run}", page),
+        (1, "custom", f"Play-{run}", page),
         (1, "pageview", "pageview", page + "/node"),
     ]
-    assert events[0]["title"] == "Menu" and events[1]["props"]["action"] == "Play"
+    assert events[0]["title"] == "Menu" and events[1]["props"]["category"] == "Videos"
+
+
+def test_ua_parameter_stands_for_the_visitor_user_agent() -> None:
+    """Matomo's ``ua`` overrides the User-Agent (a server-side tracker forwards its
+    visitor's); the stored event carries it."""
+    visitor = BROWSER_UA.replace("Chrome/131", "Chrome/130")
+    [hit] = parse_matomo(Incoming("GET", query=NODE + "&ua=" + enc(visitor)))
+    assert hit.ua == visitor
+    app, rec = make_app()
+    query = f"idsite=7&rec=1&url={enc('https://shop.example/')}&ua={enc(visitor)}"
+    r = call(app, "GET", "/matomo.php", query=query)
+    assert r.status in (200, 202)
+    assert [e["ua"] for e in rec.events] == [visitor]

@@ -253,3 +253,10 @@ def test_umami_uuid_alias_through_the_real_web_process(ingest_web: WebProcess) -
     assert order["props"]["cart.coupon.code"] == "X"
     assert signup["site"] == 1 and signup["name"] == f"signup-{run}"
     assert signup["url"].startswith("https://") and signup["url"].endswith("/")
+
+
+def test_user_agent_in_the_payload_stands_for_the_visitor() -> None:
+    visitor = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) Mobile/15E148"
+    body = {"type": "event", "payload": {**NODE_TRACK["payload"], "userAgent": visitor}}
+    [hit] = umami.parse_umami_send(post(body))
+    assert not isinstance(hit, Skip) and hit.ua == visitor
