@@ -51,7 +51,8 @@ def site_specs() -> list[dict[str, Any]]:
     """One site per (client, scenario), plus the Node clients' sites."""
     specs = []
     names = [f"{c}-{s}" for c in BROWSER_CLIENTS for s in SCENARIOS]
-    names += [*NODE_SITES, *SNIPPET_SITES, "plausible-engagement", "plausible-scroll"]
+    names += [*NODE_SITES, *SNIPPET_SITES, "plausible-engagement", "plausible-scroll",
+              "umami-identify"]  # fmt: skip
     for name in names:
         domain = domain_of(name)
         aliases = []
@@ -106,6 +107,19 @@ class Hearth:
         """A breakdown as {value: metric}: ``prop`` is a dimension or ``props:<name>``."""
         got = self.api("breakdown", site, property=prop, limit="100")["results"]
         return {r["value"]: int(r[metric]) for r in got}
+
+    def add_site(self, name: str) -> None:
+        """Create a site while Hearth runs (as an owner does in the admin), in the token."""
+        code = (
+            "from web.analytics.models import Site; from web.dashboard.models import ApiToken;"
+            f"s = Site.objects.create(name={name!r}, domains=[{domain_of(name)!r}]);"
+            "ApiToken.objects.get(name='compat').sites.add(s); print(s.pk)"
+        )
+        argv = [sys.executable, "-c", "import django; django.setup();" + code]
+        out = subprocess.run(argv, env=self.env, cwd=REPO_ROOT, capture_output=True,
+                             text=True, timeout=120)  # fmt: skip
+        assert out.returncode == 0, out.stderr[-2000:]
+        self.sites[name] = int(out.stdout.strip().splitlines()[-1])
 
     def seal(self) -> None:
         """Seal raw events into the history (what cron's ticker does every 15 s): custom
