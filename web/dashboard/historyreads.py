@@ -363,3 +363,27 @@ def funnel_counts(q: Any, steps: Sequence[tuple[str, str]]) -> list[int]:
         [*params, *flag_params, *flag_params],
     )[0]
     return [int(v) for v in row]
+
+
+def page_facts(q: Any, paths: Sequence[str]) -> dict[str, tuple[int, int, float | None]]:
+    """Per path of ``paths``: (pageviews, visits, scroll depth) over the range's events of
+    kept visits. Scroll depth is Plausible's: the mean over visits viewing the page of the
+    deepest scroll (percent) their engagement events reported there; None when none did."""
+    if not paths:
+        return {}
+    s = scope(q, engine.snapshot())
+    marks = ", ".join("?" * len(paths))
+    where, params = _events_where(
+        s, f"kind IN ('pageview', 'engagement') AND path IN ({marks})", list(paths)
+    )
+    rows = _run(
+        s,
+        "SELECT path, sum(pv), count(*) FILTER (WHERE pv > 0), avg(sd) FILTER (WHERE sd > 0) "
+        "FROM (SELECT path, session_id, count(*) FILTER (WHERE kind = 'pageview') AS pv, "
+        "max(scroll) FILTER (WHERE kind = 'engagement') AS sd FROM {ev} "
+        f"WHERE {where} GROUP BY path, session_id) GROUP BY path",
+        params,
+    )
+    return {
+        p: (int(pv or 0), int(n or 0), None if sd is None else float(sd)) for p, pv, n, sd in rows
+    }

@@ -97,8 +97,14 @@ BREAKDOWN_ROW = _row(
         "bounce_rate": _NUM,
         "visit_duration_s": _NUM,
         "conversion_rate": {**_NUM, "description": "Goals only: converting visitors / visitors."},
+        "scroll_depth": {
+            "type": ["number", "null"], "minimum": 0, "maximum": 100,
+            "description": "Pages only: mean over visits of the deepest scroll (percent) "
+            "reported on the page; null when no engagement event reported one.",
+        },
+        "exit_rate": {**_NUM, "description": "Exit pages only: exits / pageviews of the page."},
     },
-)
+)  # fmt: skip
 PROP_ROW = _row(
     ["value", "visitors", "visits", "events"],
     {"value": {"type": "string", "description": "A value of the property."},

@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 import zipfile
 from collections.abc import Callable
 from functools import cache
@@ -36,8 +37,10 @@ BREAKDOWNS: dict[str, tuple[str, str]] = {
 }
 PANELS = ("top", "chart", *BREAKDOWNS, "funnels")
 
-# The details view (every value of one breakdown, searchable, 100 a page): the metrics
-# shown as columns per dimension, as (row key, label, format) with format int, pct or s.
+# Each breakdown's metrics as (row key, label, format), format int, pct, s or scroll. The
+# details view and the CSV show all of them; the panel the first PANEL_METRICS (the ones
+# that mean something at a glance). A column a path cannot fill is not offered: exits are
+# counted per visit only, pages have no bounce or visit duration (issue 17, item 4).
 DETAILS_PAGE_SIZE = 100
 _VISITS = [
     ("visitors", "Visitors", "int"),
@@ -52,12 +55,22 @@ _EVENTS = [
     ("visits", "Visits", "int"),
 ]
 _COLUMNS: dict[str, list[tuple[str, str, str]]] = {
-    "page": [("pageviews", "Pageviews", "int"), *_EVENTS[1:]],
+    "page": [("pageviews", "Pageviews", "int"), *_EVENTS[1:],
+             ("scroll_depth", "Scroll depth", "scroll")],
     "entry": [_VISITS[1], _VISITS[0], *_VISITS[2:]],
-    "exit": [_VISITS[1], _VISITS[0], *_VISITS[2:]],
+    "exit": [("visits", "Exits", "int"), ("exit_rate", "Exit rate", "pct")],
     "event": _EVENTS,
     "goal": [_VISITS[0], _EVENTS[0], ("conversion_rate", "Conversion rate", "pct")],
+}  # fmt: skip
+# Metrics the panel shows, by row key (the rest are in details and the CSV).
+_PANEL_KEYS: dict[str, tuple[str, ...]] = {
+    "page": ("pageviews", "visitors", "scroll_depth"),  # ordered by pageviews
+    "entry": ("visits", "bounce_rate"),
+    "exit": ("visits", "exit_rate"),
+    "event": ("events", "visitors"),
+    "goal": ("visitors", "conversion_rate"),
 }
+_PANEL_DEFAULT = ("visitors", "bounce_rate")
 MAX_SEARCH = 200
 
 
@@ -86,14 +99,51 @@ def detail_columns(dim: str) -> list[tuple[str, str, str]]:
     return _COLUMNS.get(dim, _VISITS)
 
 
+def panel_columns(dim: str) -> list[tuple[str, str, str]]:
+    """The metrics a breakdown panel shows (a subset of its details columns, in order)."""
+    keys = _PANEL_KEYS.get(dim, _PANEL_DEFAULT)
+    by_key = {k: c for c in detail_columns(dim) for k in [c[0]]}
+    return [by_key[k] for k in keys]
+
+
 def fmt_cell(value: Any, kind: str) -> str:
-    """A metric as the details table shows it: 1,234 / 42% / 1m 05s."""
+    """A metric as the tables show it: 1,234 / 42% / 1m 05s / 2.30 / 63% scrolled, and
+    '-' for a scroll depth nobody reported."""
     if kind == "pct":
         return f"{round((value or 0) * 100)}%"
+    if kind == "scroll":
+        return "\u2013" if value is None else f"{math.floor(value + 0.5)}%"  # half up
+    if kind == "ratio":
+        return f"{float(value or 0):.2f}"
     if kind == "s":
         s = round(value or 0)
+        if s >= 3600:
+            return f"{s // 3600}h {s % 3600 // 60:02d}m"
         return f"{s // 60}m {s % 60:02d}s" if s >= 60 else f"{s}s"
     return f"{int(value or 0):,}"
+
+
+def country_name(code: str) -> str:
+    """The English name of an ISO alpha-2 code (from the map's data); the code if unknown."""
+    c = world()["countries"].get(code)
+    return c["n"] if c else code
+
+
+def csv_rows(name: str, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A breakdown's rows reduced to the columns its details view shows (the CSV matches
+    the page: no column of zeros a path does not count); countries also get their name.
+    Other panels' rows pass unchanged."""
+    if name not in BREAKDOWNS:
+        return rows
+    dim = BREAKDOWNS[name][0]
+    keys = [k for k, _, _ in detail_columns(dim)]
+    out = []
+    for r in rows:
+        item = {"value": r["value"], **{k: r.get(k) for k in keys}}
+        if dim == "country":
+            item["name"] = country_name(r["value"])
+        out.append(item)
+    return out
 
 
 def breakdown_page(
@@ -154,7 +204,7 @@ def zip_all(q: sel.Query) -> bytes:
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
         for name in PANELS:
-            z.writestr(f"{name}.csv", to_csv(panel_rows(name, q, limit=1000)))
+            z.writestr(f"{name}.csv", to_csv(csv_rows(name, panel_rows(name, q, limit=1000))))
     return buf.getvalue()
 
 

@@ -24,6 +24,8 @@ BREAKDOWN_DIMS = FILTER_DIMS
 PROP_FILTER = "prop:"  # filter on a custom-event property: prop:<key>=<value>
 PROP_DIM = "props:"  # breakdown by one property's values: props:<key>
 MAX_PROP_KEY = 100
+# compare=previous: the period of the same length just before; compare=year: a year before.
+COMPARE_MODES = ("previous", "year")
 MAX_RANGE_DAYS = 3 * 366
 # Custom ranges lie within these days: the range, the previous period it is compared with
 # and its session-id bounds (web.analytics.steps.SESSION_EPOCH: 31 bits of seconds from
@@ -62,6 +64,22 @@ class Query:
         """The period of the same length just before this one (for comparison)."""
         span = self.end - self.start
         return replace(self, start=self.start - span, end=self.start)
+
+    def year_before(self) -> Query:
+        """The same days one year earlier (year-over-year comparison); 29 February maps to
+        the 28th."""
+
+        def back(t: datetime) -> datetime:
+            try:
+                return t.replace(year=t.year - 1)
+            except ValueError:  # 29 February
+                return t.replace(year=t.year - 1, day=28)
+
+        return replace(self, start=back(self.start), end=back(self.end))
+
+    def compared(self, mode: str) -> Query:
+        """The period a comparison ``mode`` (COMPARE_MODES) sets beside this one."""
+        return self.year_before() if mode == "year" else self.previous()
 
     def params(self, **override: str | None) -> dict[str, str]:
         """URL parameters that reproduce this query (for links and shareable views)."""

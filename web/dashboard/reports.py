@@ -8,6 +8,7 @@ from typing import Any
 
 from django.core.mail import send_mail
 
+from web.dashboard import panels as P
 from web.dashboard import selectors as sel
 
 LABELS = {
@@ -30,6 +31,17 @@ def report_range(period: str, today: date) -> tuple[date, date]:
     raise ValueError("period is 'weekly' or 'monthly'")
 
 
+def _figure(metric: str, value: float) -> str:
+    """A top stat as the dashboard shows it: 1,234 / 41% / 2.30 (not 2.2957) / 97 s."""
+    if metric == "bounce_rate":
+        return f"{value * 100:.0f}%"
+    if metric == "views_per_visit":
+        return f"{value:.2f}"
+    if metric == "visit_duration_s":
+        return f"{value:.0f}"
+    return f"{int(value):,}"
+
+
 def report_build(*, site_id: int, period: str, today: date | None = None) -> tuple[str, str]:
     """Subject and plain-text body of one site's report."""
     from web.analytics.models import Site
@@ -41,8 +53,7 @@ def report_build(*, site_id: int, period: str, today: date | None = None) -> tup
     lines = [f"{site.name}: {period} report for {first} to {last} (UTC)", ""]
     for k, v in stats.items():
         change = "" if v["change"] is None else f" ({v['change']:+.1f}%)"
-        value = f"{v['value'] * 100:.0f}%" if k == "bounce_rate" else v["value"]
-        lines.append(f"{LABELS[k]}: {value}{change}")
+        lines.append(f"{LABELS[k]}: {_figure(k, v['value'])}{change}")
     for dim, title in (
         ("page", "Top pages"),
         ("source", "Top sources"),
@@ -51,7 +62,8 @@ def report_build(*, site_id: int, period: str, today: date | None = None) -> tup
         lines += ["", title]
         for r in sel.breakdown(q, dim, limit=10):
             n = r["pageviews"] if dim == "page" else r["visitors"]
-            lines.append(f"  {n:>8}  {r['value']}")
+            value = P.country_name(r["value"]) if dim == "country" else r["value"]
+            lines.append(f"  {n:>8,}  {value}")
     return f"[Hearth] {site.name} {period} report {first}..{last}", "\n".join(lines) + "\n"
 
 

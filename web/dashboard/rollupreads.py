@@ -82,6 +82,9 @@ _METRICS = "pageviews, events, visitors_day, sessions, bounces, duration_ms"
 _SUMS = (
     "SUM(pageviews), SUM(events), SUM(visitors_day), SUM(sessions), SUM(bounces), SUM(duration_ms)"
 )
+# A value whose counters all went back to 0 is not listed: an exit row after the visit
+# moved on to another page keeps its row at sessions=0 (issue 17, item 4).
+_ANY = "SUM(pageviews) + SUM(events) + SUM(visitors_day) + SUM(sessions)"
 _ORDER = {
     "page": "SUM(pageviews)",
     "event": "SUM(events)",
@@ -113,12 +116,13 @@ def rollup_breakdown(
     q: Query, dim: str, *, limit: int, offset: int = 0, search: str = ""
 ) -> list[tuple[Any, ...]]:
     """Top values of one dimension over the range: (value, pageviews, events, visitors,
-    visits, bounces, duration_ms); ``search`` keeps values containing it (any case)."""
+    visits, bounces, duration_ms); ``search`` keeps values containing it (any case); values
+    with every counter at 0 are left out."""
     union, params = _rollup_union(q, dim)
     order = _ORDER.get(dim, "SUM(visitors_day)")
     where = " WHERE instr(lower(value), lower(%s)) > 0" if search else ""
     return fetch(
-        f"SELECT value, {_SUMS} FROM ({union}){where} GROUP BY value "
+        f"SELECT value, {_SUMS} FROM ({union}){where} GROUP BY value HAVING {_ANY} > 0 "
         f"ORDER BY {order} DESC, value LIMIT %s OFFSET %s",
         [*params, *([search] if search else []), limit, offset],
     )
@@ -144,3 +148,16 @@ def rollup_series(q: Query, *, hourly: bool) -> list[tuple[Any, ...]]:
         "FROM analytics_sessionshourly WHERE site_id=%s AND hour>=%s AND hour<%s GROUP BY 1",
         [q.site_id, ts_text(q.start), ts_text(q.end)],
     )
+
+
+def rollup_pageviews(q: Query, paths: list[str]) -> dict[str, int]:
+    """Pageviews of each of ``paths`` over the range (the exit rate's denominator)."""
+    if not paths:
+        return {}
+    union, params = _rollup_union(q, "page")
+    marks = ", ".join(["%s"] * len(paths))
+    rows = fetch(
+        f"SELECT value, SUM(pageviews) FROM ({union}) WHERE value IN ({marks}) GROUP BY value",
+        [*params, *paths],
+    )
+    return {v: int(n or 0) for v, n in rows}

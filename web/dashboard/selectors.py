@@ -24,6 +24,7 @@ from web.dashboard import historyreads as hist
 from web.dashboard import rollupreads as roll
 from web.dashboard.querying import (
     BREAKDOWN_DIMS,
+    COMPARE_MODES,
     DAY,
     FILTER_DIMS,
     HOUR,
@@ -46,6 +47,7 @@ from web.dashboard.statusreads import (
 
 __all__ = [
     "BREAKDOWN_DIMS",
+    "COMPARE_MODES",
     "DAY",
     "FILTER_DIMS",
     "HOUR",
@@ -155,7 +157,8 @@ def breakdown(
 ) -> list[dict[str, Any]]:
     """Values of one dimension, best first, with visitors, visits, pageviews, events, bounce
     rate and mean visit duration; goals also get conversion_rate (converting visitors /
-    visitors). ``offset`` and ``search`` (substring, any case) page through all values."""
+    visitors), pages scroll_depth (percent, None if unknown), exits exit_rate.
+    ``offset`` and ``search`` (substring, any case) page through all values."""
     _check_dim(dim)
     if not 1 <= limit <= MAX_LIMIT:
         raise QueryError(f"limit must be between 1 and {MAX_LIMIT}")
@@ -194,7 +197,34 @@ def breakdown(
         if dim == "goal":
             item["conversion_rate"] = _ratio(item["visitors"], total_visitors)
         out.append(item)
+    if dim == "page":
+        _add_page_facts(q, out)
+    elif dim == "exit":
+        _add_exit_rates(q, out)
     return out
+
+
+def _add_page_facts(q: Query, rows: list[dict[str, Any]]) -> None:
+    """Scroll depth of each page row (from the history, as Plausible's: mean deepest scroll
+    per visit); unfiltered rows, which the rollups answer without visits, get their visits
+    there too. Pages whose events are not sealed yet have no scroll depth (None)."""
+    facts = hist.page_facts(q, [r["value"] for r in rows])
+    for r in rows:
+        _, visits, depth = facts.get(r["value"], (0, 0, None))
+        r["scroll_depth"] = None if depth is None else round(depth, 1)
+        if not q.filters:
+            r["visits"] = visits
+
+
+def _add_exit_rates(q: Query, rows: list[dict[str, Any]]) -> None:
+    """Exit rate of each exit page: exits / pageviews of that page in the range."""
+    paths = [r["value"] for r in rows]
+    if q.filters:
+        views = {p: f[0] for p, f in hist.page_facts(q, paths).items()}
+    else:
+        views = roll.rollup_pageviews(q, paths)
+    for r in rows:
+        r["exit_rate"] = min(1.0, _ratio(r["visits"], views.get(r["value"], 0)))
 
 
 def _goal_denominator(q: Query) -> int:

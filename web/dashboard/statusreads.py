@@ -50,8 +50,19 @@ def issues_search(
     )
     keys = ("id", "kind", "type", "message", "culprit", "count", "sessions", "status")
     return [
-        {**dict(zip(keys, r[:8], strict=True)), "first_seen": r[8], "last_seen": r[9]} for r in rows
+        {**dict(zip(keys, r[:8], strict=True)), "first_seen": _dt(r[8]), "last_seen": _dt(r[9])}
+        for r in rows
     ]
+
+
+def _dt(value: Any) -> Any:
+    """SQLite text as an aware datetime (for the templates' date formats); others as is."""
+    if isinstance(value, str):
+        try:
+            return datetime.fromisoformat(value).replace(tzinfo=UTC)
+        except ValueError:
+            return value
+    return value
 
 
 def issue_detail(issue_id: int, *, days: int = 14) -> dict[str, Any]:
@@ -92,6 +103,7 @@ def status_overview() -> dict[str, Any]:
         out["queues"] = summary()
     except Exception as exc:  # the page reports what it could not read
         out["queues"] = {"error": f"not available ({type(exc).__name__}: {exc})"}
+    out["worker"] = worker_liveness(settings.ENV.data_dir)
     try:
         from web.messaging.models import DeadLetter
 
@@ -111,7 +123,6 @@ def status_overview() -> dict[str, Any]:
         out["replication"] = replication_status(settings.ENV, timeout=1.0)
         tiers: dict[str, dict[str, Any]] = {}
         for run in jobruns_recent(limit=500):
-
             if not run.job.startswith("backup"):
                 continue
             tier = tiers.setdefault(run.job, {"last": run, "last_ok": None})
@@ -122,6 +133,27 @@ def status_overview() -> dict[str, Any]:
         out["replication"] = {"ok": False, "detail": f"not available ({type(exc).__name__})"}
         out["backups"] = {}
     return out
+
+
+def worker_liveness(data_dir: Any) -> dict[str, Any]:
+    """The worker's state from its heartbeat (web.core.health), not from when it last
+    processed a message: an idle worker beats every few seconds and is healthy however long
+    ago its last message was (issue 17, item 10).
+
+    {"ok": bool, "state": "running" | "stopped" | "stale" | "never", "beat_s_ago": s | None,
+    "pid": n | None, "limit_s": WORKER_STALE_S}."""
+    from web.core import health
+
+    beat = health.worker_heartbeat_read(data_dir)
+    out: dict[str, Any] = {"limit_s": health.WORKER_STALE_S, "beat_s_ago": None, "pid": None}
+    if beat is None:
+        return {**out, "ok": False, "state": "never"}
+    out.update(beat_s_ago=beat["age_s"], pid=beat.get("pid"))
+    if beat.get("stopped"):
+        return {**out, "ok": False, "state": "stopped"}
+    if beat["age_s"] > health.WORKER_STALE_S:
+        return {**out, "ok": False, "state": "stale"}
+    return {**out, "ok": True, "state": "running"}
 
 
 def sites_for(user: Any) -> list[Site]:

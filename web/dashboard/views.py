@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime, timedelta
+from functools import wraps
 from typing import Any
 from urllib.parse import urlencode
 
 from django.contrib.admin.views.decorators import staff_member_required
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.html import escape
+from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_POST
 
 from web.analytics.models import Issue, Site
@@ -69,17 +73,51 @@ def _query(request: HttpRequest, site: Site) -> sel.Query:
     return sel.parse_query(site.pk, request.GET)
 
 
+COMPARE_LABELS = {"previous": "Previous period", "year": "Year before"}
+# Parameters a dashboard URL may carry besides the filters (FILTER_DIMS and prop:<key>).
+VIEW_PARAMS = frozenset({"range", "from", "to", "compare"})
+
+
+def _compare_mode(request: HttpRequest) -> str:
+    """'previous', 'year' or '' (no comparison); anything else is a QueryError."""
+    mode = request.GET.get("compare", "")
+    if mode and mode not in sel.COMPARE_MODES:
+        raise sel.QueryError(
+            f"compare={mode!r} is not a comparison: use compare=previous (the period before) "
+            "or compare=year (the same days a year before), or leave it out"
+        )
+    return mode
+
+
+def _check_params(request: HttpRequest) -> None:
+    """A parameter the dashboard does not know (a mistyped filter such as ``contry``)
+    would be ignored silently and the page would look filtered when it is not."""
+    for key in request.GET:
+        if key in VIEW_PARAMS or key in sel.FILTER_DIMS or key.startswith(sel.PROP_FILTER):
+            continue
+        raise sel.QueryError(
+            f"unknown filter {key!r}: filters are {', '.join(sel.FILTER_DIMS)} or "
+            "prop:<property>; remove it from the address or pick a filter from a panel"
+        )
+
+
 def _page_context(request: HttpRequest, site: Site, q: sel.Query, base: str) -> dict[str, Any]:
-    compare = request.GET.get("compare") == "previous"
-    extra = {"compare": "previous"} if compare else {}
+    mode = _compare_mode(request)
+    extra = {"compare": mode} if mode else {}
     params = {**q.params(), **extra}
+    compared = q.compared(mode) if mode else None
     return {
         "site": site,
         "q": q,
         "base": base,
         "qs": _qs(params),
-        "compare": compare,
-        "compare_toggle": _qs({**q.params(), **({} if compare else {"compare": "previous"})}),
+        "compare": mode,
+        "compare_label": COMPARE_LABELS.get(mode, ""),
+        "compared": compared,
+        "compare_options": [
+            (key, label, _qs({**q.params(), **({"compare": key} if key else {})}), key == mode)
+            for key, label in [("", "Off"), *COMPARE_LABELS.items()]
+        ],
         "ranges": [
             (key, label, _qs({**q.params(range=key, **{"from": None, "to": None}), **extra}))
             for key, label in RANGE_LABELS
@@ -104,29 +142,65 @@ def _page_context(request: HttpRequest, site: Site, q: sel.Query, base: str) -> 
     }
 
 
+def _error_page(
+    request: HttpRequest, site: Site | None, base: str, message: str, *, status: int, staff: bool
+) -> HttpResponse:
+    """A bad request shown inside the dashboard's own page: what is wrong, what to change,
+    and links back to a view that works (issue 17, item 6)."""
+    # Escaped, but with its quotes as typed: the message names the parameter to change.
+    shown = mark_safe(escape(message).replace("&#x27;", "'"))
+    ctx: dict[str, Any] = {"site": site, "base": base, "message": shown, "staff": staff}
+    if site is not None:
+        ctx["reset"] = f"{base}/"
+        ctx["ranges"] = [(label, f"{base}/" + _qs({"range": key})) for key, label in RANGE_LABELS]
+    ctx["sites"] = list(Site.objects.order_by("pk")) if staff else []
+    ctx["nav_site"] = site or (ctx["sites"][0] if ctx["sites"] else None)
+    return render(request, "dashboard/error.html", ctx, status=status)
+
+
+def _not_found(request: HttpRequest, message: str, *, staff: bool = True) -> HttpResponse:
+    return _error_page(request, None, "", message, status=404, staff=staff)
+
+
+def _site_view(view: Any) -> Any:
+    """Staff view of one site: an unknown site id is a 404 page in the dashboard's own
+    layout listing the sites that exist, not a bare error."""
+
+    @wraps(view)
+    def wrapped(request: HttpRequest, site_id: int, *args: Any, **kwargs: Any) -> HttpResponse:
+        site = Site.objects.filter(pk=site_id).first()
+        if site is None:
+            return _not_found(request, f"There is no site {site_id}.")
+        return view(request, site, *args, **kwargs)
+
+    return staff_member_required(wrapped)
+
+
 @staff_member_required
 def index(request: HttpRequest) -> HttpResponse:
     site = Site.objects.order_by("pk").first()
     if site is None:
-        raise Http404("no sites yet: add one in the admin")
+        return _not_found(request, "There are no sites yet.")
     return redirect("dashboard:site", site_id=site.pk)
 
 
-@staff_member_required
-def site_dashboard(request: HttpRequest, site_id: int) -> HttpResponse:
-    site = get_object_or_404(Site, pk=site_id)
+@_site_view
+def site_dashboard(request: HttpRequest, site: Site) -> HttpResponse:
+    base = f"/dashboard/{site.pk}"
     try:
+        _check_params(request)
         q = _query(request, site)
+        ctx = _page_context(request, site, q, base)
     except sel.QueryError as exc:
-        return HttpResponseBadRequest(str(exc))
-    ctx = _page_context(request, site, q, f"/dashboard/{site.pk}")
+        return _error_page(request, site, base, str(exc), status=400, staff=True)
     ctx["sites"] = [(s, s.pk == site.pk) for s in Site.objects.order_by("pk")]
     ctx["staff"] = True
     return render(request, "dashboard/dashboard.html", ctx)
 
 
 def _compare_extra(request: HttpRequest) -> dict[str, str]:
-    return {"compare": "previous"} if request.GET.get("compare") == "previous" else {}
+    mode = request.GET.get("compare", "")
+    return {"compare": mode} if mode in sel.COMPARE_MODES else {}
 
 
 def _props_panel(request: HttpRequest, q: sel.Query, site: Site, base: str) -> HttpResponse:
@@ -165,26 +239,25 @@ def _panel(request: HttpRequest, site: Site, name: str, base: str) -> HttpRespon
     except sel.QueryError as exc:
         return HttpResponseBadRequest(str(exc))
     if fmt == "csv":
-        return _csv(rows, site.pk, name, q.range)
+        return _csv(P.csv_rows(name, rows), site.pk, name, q.range)
     ctx: dict[str, Any] = {"rows": rows, "name": name, "q": q, "site": site}
     ctx["note"] = sel.history_note(q, None if name in ("top", "chart") else name)
-    compare = request.GET.get("compare") == "previous"
+    mode = _compare_mode(request)
     if name == "top":
-        prev = sel.top_stats(q.previous()) if compare else {}
+        prev = sel.top_stats(q.compared(mode)) if mode else {}
         ctx["stats"] = [
-            (k, r["value"], sel.compare({k: r["value"]}, prev)[k]["change"] if compare else None)
+            (k, r["value"], sel.compare({k: r["value"]}, prev)[k]["change"] if mode else None)
             for k, r in ((r["metric"], r) for r in rows)
         ]
         ctx["multi_day"] = q.days > 1
+        if mode:
+            other = q.compared(mode)
+            ctx["compared"] = other
+            ctx["compare_label"] = COMPARE_LABELS[mode].lower()
+            ctx["compared_empty"] = not (prev.get("visits") or prev.get("pageviews"))
         return render(request, "dashboard/_top.html", ctx)
     if name == "chart":
-        ctx["series"] = {
-            "t": [r["t"] for r in rows],
-            "visitors": [r["visitors"] for r in rows],
-            "pageviews": [r["pageviews"] for r in rows],
-            "previous": [r["visitors"] for r in sel.timeseries(q.previous())] if compare else [],
-            "interval": q.interval,
-        }
+        ctx["series"] = _chart_series(q, rows, mode)
         return render(request, "dashboard/_chart.html", ctx)
     if name == "funnels":
         groups: dict[str, list[dict[str, Any]]] = {}
@@ -198,17 +271,23 @@ def _panel(request: HttpRequest, site: Site, name: str, base: str) -> HttpRespon
         ctx["map"] = P.world_map(rows)
         ctx["viewbox"] = P.world()["viewBox"]
         rows = rows[:10]
-    top = max((r["visitors"] or r["pageviews"] or r["events"] for r in rows), default=0)
+    columns = P.panel_columns(dim)
+    lead = columns[0][0]  # the bar shows the first metric, against the panel's largest
+    top = max((r.get(lead) or 0 for r in rows), default=0)
     ctx.update(
         dim=dim,
         title=P.BREAKDOWNS[name][1],
+        columns=[label for _, label, _ in columns],
         details=f"{base}/details/{name}/" + _qs({**q.params(), **_compare_extra(request)}),
         items=[
             {
                 **r,
-                "share": round(100 * (r["visitors"] or r["pageviews"] or r["events"]) / top)
-                if top
-                else 0,
+                "label": P.country_name(r["value"]) if dim == "country" else r["value"],
+                "cells": [
+                    (P.fmt_cell(r.get(k), kind), _compact(r.get(k)) if kind == "int" else "")
+                    for k, _, kind in columns
+                ],
+                "share": round(100 * (r.get(lead) or 0) / top) if top else 0,
                 "href": _qs({**q.params(**{dim: r["value"]}), **_compare_extra(request)}),
             }
             for r in rows
@@ -217,14 +296,56 @@ def _panel(request: HttpRequest, site: Site, name: str, base: str) -> HttpRespon
     return render(request, "dashboard/_breakdown.html", ctx)
 
 
+def _compact(value: Any) -> str:
+    """The short form a narrow panel cell shows ('185k'); '' when it is the full figure."""
+    from web.dashboard.templatetags.fmt import compact
+
+    short = compact(value or 0)
+    return "" if short == f"{int(value or 0):,}" else short
+
+
+def _chart_series(q: sel.Query, rows: list[dict[str, Any]], mode: str) -> dict[str, Any]:
+    """The chart's data. Buckets that start after now are None (not drawn: the future is not
+    zero); ``current`` is the index of the bucket now falls in (partial: drawn dotted);
+    ``totals`` are the period's figures the legend shows at rest (issue 17, item 3)."""
+    now = datetime.now(UTC)
+    starts = [datetime.fromisoformat(r["t"].replace("Z", "+00:00")) for r in rows]
+    future = [t > now for t in starts]
+    current = next((i for i, t in enumerate(starts) if t <= now < t + _step(q)), None)
+
+    def col(key: str, src: list[dict[str, Any]] = rows) -> list[int | None]:
+        return [None if future[i] else r[key] for i, r in enumerate(src)]
+
+    totals = sel.top_stats(q)
+    previous: list[int | None] = []
+    if mode:
+        other = sel.timeseries(q.compared(mode))[: len(rows)]
+        previous = [r["visitors"] for r in other] + [None] * (len(rows) - len(other))
+    return {
+        "t": [r["t"] for r in rows],
+        "visitors": col("visitors"),
+        "visits": col("visits"),
+        "pageviews": col("pageviews"),
+        "previous": previous,
+        "previous_label": COMPARE_LABELS.get(mode, "").lower(),
+        "interval": q.interval,
+        "current": current,
+        "totals": {k: totals[k] for k in ("visitors", "visits", "pageviews")},
+    }
+
+
+def _step(q: sel.Query) -> timedelta:
+    return sel.HOUR if q.interval == "hour" else sel.DAY
+
+
 def _csv(rows: list[dict[str, Any]], *name_parts: object) -> HttpResponse:
     resp = HttpResponse(P.to_csv(rows), content_type="text/csv; charset=utf-8")
     return _attachment(resp, *name_parts, ext="csv")
 
 
-@staff_member_required
-def panel(request: HttpRequest, site_id: int, name: str) -> HttpResponse:
-    return _panel(request, get_object_or_404(Site, pk=site_id), name, f"/dashboard/{site_id}")
+@_site_view
+def panel(request: HttpRequest, site: Site, name: str) -> HttpResponse:
+    return _panel(request, site, name, f"/dashboard/{site.pk}")
 
 
 MAX_OFFSET = 10**9 - 1
@@ -254,7 +375,7 @@ def _details(request: HttpRequest, site: Site, name: str, base: str) -> HttpResp
         rows, more = P.breakdown_page(q, dim, limit=size, offset=offset, search=search)
         note = sel.history_note(q, dim)
     except sel.QueryError as exc:
-        return HttpResponseBadRequest(str(exc))
+        return _error_page(request, site, base, str(exc), status=400, staff=base[1] == "d")
     extra = _compare_extra(request)
     own = {**({"key": key.strip()} if name == "props" else {}), **extra}
     here = f"{base}/details/{name}/"
@@ -279,6 +400,7 @@ def _details(request: HttpRequest, site: Site, name: str, base: str) -> HttpResp
         "rows": [
             {
                 "value": r["value"],
+                "label": P.country_name(r["value"]) if dim == "country" else r["value"],
                 "href": f"{base}/" + _qs({**q.params(**{filter_param: r["value"]}), **extra}),
                 "cells": [P.fmt_cell(r.get(k), kind) for k, _, kind in columns],
                 "share": round(100 * (r.get(lead) or 0) / top) if top else 0,
@@ -301,14 +423,13 @@ def _details(request: HttpRequest, site: Site, name: str, base: str) -> HttpResp
     return render(request, "dashboard/details.html", ctx)
 
 
-@staff_member_required
-def details(request: HttpRequest, site_id: int, name: str) -> HttpResponse:
-    return _details(request, get_object_or_404(Site, pk=site_id), name, f"/dashboard/{site_id}")
+@_site_view
+def details(request: HttpRequest, site: Site, name: str) -> HttpResponse:
+    return _details(request, site, name, f"/dashboard/{site.pk}")
 
 
-@staff_member_required
-def export_zip(request: HttpRequest, site_id: int) -> HttpResponse:
-    site = get_object_or_404(Site, pk=site_id)
+@_site_view
+def export_zip(request: HttpRequest, site: Site) -> HttpResponse:
     try:
         q = _query(request, site)
     except sel.QueryError as exc:
@@ -317,9 +438,8 @@ def export_zip(request: HttpRequest, site_id: int) -> HttpResponse:
     return _attachment(resp, f"site{site.pk}", q.range, ext="zip")
 
 
-@staff_member_required
-def realtime(request: HttpRequest, site_id: int) -> HttpResponse:
-    site = get_object_or_404(Site, pk=site_id)
+@_site_view
+def realtime(request: HttpRequest, site: Site) -> HttpResponse:
     return render(request, "dashboard/realtime.html", _realtime_ctx(site, staff=True))
 
 
@@ -340,13 +460,14 @@ def _realtime_ctx(site: Site, *, staff: bool) -> dict[str, Any]:
 # --- errors ---------------------------------------------------------------------------------
 
 
-@staff_member_required
-def issues(request: HttpRequest, site_id: int) -> HttpResponse:
-    site = get_object_or_404(Site, pk=site_id)
+@_site_view
+def issues(request: HttpRequest, site: Site) -> HttpResponse:
     search = request.GET.get("q", "")[:200]
     status = request.GET.get("status", "open")
     if status not in ("", *Issue.Status.values):
-        return HttpResponseBadRequest("status must be open, resolved, ignored or empty")
+        return _error_page(request, site, f"/dashboard/{site.pk}",
+                           "status must be open, resolved, ignored or empty (all)", status=400,
+                           staff=True)  # fmt: skip
     rows = sel.issues_search(site.pk, search=search, status=status)
     return render(
         request,
@@ -355,15 +476,14 @@ def issues(request: HttpRequest, site_id: int) -> HttpResponse:
     )
 
 
-@staff_member_required
-def issue(request: HttpRequest, site_id: int, issue_id: int) -> HttpResponse:
-    site = get_object_or_404(Site, pk=site_id)
+@_site_view
+def issue(request: HttpRequest, site: Site, issue_id: int) -> HttpResponse:
     try:
         detail = sel.issue_detail(issue_id)
-    except Issue.DoesNotExist as exc:
-        raise Http404("no such issue") from exc
-    if detail["issue"].site_id != site.pk:
-        raise Http404("no such issue")
+    except Issue.DoesNotExist:
+        detail = None
+    if detail is None or detail["issue"].site_id != site.pk:
+        return _not_found(request, f"There is no error issue {issue_id} on {site.name}.")
     detail["series_json"] = {
         "t": [p["t"] + "T00:00:00Z" for p in detail["series"]],
         "events": [p["events"] for p in detail["series"]],
@@ -394,6 +514,7 @@ def status(request: HttpRequest) -> HttpResponse:
     ctx = sel.status_overview()
     ctx["alerts"] = list(AlertState.objects.order_by("-last_sent_at")[:20])
     ctx["staff"] = True
+    ctx["nav_site"] = Site.objects.order_by("pk").first()  # the full navigation
     return render(request, "dashboard/status.html", ctx)
 
 
@@ -407,13 +528,27 @@ def _shared_site(key: str) -> Site:
     return link.site
 
 
+def _share_missing(request: HttpRequest) -> HttpResponse:
+    return _not_found(
+        request,
+        "This shared dashboard link does not exist or was revoked: ask the site's owner for a "
+        "new one.",
+        staff=False,
+    )
+
+
 def share(request: HttpRequest, key: str) -> HttpResponse:
-    site = _shared_site(key)
     try:
+        site = _shared_site(key)
+    except Http404:
+        return _share_missing(request)
+    base = f"/share/{key}"
+    try:
+        _check_params(request)
         q = _query(request, site)
+        ctx = _page_context(request, site, q, base)
     except sel.QueryError as exc:
-        return HttpResponseBadRequest(str(exc))
-    ctx = _page_context(request, site, q, f"/share/{key}")
+        return _error_page(request, site, base, str(exc), status=400, staff=False)
     ctx["staff"] = False
     return render(request, "dashboard/dashboard.html", ctx)
 
@@ -423,7 +558,11 @@ def share_panel(request: HttpRequest, key: str, name: str) -> HttpResponse:
 
 
 def share_details(request: HttpRequest, key: str, name: str) -> HttpResponse:
-    return _details(request, _shared_site(key), name, f"/share/{key}")
+    try:
+        site = _shared_site(key)
+    except Http404:
+        return _share_missing(request)
+    return _details(request, site, name, f"/share/{key}")
 
 
 def share_realtime(request: HttpRequest, key: str) -> HttpResponse:

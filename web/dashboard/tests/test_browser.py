@@ -87,7 +87,7 @@ def test_dashboard_loads_with_data(app: App, page: Any) -> None:
     page.goto(f"{url}/dashboard/1/?range=7d")
     _wait_panels(page)
     visitors = page.locator("#panel-top [data-metric=visits] .value").inner_text()
-    assert int(visitors) > 500
+    assert int(visitors.replace(",", "")) > 500  # shown with thousands separators (issue 17)
     for name in TABLE_PANELS:
         if name == "funnels":
             assert page.locator("#panel-funnels table.funnel tbody tr").count() == 3
@@ -201,7 +201,8 @@ def test_public_link_is_read_only_and_revocable(app: App, browser: Any) -> None:
         key = _share_key(app.env)
         pg.goto(f"{url}/share/{key}/?range=7d")
         pg.wait_for_selector("#panel-top [data-metric=visits] .value")
-        assert int(pg.locator("#panel-top [data-metric=visits] .value").inner_text()) > 500
+        visits = pg.locator("#panel-top [data-metric=visits] .value").inner_text()
+        assert int(visits.replace(",", "")) > 500
         assert pg.locator("a[href$='export.zip']").count() == 0
         # The public realtime view streams through the lean public SSE endpoint.
         pg.goto(f"{url}/share/{key}/realtime/")
@@ -315,7 +316,7 @@ def test_details_view_searches_pages_and_filters(app: App, page: Any) -> None:
     page.wait_for_url("**/dashboard/1/details/pages/?range=30d&device=desktop")
     page.wait_for_selector("#details-results tbody tr")
     assert page.locator("#details-results thead th").all_inner_texts() == [
-        "Top pages", "Pageviews", "Visitors", "Visits"]  # fmt: skip
+        "Top pages", "Pageviews", "Visitors", "Visits", "Scroll depth"]  # fmt: skip
     assert _shown(page) == expected[:100]
     assert "Device: desktop" in page.locator("#filters").inner_text()
     page.screenshot(path=str(REPO_ROOT / "test-artifacts" / "details-full.png"), full_page=True)

@@ -98,7 +98,8 @@ def test_pages_details_page_through_every_value(staff: Client, sealed: dict[str,
     assert len(pageviews) > 100  # more than one page of values
     seen: list[list[str]] = []
     t = _details(staff, "pages", **RANGE)
-    assert t.head == ["Top pages", "Pageviews", "Visitors", "Visits"]
+    # Scroll depth is a pages metric since issue 16 (item 5): a new column, same order.
+    assert t.head == ["Top pages", "Pageviews", "Visitors", "Visits", "Scroll depth"]
     assert len(t.rows) == 100 and "prev" not in t.links
     pages = 1
     while True:
@@ -259,3 +260,52 @@ def test_panels_load_as_independent_requests(staff: Client, sealed: dict[str, in
         assert urlsplit(url).path == f"/dashboard/1/panel/{name}/"
         assert _query(url.replace("&amp;", "&")) == {**RANGE, "country": "DE"}
     assert "hx-sync" not in html
+
+
+def test_pages_have_visits_and_scroll_depth_from_the_raw_rows(
+    staff: Client, sealed: dict[str, int]
+) -> None:
+    """Unfiltered pages (rollups) get their visits and Plausible's scroll depth (mean over
+    visits of the deepest scroll on the page) from the history (issue 16 item 5, issue 17
+    item 4: the pages CSV had visits=0 on every row); the CSV has only the page metrics."""
+    from collections import defaultdict
+
+    deepest: dict[tuple[str, int], int] = defaultdict(int)
+    visits: dict[str, set[int]] = defaultdict(set)
+    rows = Event.objects.filter(site_id=1, ts__date__gte=FIRST, ts__date__lte=LAST)
+    for kind, path, sid, scroll in rows.values_list("kind", "path", "session_id", "scroll"):
+        if kind == "pageview":
+            visits[path].add(sid)
+        elif kind == "engagement":
+            deepest[(path, sid)] = max(deepest[(path, sid)], scroll)
+    depth: dict[str, list[int]] = defaultdict(list)
+    for (path, _), scroll in deepest.items():
+        if scroll > 0:
+            depth[path].append(scroll)
+    resp = staff.get("/dashboard/1/panel/pages/", {**RANGE, "format": "csv"})
+    lines = resp.content.decode().splitlines()
+    assert lines[0] == "value,pageviews,visitors,visits,scroll_depth"
+    assert len(lines) - 1 == len(visits) > 100  # the CSV has every page (up to 1,000)
+    for line in lines[1:]:
+        path, _, _, n, scroll = line.split(",")
+        assert int(n) == len(visits[path]) > 0
+        assert float(scroll) == round(sum(depth[path]) / len(depth[path]), 1)
+    t = _details(staff, "pages", **RANGE)
+    first = t.rows[0]
+    mean = round(sum(depth[first[0]]) / len(depth[first[0]]), 1)
+    assert first[5] == f"{int(mean + 0.5)}%"
+
+
+def test_exit_panel_has_exits_and_exit_rate(staff: Client, sealed: dict[str, int]) -> None:
+    """One Exits column (it showed "Visits" twice) and the exit rate: exits / pageviews."""
+    html = staff.get("/dashboard/1/panel/exit/", RANGE).content.decode()
+    assert re.findall(r'<th class="num">([^<]+)</th>', html) == ["Exits", "Exit rate"]
+    lines = staff.get("/dashboard/1/panel/exit/", {**RANGE, "format": "csv"}).content.decode()
+    head, first, *_ = lines.splitlines()
+    assert head == "value,visits,exit_rate"
+    path, exits, rate = first.split(",")
+    views = Event.objects.filter(
+        site_id=1, kind="pageview", path=path, ts__date__gte=FIRST, ts__date__lte=LAST
+    ).count()
+    assert int(exits) == _sessions(exit_path=path).count()
+    assert float(rate) == round(int(exits) / views, 4)

@@ -34,4 +34,4 @@ def test_status_page_shows_the_history_lag_then_the_sealed_events(staff: Client)
     hs.history_seal()
     section = _section(staff.get("/dashboard/status/").content.decode())
     assert "Up to date" in section
-    assert "2 events in 1 segments" in section and "1 not yet in the backup bucket" in section
+    assert "2 events in 1 segment " in section and "1 not yet in the backup bucket" in section

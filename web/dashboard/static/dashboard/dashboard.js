@@ -3,6 +3,11 @@
   "use strict";
   var streams = {};
 
+  var LABELS = { visitors: "Visitors", visits: "Visits", pageviews: "Pageviews", events: "Events" };
+  var chosen = "visitors";  // the metric the dashboard chart shows (top-stat cards pick it)
+
+  function fmtNum(v) { return v == null ? "–" : Number(v).toLocaleString("en-US"); }
+
   function fmtTime(interval) {
     return function (u, vals) {
       return vals.map(function (v) {
@@ -12,33 +17,160 @@
     };
   }
 
+  function when(t, interval) {
+    var d = new Date(t * 1000).toISOString();
+    return interval === "hour" ? d.slice(0, 10) + " " + d.slice(11, 16) + " UTC" : d.slice(0, 10);
+  }
+
+  // Counts have whole-number ticks: 1, 2, 5, 10, 20, 50, ... (never 0.5 events).
+  var INT_INCRS = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1e3, 2e3, 5e3, 1e4, 2e4, 5e4, 1e5,
+                   2e5, 5e5, 1e6, 2e6, 5e6, 1e7];
+
+  // The current, partial period is drawn dotted from the last whole one (as Plausible does),
+  // so it does not read as a drop; buckets after now are null and not drawn at all.
+  function splitPartial(values, current) {
+    var whole = values.slice(), partial = values.map(function () { return null; });
+    if (current != null && current > 0 && values[current] != null) {
+      partial[current - 1] = values[current - 1];
+      partial[current] = values[current];
+      whole[current] = null;
+    }
+    return [whole, partial];
+  }
+
+  function legendAtRest(el, d, key) {
+    var total = d.totals && d.totals[key] != null ? d.totals[key] :
+      (d[key] || []).reduce(function (a, v) { return a + (v || 0); }, 0);
+    var text = (LABELS[key] || key) + ": " + fmtNum(total) + " in this period";
+    if (d.previous && d.previous.length && key === "visitors") {
+      var prev = d.previous.reduce(function (a, v) { return a + (v || 0); }, 0);
+      text += " · " + (d.previous_label || "previous") + ": " + fmtNum(prev);
+    }
+    el.textContent = text;
+  }
+
+  function drawChart(el) {
+    var src = document.getElementById(el.dataset.json);
+    if (!src) return;
+    var d = JSON.parse(src.textContent);
+    var key = el.dataset.series || chosen;
+    if (!d[key]) key = "visitors";
+    var xs = d.t.map(function (t) { return Date.parse(t) / 1000; });
+    var parts = splitPartial(d[key], d.current);
+    var data = [xs, parts[0], parts[1]];
+    var series = [{},
+      { label: LABELS[key] || key, stroke: "#1d4ed8", fill: "rgba(29,78,216,0.12)", width: 2 },
+      { label: "so far", stroke: "#1d4ed8", dash: [3, 4], width: 2, points: { show: false } }];
+    var hasPrev = d.previous && d.previous.length === xs.length && key === "visitors";
+    if (hasPrev) {
+      data.push(d.previous);
+      series.push({ label: d.previous_label || "previous", stroke: "#f59e0b", dash: [6, 4], width: 1 });
+    }
+    if (el._plot) { el._plot.destroy(); el._plot = null; }
+    el.textContent = "";
+    var legend = document.createElement("p");
+    legend.className = "chart-legend";
+    legend.setAttribute("aria-live", "polite");
+    var box = document.createElement("div");
+    el.appendChild(box);
+    el.appendChild(legend);
+    legendAtRest(legend, d, key);
+    el.dataset.drawn = "1";
+    el.dataset.metric = key;
+    el._plot = new uPlot({
+      width: Math.max(260, el.clientWidth || 800), height: 220, series: series,
+      legend: { show: false },
+      axes: [
+        { values: fmtTime(d.interval), incrs: d.interval === "hour" ? [3600, 7200, 10800, 21600, 43200] : [86400, 172800, 604800, 2592000] },
+        { incrs: INT_INCRS, size: 56, values: function (u, vals) { return vals.map(fmtNum); } },
+      ],
+      scales: { x: { time: true }, y: { range: function (u, lo, hi) { return [0, Math.max(hi || 0, 1) * 1.1]; } } },
+      hooks: { setCursor: [function (u) {
+        var i = u.cursor.idx;
+        if (i == null) { legendAtRest(legend, d, key); return; }
+        var v = d[key][i];
+        if (v == null) { legendAtRest(legend, d, key); return; }
+        var text = when(xs[i], d.interval) + ": " + fmtNum(v) + " " + (LABELS[key] || key).toLowerCase();
+        if (i === d.current) text += " (so far)";
+        if (hasPrev) text += " · " + (d.previous_label || "previous") + ": " + fmtNum(d.previous[i]);
+        legend.textContent = text;
+      }] },
+    }, data, box);
+  }
+
   function drawCharts(root) {
     if (!window.uPlot) return;
     root.querySelectorAll(".chart[data-json]").forEach(function (el) {
       if (el.dataset.drawn) return;
-      var src = document.getElementById(el.dataset.json);
-      if (!src) return;
-      var d = JSON.parse(src.textContent);
-      var xs = d.t.map(function (t) { return Date.parse(t) / 1000; });
-      var key = el.dataset.series || "visitors";
-      var data = [xs, d[key]];
-      var series = [{}, { label: key, stroke: "#1d4ed8", fill: "rgba(29,78,216,0.12)", width: 2 }];
-      if (d.pageviews && key === "visitors") {
-        data.push(d.pageviews);
-        series.push({ label: "pageviews", stroke: "#94a3b8", width: 1 });
-      }
-      if (d.previous && d.previous.length === xs.length) {
-        data.push(d.previous);
-        series.push({ label: "previous period", stroke: "#f59e0b", dash: [4, 4], width: 1 });
-      }
-      el.dataset.drawn = "1";
-      new uPlot({
-        width: Math.max(300, el.clientWidth || 800), height: 220, series: series,
-        axes: [{ values: fmtTime(d.interval), incrs: d.interval === "hour" ? [3600, 7200, 10800, 21600, 43200] : [86400, 172800, 604800, 2592000] }, {}],
-        scales: { x: { time: true } },
-      }, data, el);
+      drawChart(el);
     });
   }
+
+  // A top-stat card charts its metric (click, Enter or Space).
+  function pick(card) {
+    var metric = card.dataset.metric;
+    if (!LABELS[metric]) return;
+    chosen = metric;
+    document.querySelectorAll(".stat.chartable").forEach(function (c) {
+      c.setAttribute("aria-pressed", c === card ? "true" : "false");
+    });
+    var el = document.querySelector("#panel-chart .chart[data-json]");
+    if (el && window.uPlot) drawChart(el);
+  }
+  document.addEventListener("click", function (e) {
+    var card = e.target.closest && e.target.closest(".stat.chartable");
+    if (card) pick(card);
+  });
+  document.addEventListener("keydown", function (e) {
+    var card = e.target.closest && e.target.closest(".stat.chartable");
+    if (card && (e.key === "Enter" || e.key === " ")) { e.preventDefault(); pick(card); }
+  });
+  var resizeTimer = null;
+  window.addEventListener("resize", function () {
+    clearTimeout(resizeTimer);
+    resizeTimer = setTimeout(function () {
+      document.querySelectorAll(".chart[data-json]").forEach(function (el) {
+        if (el._plot) el._plot.setSize({ width: Math.max(260, el.clientWidth), height: 220 });
+      });
+    }, 150);
+  });
+
+  // The custom range picker refuses a reversed or incomplete range before it is sent: the
+  // end day's min follows the start (the browser's own check), and the reason is written
+  // under the form whichever check stops it.
+  function rangeProblem(form) {
+    var from = form.elements.from.value, to = form.elements.to.value;
+    if (!from || !to) return "Pick both days of the range.";
+    if (to < from) return "The range ends (" + to + ") before it starts (" + from + "): pick an end day on or after the start.";
+    return "";
+  }
+  function showProblem(form, msg) {
+    var out = form.querySelector(".form-error");
+    if (out) { out.textContent = msg; out.hidden = !msg; }
+  }
+  document.addEventListener("invalid", function (e) {
+    var form = e.target.form;
+    if (form && form.matches("form[data-range-form]")) showProblem(form, rangeProblem(form) || e.target.validationMessage);
+  }, true);
+  document.addEventListener("submit", function (e) {
+    var form = e.target;
+    if (!form.matches || !form.matches("form[data-range-form]")) return;
+    var msg = rangeProblem(form);
+    showProblem(form, msg);
+    if (msg) {
+      e.preventDefault();
+      e.stopPropagation();
+      form.elements.to.setCustomValidity(msg);
+      form.elements.to.reportValidity();
+    }
+  }, true);
+  document.addEventListener("input", function (e) {
+    var form = e.target.form;
+    if (!form || !form.matches("form[data-range-form]")) return;
+    form.elements.to.setCustomValidity("");
+    if (e.target.name === "from" && e.target.value) form.elements.to.min = e.target.value;
+    showProblem(form, "");
+  });
 
   function open(name, url, onData, stateEl) {
     if (streams[name]) return streams[name];
@@ -122,6 +254,8 @@
         feed.prepend(li);
       });
       while (feed.children.length > 30) feed.lastChild.remove();
+      var waiting = document.getElementById("rt-feed-empty");
+      if (waiting && feed.children.length) waiting.hidden = true;
       Object.keys(d.countries || {}).forEach(function (code) {
         var c = centroids[code];
         if (!c) return;
