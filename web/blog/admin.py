@@ -8,9 +8,23 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.urls import reverse
+from django.utils.html import format_html, format_html_join
 
 from web.blog import live, services
 from web.blog.models import Comment, Post, Tag
+
+EMBED_RECENT = 12  # images listed with their embed snippet on the post form
+
+
+def _thumb(image: Any) -> str:
+    """A small thumbnail of a ready image (sized by attributes: the admin runs under CSP)."""
+    from web.media.selectors import picture
+
+    pic = picture(image, thumb=True)
+    if pic is None:
+        return ""
+    height = max(1, round(48 * pic.height / pic.width))
+    return format_html('<img src="{}" width="48" height="{}" alt="">', pic.src, height)
 
 
 @admin.register(Tag)
@@ -38,8 +52,49 @@ class PostAdmin(admin.ModelAdmin):
         "cover",
         "excerpt",
         "body_md",
+        "embed_images",
         "tags",
     ]
+    readonly_fields = ["embed_images"]
+
+    class Media:
+        css = {"all": ["blog/admin-post.css"]}
+
+    @admin.display(description="Images to embed")
+    def embed_images(self, obj: Post | None = None) -> str:
+        """The newest ready images, each with its ``![alt](media:ID)`` snippet and a Copy
+        button (hearth/copy.js), so embedding one needs no trip to the docs."""
+        from web.media.models import Image
+        from web.media.selectors import embed_snippet
+
+        images = list(
+            Image.objects.filter(status=Image.Status.READY)
+            .prefetch_related("variants")
+            .order_by("-pk")[:EMBED_RECENT]
+        )
+        upload = reverse("admin:media_image_add")
+        if not images:
+            return format_html(
+                'No images yet. <a href="{}">Upload one</a>; once it is ready its snippet '
+                "(<code>![alt](media:ID)</code>) appears here to copy into the body.",
+                upload,
+            )
+        rows = format_html_join(
+            "",
+            '<li>{}<input type="text" readonly class="embed-snippet" id="embed-{}" value="{}" '
+            'aria-label="Snippet for image {}"><button type="button" class="button" '
+            'data-copy="#embed-{}">Copy</button></li>',
+            ((_thumb(i), i.pk, embed_snippet(i), i.pk, i.pk) for i in images),
+        )
+        return format_html(
+            '<p class="help">Paste a snippet into the body where the image should go; the '
+            "page shows it as a responsive picture. The newest ready images are listed: "
+            '<a href="{}">upload another</a> or <a href="{}">see all images</a>.</p>'
+            '<ul class="embed-list">{}</ul>',
+            upload,
+            reverse("admin:media_image_changelist"),
+            rows,
+        )
 
     def save_model(self, request: HttpRequest, obj: Post, form: Any, change: bool) -> None:
         if obj.author_id is None:
@@ -107,7 +162,7 @@ class CommentAdmin(admin.ModelAdmin):
 
     @admin.display(description="comment")
     def short_body(self, obj: Comment) -> str:
-        return obj.body_md[:120]
+        return obj.body_md if len(obj.body_md) <= 120 else obj.body_md[:119].rstrip() + "…"
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

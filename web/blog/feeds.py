@@ -16,6 +16,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib.syndication.views import Feed
 from django.utils.feedgenerator import Atom1Feed, Rss201rev2Feed
+from django.utils.html import escape
 
 from web.blog.models import Post
 from web.blog.selectors import feed_posts
@@ -84,7 +85,8 @@ class LatestRss(Feed):
         return item.title
 
     def item_description(self, item: Post) -> str:
-        return item.excerpt
+        # Readers treat the description as HTML; the excerpt is plain text.
+        return escape(item.excerpt)
 
     def item_extra_kwargs(self, item: Post) -> dict[str, Any]:
         if not full_content():

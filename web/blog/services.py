@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import re
 from datetime import datetime, timedelta
+from html import unescape
 from typing import Any
 
 from django.conf import settings
@@ -43,7 +44,9 @@ def _unique_slug(title: str, *, exclude_pk: int | None) -> str:
 
 
 def _excerpt_from(html: str) -> str:
-    text = re.sub(r"\s+", " ", strip_tags(html)).strip()
+    """Plain text (entities decoded: templates and feeds escape it again, so "->" in a code
+    block is shown as "->", not "-&gt;")."""
+    text = re.sub(r"\s+", " ", unescape(strip_tags(html))).strip()
     return Truncator(text).chars(300)
 
 

@@ -7,12 +7,16 @@ import xml.etree.ElementTree as ET
 
 import pytest
 from django.test import Client
+from django.utils.html import escape
 
 pytestmark = pytest.mark.django_db(databases=["default", "ttl"])
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 CONTENT = "{http://purl.org/rss/1.0/modules/content/}encoded"
-BODY = "Intro with a [link](/about/).\n\n```python\ndef f():\n    return 1\n```\n\n" + "More. " * 80
+BODY = (
+    "Intro with a [link](/about/) and `a -> <b>`.\n\n```python\ndef f():\n    return 1\n```\n\n"
+    + "More. " * 80
+)
 
 
 @pytest.fixture
@@ -29,7 +33,7 @@ def test_feeds_carry_only_the_excerpt_by_default(post, client: Client, settings)
     rss = ET.fromstring(client.get("/feed.rss").content)
     item = next(rss.iter("item"))
     assert item.find(CONTENT) is None
-    assert item.findtext("description") == post.excerpt
+    assert item.findtext("description") == escape(post.excerpt)
     atom = ET.fromstring(client.get("/feed.atom").content)
     entry = next(atom.iter(f"{ATOM}entry"))
     assert entry.find(f"{ATOM}content") is None
@@ -41,7 +45,7 @@ def test_feeds_carry_the_full_post_when_set(post, client: Client, settings) -> N
     item = next(rss.iter("item"))
     html = item.findtext(CONTENT)
     assert html is not None
-    assert item.findtext("description") == post.excerpt  # summary kept beside it
+    assert item.findtext("description") == escape(post.excerpt)  # summary kept beside it
     assert '<span class="k">def</span>' in html  # the rendered, highlighted body
     assert html.count("More.") == 80  # all of it, not the excerpt
     assert 'href="http://testserver/about/"' in html  # relative links made absolute
@@ -57,3 +61,12 @@ def test_favicon_is_served(client: Client) -> None:
     assert r["Content-Type"] == "image/x-icon"
     assert r.content[:4] == b"\x00\x00\x01\x00"  # ICO header
     assert "max-age" in r["Cache-Control"]
+
+
+def test_excerpt_is_plain_text_and_escaped_in_feeds(post, client: Client) -> None:  # type: ignore[no-untyped-def]
+    """The excerpt decodes entities (the page shows "a -> <b>", not "a -&gt; &lt;b&gt;") and
+    the feeds escape it again, since readers treat a description as HTML."""
+    assert "and a -> <b>." in post.excerpt
+    assert "a -&gt; &lt;b&gt;" in client.get(post.get_absolute_url()).content.decode()
+    rss = ET.fromstring(client.get("/feed.rss").content)
+    assert "a -&gt; &lt;b&gt;" in next(rss.iter("item")).findtext("description")

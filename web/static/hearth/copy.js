@@ -1,4 +1,4 @@
-/* Copy buttons in the admin: <button data-copy="#id"> copies that field's value (or its
+/* Copy buttons in the admin: <button data-copy="#id"> (or a bare id) copies that field's value (or its
  * text), and says so on the button for two seconds. Falls back to selecting the text when
  * the clipboard API is not allowed (plain http on another host than localhost). */
 (function () {
@@ -16,7 +16,9 @@
     var button = event.target.closest("[data-copy]");
     if (!button) return;
     event.preventDefault();
-    var target = document.querySelector(button.getAttribute("data-copy"));
+    var ref = button.getAttribute("data-copy");
+    // "#id" (or any selector), or a bare element id.
+    var target = document.getElementById(ref) || document.querySelector(ref);
     if (!target) return;
     var text = textOf(target);
     function fallback() {
