@@ -69,9 +69,12 @@ class Hit:
 class Skip:
     """A well-formed request a parser recognises but does not store (Umami's ``identify``
     when nothing is kept of it, for example): answered 2xx, counted as dropped for
-    ``reason`` so the owner can see it."""
+    ``reason`` so the owner can see it. ``site_by`` names the site when the request does
+    (as ``Hit.site_by``), so the drop can be counted for that site; it takes no part in
+    equality."""
 
     reason: str
+    site_by: tuple[str, str] | None = field(default=None, compare=False)
 
 
 def _reject_constant(name: str) -> Any:

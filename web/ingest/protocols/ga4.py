@@ -66,7 +66,7 @@ def _hits(
 ) -> list[Hit | Skip]:
     """The Hearth hits of one GA4 event (see the module docstring for the mapping)."""
     if name in DERIVED:
-        return [Skip("unsupported")]
+        return [Skip("unsupported", ("alias", site))]
     p = props or {}
     common: dict[str, Any] = {"src": "ga4", "url": url, "site_by": ("alias", site), "lang": lang}
     if name == "page_view":

@@ -81,12 +81,13 @@ def _width(res: str) -> int | None:
 def _one(q: dict[str, str], req: Incoming) -> Hit | Skip:
     """One tracking request (its parameters) → a Hit, or Skip for what Hearth does not keep."""
     site = v.text(q.get("idsite"), "idsite", max_len=60, required=True)
+    site_by = ("alias", site)
     if q.get("rec") != "1":
-        return Skip("unsupported")  # Matomo records nothing without rec=1 either
+        return Skip("unsupported", site_by)  # Matomo records nothing without rec=1 either
     if q.get("ping"):
-        return Skip("heartbeat")  # Matomo's heartbeat: no engaged time to store
-    if "idgoal" in q:
-        return Skip("ecommerce" if q["idgoal"] == "0" else "goal")  # Hearth's goals are its own
+        return Skip("heartbeat", site_by)  # Matomo's heartbeat: no engaged time to store
+    if "idgoal" in q:  # Hearth's goals are its own
+        return Skip("ecommerce" if q["idgoal"] == "0" else "goal", site_by)
     raw_url = v.text(q.get("url"), "url", max_len=v.MAX_URL)
     if not raw_url and req.referer.startswith(("http://", "https://")):
         raw_url = req.referer
@@ -123,14 +124,14 @@ def _one(q: dict[str, str], req: Incoming) -> Hit | Skip:
             "count": v.text(q.get("search_count"), "search_count", max_len=20),
         }
     elif q.get("c_n") or q.get("ca"):
-        return Skip("content" if q.get("c_n") else "unsupported")
+        return Skip("content" if q.get("c_n") else "unsupported", site_by)
     lang = v.text(q.get("lang"), "lang", max_len=500).split(",", 1)[0].split(";", 1)[0]
     return Hit(
         src="matomo",
         kind=kind,
         name=name,
         url=url,
-        site_by=("alias", site),
+        site_by=site_by,
         ref=v.referrer(ref if "://" in ref else "", "urlref"),
         props=_props(base, q, cvar_key),
         screen=_width(q.get("res", "")),

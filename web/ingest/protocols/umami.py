@@ -114,9 +114,9 @@ def _umami_one(item: Any) -> Hit | Skip:
     if kind == "identify":
         # Session properties have no place in Hearth's privacy model (no visitor profile):
         # dropped, counted under "identify" where the owner sees drops.
-        return Skip("identify")
+        return Skip("identify", ("alias", website))
     if kind == "performance":
-        return Skip("performance")  # web vitals (3.x data-performance): not stored
+        return Skip("performance", ("alias", website))  # 3.x web vitals: not stored
     hostname = v.text(p.get("hostname"), "payload.hostname", max_len=253).lower()
     url = _page(v.text(p.get("url"), "payload.url", max_len=v.MAX_URL), hostname)
     ref = v.text(p.get("referrer"), "payload.referrer", max_len=v.MAX_URL)
