@@ -112,6 +112,8 @@ def _collect_one(q: dict[str, str], req: Incoming) -> list[Hit | Skip]:
     if not raw_url:
         raise BadInput("'dl' (document location) is required")
     ref = v.text(q.get("dr"), "dr", max_len=v.MAX_URL)
+    if q.get("ir") in ("1", "true"):
+        ref = ""  # "ignore referrer" (GA4's unwanted-referral setting)
     return _hits(
         name,
         url=v.page_url(raw_url, "dl"),

@@ -98,15 +98,16 @@ def _one(q: dict[str, str], req: Incoming) -> Hit | Skip:
     title = v.text(q.get("action_name"), "action_name", max_len=MAX_PARAM)[: v.MAX_TITLE]
     kind, name, base = "pageview", PAGEVIEW, {}
     cvar_key = "cvar"
-    if q.get("e_c") or q.get("e_a"):
-        category = v.text(q.get("e_c"), "e_c", max_len=v.MAX_PROP_VALUE, required=True)
-        action = v.text(q.get("e_a"), "e_a", max_len=v.MAX_NAME, required=True)
+    if "e_c" in q or "e_a" in q:
+        # Matomo trims both and refuses them empty (or only spaces).
+        category = v.text(q.get("e_c", "").strip(), "e_c", max_len=v.MAX_PROP_VALUE, required=True)
+        action = v.text(q.get("e_a", "").strip(), "e_a", max_len=v.MAX_NAME, required=True)
         # The action is the event's name (as GA4 renamed Universal Analytics' event action);
         # the category, name and value are its props.
         kind, name, cvar_key = "custom", action, "e_cvar"
         base = {
             "category": category,
-            "name": v.text(q.get("e_n"), "e_n", max_len=v.MAX_PROP_VALUE),
+            "name": v.text(q.get("e_n", "").strip(), "e_n", max_len=v.MAX_PROP_VALUE),
             "value": v.text(q.get("e_v"), "e_v", max_len=40),
         }
         if base["value"]:

@@ -88,6 +88,11 @@ def test_batched_events_map_onto_hearth_events() -> None:
     assert {h.url for h in hits} == {PAGE}
 
 
+def test_ignore_referrer() -> None:
+    [hit] = parse_ga4_collect(collect(PAGE_VIEW + "&ir=1"))
+    assert hit.ref == ""
+
+
 def test_a_line_overrides_the_shared_page() -> None:
     spa = "en=page_view&dl=" + enc("https://shop.example/next") + "&dt=Next"
     [hit] = parse_ga4_collect(collect(COMMON, spa))

@@ -96,6 +96,10 @@ def form(query: str) -> Incoming:
             {"name": "File Download", "props": {"url": "https://shop.example/files/a.pdf"}},
         ),
         (beacon(SEARCH), {"name": "Site Search", "props": {"keyword": "shoes", "count": "4"}}),
+        (
+            beacon(f"e_c=%20Videos%20&e_a=Play%20&e_n=%20{TAIL}"),
+            {"name": "Play", "props": {"category": "Videos"}},
+        ),
         (Incoming("GET", query=NODE), {"kind": "pageview", "url": "https://shop.example/"}),
         (
             # No url: the page is the Referer (a hand-written image tag).
@@ -111,6 +115,7 @@ def form(query: str) -> Incoming:
         "outlink",
         "download",
         "site search",
+        "event trimmed",
         "node track",
         "no url",
     ],
@@ -160,6 +165,7 @@ def test_bulk_requests_of_piwik_js_and_the_node_client() -> None:
         (beacon("idsite=3&rec=1&url=ftp%3A%2F%2Fx%2F"), "http(s)"),
         (beacon(f"e_a=Play{TAIL}"), "'e_c' is required"),
         (beacon(f"e_c=Videos{TAIL}"), "'e_a' is required"),
+        (beacon(f"e_c=Videos&e_a=%20%20{TAIL}"), "'e_a' is required"),
         (beacon(f"e_c=V&e_a=P&e_v=lots{TAIL}"), "'e_v' must be a number"),
         (beacon(f"action_name=x{TAIL}&cvar=%7Boops"), "'cvar' must be a JSON object"),
         (beacon("&".join(f"d{i}=1" for i in range(130))), "more than 120 parameters"),
