@@ -9,7 +9,9 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from web.ingest.protocols.common import PAGEVIEW, Incoming
+from web.ingest.protocols.ga4 import parse_ga4_collect, parse_ga4_mp
 from web.ingest.protocols.goatcounter import parse_goatcounter
+from web.ingest.protocols.matomo import parse_matomo
 from web.ingest.protocols.native import parse_native, parse_pixel, parse_reports
 from web.ingest.protocols.plausible import parse_plausible
 from web.ingest.protocols.umami import parse_umami_batch, parse_umami_send
@@ -19,7 +21,10 @@ __all__ = [
     "PAGEVIEW",
     "Incoming",
     "Parser",
+    "parse_ga4_collect",
+    "parse_ga4_mp",
     "parse_goatcounter",
+    "parse_matomo",
     "parse_native",
     "parse_pixel",
     "parse_plausible",
