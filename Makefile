@@ -9,7 +9,7 @@ venv:
 	@scripts/bootstrap.sh
 
 up: venv
-	@env -u AWS_CA_BUNDLE $(PY) manage.py up
+	@env -u AWS_CA_BUNDLE $(PY) -m web.stack.up
 
 status: venv
 	@$(PY) manage.py status

@@ -52,3 +52,17 @@ def version_risk() -> tuple[str, str | None]:
             "on data.db so that Litestream is the only checkpointer (ADR-3)."
         )
     return version, None
+
+
+def version_note() -> str | None:
+    """The plain-words note `make up` prints once when the SQLite library is old; None when it
+    is not. The detail stays in `make status` and `manage.py check --deploy` (hearth.W001)."""
+    version, risk = version_risk()
+    if risk is None:
+        return None
+    return (
+        f"Note: Python's SQLite library here is {version}. Versions before 3.51.3 can, rarely, "
+        "damage a database when two connections checkpoint it at the same moment. Hearth "
+        "prevents that: only Litestream checkpoints data.db. Nothing to do; running Python "
+        "with SQLite 3.51.3 or newer removes this note. Details: make status."
+    )

@@ -22,7 +22,6 @@ from typing import Any
 import httpx
 
 from web.backups.errors import BackupsError
-from web.core.s3 import local_client
 from web.env import REPO_ROOT, Env
 
 LITESTREAM_CONFIG = REPO_ROOT / "deploy" / "litestream.yml"
@@ -36,6 +35,14 @@ STALE_AFTER_S = 10.0  # grace: how long the positions may differ before it is "b
 # Litestream ahead of that replica position (when the local LTX files are not readable).
 _last_seen: dict[tuple[str, str], int] = {}
 _first_ahead: dict[tuple[str, int], float] = {}
+
+
+def local_client(env: Env, **kwargs: Any) -> Any:
+    """``web.core.s3.local_client``, imported on first use: boto3 stays out of the lean
+    supervisor, which imports this module for ``litestream_replicate_argv``."""
+    from web.core.s3 import local_client as make
+
+    return make(env, **kwargs)
 
 
 def _metrics(url: str, timeout: float) -> dict[str, float]:

@@ -1,9 +1,13 @@
-"""Assemble the embedded stack: ports, configs, the six processes and their environment."""
+"""Assemble the embedded stack: ports, configs, the six processes and their environment.
+
+Imported by the supervisor, which stays lean: no Django and no boto3 at module level here.
+The S3 readiness probe's bucket work runs in a child (``web.stack.prepare s3``)."""
 
 from __future__ import annotations
 
 import os
 import secrets
+import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,11 +15,8 @@ from pathlib import Path
 import httpx
 
 from web.backups.litestream import litestream_replicate_argv, without_ca_bundle
-from web.core.s3 import local_client
 from web.env import REPO_ROOT, Env
-from web.stack.buckets import ensure_buckets
 from web.stack.servers import NatsServer, S3Server, free_port
-from web.stack.stackid import stack_id_ensure
 from web.stack.supervisor import Service
 
 
@@ -91,14 +92,22 @@ def build_services(env: Env) -> tuple[list[Service], dict[str, object]]:
     }
     child_env["HEARTH_SECRET_KEY"] = env.secret_key
     py = sys.executable
-    stack_env = Env(**{**env.__dict__, "s3_endpoint": s3.endpoint})
 
     def s3_ready() -> bool:
-        buckets = [env.bucket_public, env.bucket_private, env.bucket_backup]
-        client = local_client(stack_env, fast_fail=True)
-        ensure_buckets(client, buckets)
-        # The id a restore checks the backup bucket against (web/stack/stackid.py).
-        stack_id_ensure(data_dir=env.data_dir, client=client, bucket=env.bucket_backup)
+        # SeaweedFS answers HTTP before it accepts writes: once it answers, the child makes
+        # the buckets with a probe write each (buckets.py) and the stack id, or fails.
+        httpx.get(s3.endpoint, timeout=1)
+        proc = subprocess.run(
+            [py, "-m", "web.stack.prepare", "s3"],
+            env=child_env,
+            cwd=REPO_ROOT,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        if proc.returncode != 0:
+            raise RuntimeError(proc.stderr.strip()[-500:])
         return True
 
     def http_ok(url: str) -> bool:

@@ -129,11 +129,19 @@ class Supervisor:
         if not self.stopping.is_set():
             raise RuntimeError(f"{service.name} not ready after {service.ready_timeout:.0f}s")
 
-    def start_all(self) -> None:
-        """Start every service in order, waiting on each readiness probe."""
+    def start_all(self, gates: dict[str, Callable[[], None]] | None = None) -> None:
+        """Start every service in order, waiting on each readiness probe.
+
+        ``gates`` maps a service name to a call that must return before it starts (the
+        migrations child before litestream); a gate raises RuntimeError to abort."""
         for service in self.services:
             if self.stopping.is_set():
                 return
+            gate = (gates or {}).get(service.name)
+            if gate is not None:
+                gate()
+                if self.stopping.is_set():
+                    return
             self._spawn(service)
             self._wait_ready(service)
             assert service.proc is not None
