@@ -1,4 +1,4 @@
-"""ADR-Q1 benchmark: the same filtered analytics queries on three candidate engines, 10M events.
+"""ADR-15 benchmark: the same filtered analytics queries on three candidate engines, 10M events.
 
 Run: ``.venv/bin/python -m bench.engines`` (``--prepare-only`` stops after building the data).
 

@@ -328,7 +328,7 @@ class DedupeKey(models.Model):
     stored_at = models.DateTimeField()
 
 
-# --- Columnar history (web/analytics/history, ADR-Q1 in analytics.md) ---------------------
+# --- Columnar history (web/analytics/history, ADR-15 in analytics.md) ---------------------
 
 
 class Segment(models.Model):

@@ -1,7 +1,7 @@
 """The EVENTS stream: numbers live events so that every web process agrees on their ids.
 
 Publishers still do plain core-NATS publishes on ``events.>`` (nothing waits for a PubAck); the
-server captures them into this memory stream, whose sequence becomes the SSE event id (ADR-4.1).
+server captures them into this memory stream, whose sequence becomes the SSE event id (ADR-9).
 A memory stream vanishes when nats-server restarts, so it is recreated with ``first_seq`` set
 to the current Unix time in microseconds: ids keep rising across restarts as long as fewer than
 a million events a second were published, and no client can resume across the restart by

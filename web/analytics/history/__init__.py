@@ -4,7 +4,7 @@ The worker writes raw events to data.db (the hot window). Every few seconds the 
 ``analytics seal`` copies the events above the sealed watermark into a new segment file and
 merges small segments into larger ones; the dashboard's filtered views, funnels, goals and
 props read the segments with DuckDB (``engine``). See analytics.md, "Columnar history"
-(ADR-Q1 says why Parquet + DuckDB).
+(ADR-15 says why Parquet + DuckDB).
 
 Modules: ``schema`` (the segment's columns), ``files`` (paths, atomic writes),
 ``engine`` (DuckDB connections and the catalog snapshot a query reads), ``services``

@@ -86,7 +86,7 @@ def from_csv_select() -> str:
 # --- visit partials: the companion file of every segment ---------------------------------
 # One row per (site, visit) with events in the segment: the visit's facts over those events.
 # They merge exactly (sums, and the first/last event by seq), so a query over many segments
-# groups a few rows per visit instead of every event (ADR-Q1: 5x fewer rows for visit
+# groups a few rows per visit instead of every event (ADR-15: 5x fewer rows for visit
 # panels). Always derived from the segment's events: never uploaded, rebuilt when missing.
 # A visit's attributes (its first event's): the filterable and breakdown dimensions.
 SESSION_ATTRS = (

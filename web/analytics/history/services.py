@@ -1,6 +1,6 @@
 """Writes of the columnar history: seal, merge, upload, retention, site deletion, export.
 
-Every change follows one order (ADR-Q1): write the new file under a temp name, fsync,
+Every change follows one order (ADR-15): write the new file under a temp name, fsync,
 rename; then ONE data.db transaction changes the catalog (and the sealed watermark); only
 then are replaced files forgotten (deleted by ``history_gc`` minutes later). A crash at any
 point leaves the catalog naming whole files whose rows are each sealed exactly once: a
