@@ -208,18 +208,20 @@ def visit_totals(q: Any) -> tuple[int, int, int, int, int]:
     return tuple(int(v or 0) for v in row)  # type: ignore[return-value]
 
 
-def visit_series(q: Any, *, hourly: bool) -> list[tuple[str, int, int, int]]:
-    """(bucket text, visitors, visits, pageviews) per hour or UTC day of visit start."""
+def visit_series(q: Any, *, hourly: bool) -> list[tuple[Any, ...]]:
+    """(bucket text, visitors, visits, pageviews, bounces, duration_ms) per hour or UTC day
+    of visit start."""
     s = scope(q, engine.snapshot())
     cte, params = _visits_cte(s)
     fmt, step = ("%Y-%m-%d %H", 3600) if hourly else ("%Y-%m-%d", 86400)
     rows = _run(
         s,
         f"{cte} SELECT start_s // {step} AS b, count(DISTINCT {_VISIT_KEY}), count(*), "
-        "coalesce(sum(pv), 0) FROM visits GROUP BY b",
+        "coalesce(sum(pv), 0), count(*) FILTER (WHERE pv < 2 AND ce = 0), "
+        "coalesce(sum(dur), 0) FROM visits GROUP BY b",
         params,
     )
-    return [(datetime.fromtimestamp(b * step, UTC).strftime(fmt), v, n, pv) for b, v, n, pv in rows]
+    return [(datetime.fromtimestamp(r[0] * step, UTC).strftime(fmt), *r[1:]) for r in rows]
 
 
 def _page(search: str, limit: int, offset: int) -> tuple[str, str, list[Any]]:

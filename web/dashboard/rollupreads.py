@@ -140,11 +140,12 @@ def rollup_totals(q: Query) -> tuple[int, int, int, int, int]:
 
 
 def rollup_series(q: Query, *, hourly: bool) -> list[tuple[Any, ...]]:
-    """(bucket text, visitors, visits, pageviews) per hour or UTC day."""
+    """(bucket text, visitors, visits, pageviews, bounces, duration_ms) per hour or UTC day."""
     n = 13 if hourly else 10
     vis = "SUM(visitors)" if hourly else "SUM(visitors_day)"
     return fetch(
-        f"SELECT substr(hour,1,{n}), {vis}, SUM(started), SUM(pageviews) "
+        f"SELECT substr(hour,1,{n}), {vis}, SUM(started), SUM(pageviews), SUM(bounces), "
+        "SUM(duration_ms) "
         "FROM analytics_sessionshourly WHERE site_id=%s AND hour>=%s AND hour<%s GROUP BY 1",
         [q.site_id, ts_text(q.start), ts_text(q.end)],
     )

@@ -117,9 +117,11 @@ def _buckets(q: Query) -> list[str]:
     return out
 
 
-def timeseries(q: Query) -> list[dict[str, Any]]:
+def timeseries(q: Query, *, rates: bool = False) -> list[dict[str, Any]]:
     """One point per hour (ranges up to 2 days) or per UTC day, zero-filled.
-    Per day, visitors are exact daily uniques; per hour, distinct visitors in that hour."""
+    Per day, visitors are exact daily uniques; per hour, distinct visitors in that hour.
+    ``rates`` adds views_per_visit, bounce_rate and visit_duration_s per point (the chart
+    of those top stats), computed as top_stats computes them."""
     hourly = q.interval == "hour"
     n = 13 if hourly else 10
     if q.filters:
@@ -129,17 +131,22 @@ def timeseries(q: Query) -> list[dict[str, Any]]:
     by = {r[0]: r for r in rows}
     points = []
     for b in _buckets(q):
-        r = by.get(b, (b, 0, 0, 0))
+        r = by.get(b, (b, 0, 0, 0, 0, 0))
         t = datetime.fromisoformat(b + (":00" if n == 13 else "")).replace(tzinfo=UTC)
-        points.append(
-            {
-                "t": t.isoformat().replace("+00:00", "Z"),
-                "visitors": int(r[1] or 0),
-                "visits": int(r[2] or 0),
-                "pageviews": int(r[3] or 0),
-            }
-        )
+        point = {
+            "t": t.isoformat().replace("+00:00", "Z"),
+            "visitors": int(r[1] or 0),
+            "visits": int(r[2] or 0),
+            "pageviews": int(r[3] or 0),
+        }
+        if rates:
+            stats = _stats(*(int(v or 0) for v in r[1:6]))
+            point.update({k: stats[k] for k in RATE_KEYS})
+        points.append(point)
     return points
+
+
+RATE_KEYS = ("views_per_visit", "bounce_rate", "visit_duration_s")
 
 
 def _check_dim(dim: str) -> None:

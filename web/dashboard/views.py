@@ -235,7 +235,10 @@ def _panel(request: HttpRequest, site: Site, name: str, base: str) -> HttpRespon
             return _props_panel(request, q, site, base)
         # Countries: one query serves both the map (all countries) and the top-10 table.
         limit = 1000 if fmt == "csv" else 300 if name == "countries" else 10
-        rows = P.panel_rows(name, q, limit=limit)
+        if name == "chart" and fmt != "csv":  # the chart can plot every top stat
+            rows = sel.timeseries(q, rates=True)
+        else:
+            rows = P.panel_rows(name, q, limit=limit)
     except sel.QueryError as exc:
         return HttpResponseBadRequest(str(exc))
     if fmt == "csv":
@@ -317,20 +320,19 @@ def _chart_series(q: sel.Query, rows: list[dict[str, Any]], mode: str) -> dict[s
         return [None if future[i] else r[key] for i, r in enumerate(src)]
 
     totals = sel.top_stats(q)
+    metrics = ("visitors", "visits", "pageviews", *sel.RATE_KEYS)
     previous: list[int | None] = []
     if mode:
         other = sel.timeseries(q.compared(mode))[: len(rows)]
         previous = [r["visitors"] for r in other] + [None] * (len(rows) - len(other))
     return {
         "t": [r["t"] for r in rows],
-        "visitors": col("visitors"),
-        "visits": col("visits"),
-        "pageviews": col("pageviews"),
+        **{k: col(k) for k in metrics},
         "previous": previous,
         "previous_label": COMPARE_LABELS.get(mode, "").lower(),
         "interval": q.interval,
         "current": current,
-        "totals": {k: totals[k] for k in ("visitors", "visits", "pageviews")},
+        "totals": {k: totals[k] for k in metrics},
     }
 
 

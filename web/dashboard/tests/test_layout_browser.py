@@ -206,6 +206,15 @@ def test_numbers_read_as_a_person_writes_them(app: App, browser: Any) -> None:
         assert pg.locator("#panel-top [data-metric=pageviews]").get_attribute("aria-pressed") == (
             "true"
         )
+        # Rates chart too, formatted as their card.
+        bounce = pg.locator("#panel-top [data-metric=bounce_rate] .value").inner_text()
+        pg.locator("#panel-top [data-metric=bounce_rate]").click()
+        pg.wait_for_function(
+            "() => document.querySelector('#panel-chart .chart').dataset.metric === 'bounce_rate'"
+        )
+        legend = pg.locator("#panel-chart .chart-legend").inner_text()
+        assert legend == f"Bounce rate: {bounce} over the period", legend
+        pg.locator("#panel-chart").screenshot(path=str(ARTIFACTS / "layout-chart-bounce.png"))
         assert errors == []
     finally:
         ctx.close()

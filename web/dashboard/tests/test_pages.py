@@ -96,11 +96,16 @@ def test_the_chart_does_not_draw_the_future_and_marks_the_current_bucket(
     assert len(data["t"]) == 24 and data["current"] == now.hour
     assert data["visitors"][now.hour + 1 :] == [None] * (23 - now.hour)
     assert all(v is not None for v in data["visitors"][: now.hour + 1])
-    assert set(data["totals"]) == {"visitors", "visits", "pageviews"}
+    assert set(data["totals"]) == {"visitors", "visits", "pageviews", "views_per_visit",
+                                   "bounce_rate", "visit_duration_s"}  # fmt: skip
     past = staff.get("/dashboard/1/panel/chart/", RANGE).content.decode()
     data = json.loads(re.search(r'id="chart-data"[^>]*>(.*?)</script>', past, re.S)[1])
     assert data["current"] is None and None not in data["visitors"]
     assert data["totals"]["visits"] == sum(data["visits"]) > 0
+    # Every top stat can be charted: rates per bucket, as top_stats computes them.
+    for key in ("views_per_visit", "bounce_rate", "visit_duration_s"):
+        assert len(data[key]) == 4 and all(v > 0 for v in data[key]), key
+    assert all(0 < v < 1 for v in data["bounce_rate"])
 
 
 def test_numbers_countries_and_columns_read_as_people_write_them(

@@ -3,10 +3,28 @@
   "use strict";
   var streams = {};
 
-  var LABELS = { visitors: "Visitors", visits: "Visits", pageviews: "Pageviews", events: "Events" };
+  var LABELS = { visitors: "Visitors", visits: "Visits", pageviews: "Pageviews", events: "Events",
+                 views_per_visit: "Views per visit", bounce_rate: "Bounce rate",
+                 visit_duration_s: "Visit duration" };
+  var COUNTS = { visitors: 1, visits: 1, pageviews: 1, events: 1 };
   var chosen = "visitors";  // the metric the dashboard chart shows (top-stat cards pick it)
 
   function fmtNum(v) { return v == null ? "–" : Number(v).toLocaleString("en-US"); }
+
+  function fmtDuration(s) {
+    s = Math.round(s);
+    if (s >= 3600) return Math.floor(s / 3600) + "h " + String(Math.floor(s % 3600 / 60)).padStart(2, "0") + "m";
+    return s >= 60 ? Math.floor(s / 60) + "m " + String(s % 60).padStart(2, "0") + "s" : s + "s";
+  }
+
+  // A metric's value as the top-stat cards show it.
+  function fmtMetric(key, v) {
+    if (v == null) return "–";
+    if (key === "bounce_rate") return Math.round(v * 100) + "%";
+    if (key === "views_per_visit") return Number(v).toFixed(2);
+    if (key === "visit_duration_s") return fmtDuration(v);
+    return fmtNum(v);
+  }
 
   function fmtTime(interval) {
     return function (u, vals) {
@@ -41,7 +59,7 @@
   function legendAtRest(el, d, key) {
     var total = d.totals && d.totals[key] != null ? d.totals[key] :
       (d[key] || []).reduce(function (a, v) { return a + (v || 0); }, 0);
-    var text = (LABELS[key] || key) + ": " + fmtNum(total) + " in this period";
+    var text = (LABELS[key] || key) + ": " + fmtMetric(key, total) + (COUNTS[key] ? " in this period" : " over the period");
     if (d.previous && d.previous.length && key === "visitors") {
       var prev = d.previous.reduce(function (a, v) { return a + (v || 0); }, 0);
       text += " · " + (d.previous_label || "previous") + ": " + fmtNum(prev);
@@ -82,7 +100,8 @@
       legend: { show: false },
       axes: [
         { values: fmtTime(d.interval), incrs: d.interval === "hour" ? [3600, 7200, 10800, 21600, 43200] : [86400, 172800, 604800, 2592000] },
-        { incrs: INT_INCRS, size: 56, values: function (u, vals) { return vals.map(fmtNum); } },
+        COUNTS[key] ? { incrs: INT_INCRS, size: 56, values: function (u, vals) { return vals.map(fmtNum); } }
+                    : { size: 56, values: function (u, vals) { return vals.map(function (v) { return fmtMetric(key, v); }); } },
       ],
       scales: { x: { time: true }, y: { range: function (u, lo, hi) { return [0, Math.max(hi || 0, 1) * 1.1]; } } },
       hooks: { setCursor: [function (u) {
@@ -90,7 +109,8 @@
         if (i == null) { legendAtRest(legend, d, key); return; }
         var v = d[key][i];
         if (v == null) { legendAtRest(legend, d, key); return; }
-        var text = when(xs[i], d.interval) + ": " + fmtNum(v) + " " + (LABELS[key] || key).toLowerCase();
+        var text = when(xs[i], d.interval) + ": " + (COUNTS[key] ? fmtNum(v) + " " + (LABELS[key] || key).toLowerCase()
+                                                                : (LABELS[key] || key).toLowerCase() + " " + fmtMetric(key, v));
         if (i === d.current) text += " (so far)";
         if (hasPrev) text += " · " + (d.previous_label || "previous") + ": " + fmtNum(d.previous[i]);
         legend.textContent = text;
