@@ -18,9 +18,16 @@ multi-row INSERTs (``sqlbatch.insert_rows``, the worker's writer) in transaction
 ``events`` counts every raw row the worker would store (pageview, custom and engagement);
 without ``raw`` the same visits are simulated and only their rollups are written.
 
-Simplifications (documented in dashboard.md): each visit is a new visitor-day (visitors =
-visits), all of a visit's events fall in the hour it started, and no dedupe keys or visitor
-state journal rows are written (nothing will be redelivered).
+Returning visitors: about ``RETURN_SHARE`` of visits come from a visitor already seen that
+UTC day (the worker's visitor id rotates daily, so "returning" means the same day), whose
+last visit ended over 30 minutes (the session timeout) before this hour: the same country,
+device, browser and OS, and either the same source and campaign as before or Direct. Unique
+visitors are counted as the worker counts them: per key once per hour (``visitors``) and once
+per UTC day (``visitors_day``), so breakdowns show fewer visitors than visits.
+
+Simplifications (documented in dashboard.md): a visitor has at most one visit per hour, all
+of a visit's events fall in the hour it started, and no dedupe keys or visitor state journal
+rows are written (nothing will be redelivered).
 """
 
 from __future__ import annotations
@@ -30,13 +37,14 @@ import random
 import time
 from collections import defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from operator import itemgetter
 
 from django.db import connections, transaction
 
 from web.analytics import writers
+from web.analytics.records import SESSION_TIMEOUT
 from web.analytics.sqlbatch import insert_rows
 from web.analytics.steps import session_id_for
 
@@ -152,6 +160,9 @@ _MEAN_PAGES = sum(n * w for n, w in zip(NPAGES, NPAGES_W, strict=True)) / sum(NP
 # pageviews + one engagement event per pageview + custom events (on 20% of visits)
 EVENTS_PER_VISIT = 2 * _MEAN_PAGES + 0.2
 SCREEN = {"desktop": 1440, "mobile": 390, "tablet": 820}  # steps.device_for agrees
+RETURN_SHARE = 0.3  # visits by a visitor already seen that UTC day (when one is eligible)
+RETURN_SAME_SOURCE = 0.5  # a returning visit keeps its source and campaign, else is Direct
+_GAP_MS = SESSION_TIMEOUT * 1000  # a new visit starts after the session timed out
 HOSTNAME = "example.com"
 LANG = "en-US"
 
@@ -190,7 +201,38 @@ def _hour_weights(start: datetime, hours: int) -> list[float]:
     return out
 
 
-def _visits_for_hour(rnd: random.Random, hour: datetime, n: int) -> list[Visit]:
+@dataclass(slots=True)
+class Day:
+    """One UTC day's visitors: for returning visits and the per-day unique counts."""
+
+    day: str = ""
+    vids: list[int] = field(default_factory=list)  # in order of first visit
+    last: dict[int, Visit] = field(default_factory=dict)  # each visitor's latest visit
+    seen: dict[int, set[tuple[str, str]]] = field(default_factory=dict)  # keys counted today
+
+    def start(self, day: str) -> None:
+        if day != self.day:
+            self.day, self.vids, self.last, self.seen = day, [], {}, {}
+
+    def returner(self, rnd: random.Random, before_ms: int) -> Visit | None:
+        """A visitor of today whose last visit ended at least the session timeout before
+        ``before_ms`` (a few random draws; None when none fits)."""
+        for _ in range(4 if self.vids else 0):
+            last = self.last[self.vids[int(rnd.random() * len(self.vids))]]
+            if last.start_ms + last.duration_ms + 1000 * len(last.pages) < before_ms - _GAP_MS:
+                return last
+        return None
+
+    def record(self, visits: list[Visit]) -> None:
+        for v in visits:
+            if v.vid not in self.last:
+                self.vids.append(v.vid)
+            self.last[v.vid] = v
+
+
+def _visits_for_hour(
+    rnd: random.Random, hour: datetime, n: int, day: Day | None = None
+) -> list[Visit]:
     k = n
     sources = rnd.choices(SOURCES, [s[3] for s in SOURCES], k=k)
     countries = rnd.choices(COUNTRIES, COUNTRY_W, k=k)
@@ -203,6 +245,7 @@ def _visits_for_hour(rnd: random.Random, hour: datetime, n: int) -> list[Visit]:
     base_ms = int(hour.timestamp()) * 1000
     randint, random_, getrandbits = rnd.randint, rnd.random, rnd.getrandbits
     ids: set[int] = set()
+    returned: set[int] = set()
     visits = []
     for i in range(k):
         pages = [entries[i]] + [next(rest) for _ in range(npages[i] - 1)]
@@ -222,27 +265,56 @@ def _visits_for_hour(rnd: random.Random, hour: datetime, n: int) -> list[Visit]:
             engaged = [randint(10_000, 90_000) for _ in pages]
         span = sum(engaged) + 1000 * len(pages)  # 1 s from an engagement to the next page
         start_ms = base_ms + randint(0, 3_599_000 - span)  # the whole visit in this hour
-        vid = getrandbits(63) or 1
-        sid = session_id_for(vid, start_ms / 1000)
-        while sid in ids:  # same second, same 32 low bits: another visitor
+        profile = (countries[i], devices[i], browsers[i], oses[i])
+        back = day.returner(rnd, base_ms) if day and random_() < RETURN_SHARE else None
+        if back is not None and back.vid in returned:
+            back = None  # at most one visit per visitor per hour
+        if back is not None:
+            returned.add(back.vid)
+            vid = back.vid
+            profile = (back.country, back.device, back.browser, back.os)
+            if random_() < RETURN_SAME_SOURCE:
+                source, utm = back.source, back.utm
+            else:
+                source, utm = ("Direct", "(none)", ""), ("", "", "")
+        else:
             vid = getrandbits(63) or 1
+        sid = session_id_for(vid, start_ms / 1000)
+        while sid in ids or (back is None and day is not None and vid in day.last):
+            # same second, same 32 low bits (or a clash with today's visitors): another one
+            back, vid = None, getrandbits(63) or 1
             sid = session_id_for(vid, start_ms / 1000)
         ids.add(sid)
         visits.append(
-            Visit(sid, vid, start_ms, source, utm, countries[i], devices[i], browsers[i],
-                  oses[i], pages, custom, engaged)
+            Visit(sid, vid, start_ms, source, utm, *profile, pages, custom, engaged)
         )  # fmt: skip
     return visits
 
 
-def _rollup_rows(visits: list[Visit]) -> tuple[dict[tuple[str, str], list[int]], list[int]]:
+def _rollup_rows(
+    visits: list[Visit], day: Day | None = None
+) -> tuple[dict[tuple[str, str], list[int]], list[int]]:
     """(dim, value) -> [pageviews, events, visitors, visitors_day, sessions, bounces, dur]
     and the site-level hourly totals [started, pageviews, events, visitors, bounces,
-    duration, engagement events], as the worker counts them (sessionize.py)."""
+    duration, engagement events, visitors_day], as the worker counts them (sessionize.py):
+    a visitor once per key per hour (one visit per visitor per hour here) and, through
+    ``day``'s seen sets, once per key per UTC day."""
     roll: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0] * 7)
-    hourly = [0] * 7
+    hourly = [0] * 8
+    seen_today = day.seen if day is not None else {}
     for v in visits:
         pv, ev, b, d = len(v.pages), len(v.custom), int(v.bounce), v.duration_ms
+        seen = seen_today.get(v.vid)
+        if seen is None:
+            seen = seen_today[v.vid] = set()
+            hourly[7] += 1  # a visitor new today
+
+        def first_today(key: tuple[str, str], seen: set[tuple[str, str]] = seen) -> int:
+            if key in seen:
+                return 0
+            seen.add(key)
+            return 1
+
         hourly[0] += 1
         hourly[1] += pv
         hourly[2] += ev
@@ -260,13 +332,13 @@ def _rollup_rows(visits: list[Visit]) -> tuple[dict[tuple[str, str], list[int]],
                 r[0] += pv
                 r[1] += ev
                 r[2] += 1
-                r[3] += 1
+                r[3] += first_today((dim, val))
                 r[4] += 1
                 r[5] += b
                 r[6] += d
         r = roll[("entry", v.pages[0])]
         r[2] += 1
-        r[3] += 1
+        r[3] += first_today(("entry", v.pages[0]))
         r[4] += 1
         r[5] += b
         r[6] += d
@@ -278,7 +350,7 @@ def _rollup_rows(visits: list[Visit]) -> tuple[dict[tuple[str, str], list[int]],
         for p in set(v.pages):
             r = roll[("page", p)]
             r[2] += 1
-            r[3] += 1
+            r[3] += first_today(("page", p))
         names = set()
         for name, _ in v.custom:
             roll[("event", name)][1] += 1
@@ -286,7 +358,7 @@ def _rollup_rows(visits: list[Visit]) -> tuple[dict[tuple[str, str], list[int]],
         for name in names:
             r = roll[("event", name)]
             r[2] += 1
-            r[3] += 1
+            r[3] += first_today(("event", name))
         for goal, kind, match in GOALS:
             hits = (
                 sum(1 for n, _ in v.custom if n == match)
@@ -297,8 +369,8 @@ def _rollup_rows(visits: list[Visit]) -> tuple[dict[tuple[str, str], list[int]],
                 r = roll[("goal", goal)]
                 r[1] += hits
                 r[2] += 1
-                r[3] += 1
-    hourly[3] = hourly[0]
+                r[3] += first_today(("goal", goal))
+    hourly[3] = hourly[0]  # one visit per visitor per hour
     return roll, hourly
 
 
@@ -406,8 +478,9 @@ def traffic_seed(
     scale = total_visits / sum(weights)
     rnd = random.Random(seed)
     goals_ensure(site_id)
-    counts = {"visits": 0, "events": 0, "pageviews": 0, "custom": 0, "engagement": 0,
-              "rollup_rows": 0, "hours": hours}  # fmt: skip
+    counts = {"visits": 0, "visitors": 0, "events": 0, "pageviews": 0, "custom": 0,
+              "engagement": 0, "rollup_rows": 0, "hours": hours}  # fmt: skip
+    day = Day()
     conn = connections["default"]
     buf_roll: list[tuple] = []
     buf_hourly: list[tuple] = []
@@ -441,15 +514,18 @@ def traffic_seed(
             hour = start + timedelta(hours=i)
             expected = weights[i] * scale
             n = int(expected) + (1 if rnd.random() < expected - int(expected) else 0)
+            hs = hour.strftime("%Y-%m-%d %H:00:00")
+            day.start(hs[:10])
             if n:
-                visits = _visits_for_hour(rnd, hour, n)
-                roll, h = _rollup_rows(visits)
-                hs = hour.strftime("%Y-%m-%d %H:00:00")
+                visits = _visits_for_hour(rnd, hour, n, day)
+                roll, h = _rollup_rows(visits, day)
+                day.record(visits)
                 buf_roll.extend((site_id, hs, dim, val, *vals) for (dim, val), vals in roll.items())
-                buf_hourly.append((site_id, hs, h[0], h[0], h[1], h[2], 0, h[3], h[3], h[4], h[5]))
+                buf_hourly.append((site_id, hs, h[0], h[0], h[1], h[2], 0, h[3], h[7], h[4], h[5]))
                 stored = h[1] + h[2] + h[6]
                 daily[hs[:10]] += stored
                 counts["visits"] += h[0]
+                counts["visitors"] += h[7]
                 counts["events"] += stored
                 counts["pageviews"] += h[1]
                 counts["custom"] += h[2]

@@ -92,3 +92,44 @@ def test_seeded_rollups_match_the_raw_rows() -> None:
     assert goals == {"Signup": signups, "Pricing visit": pricing}
     stored = _rows("SELECT SUM(count) FROM analytics_dailycounter WHERE name='stored'")[0][0]
     assert stored == counts["events"]
+
+
+@pytest.mark.django_db
+def test_seeded_visitors_return_and_are_counted_once_a_day() -> None:
+    """Some visitors come back the same UTC day (so visitors < visits in breakdowns), and
+    every rollup's visitors_day is the exact number of distinct visitors of that key and day,
+    as the worker counts it; visitors per hour equal visits (one visit per visitor-hour)."""
+    counts = traffic_seed(site_id=1, events=6000, days=DAYS, end=END, raw=True, seed=8)
+    sessions = _rows(
+        "SELECT visitor_id, substr(started_at, 1, 10), substr(started_at, 1, 13), source, "
+        "country, device, entry_path FROM analytics_session"
+    )
+    visitor_days = {(s[0], s[1]) for s in sessions}
+    assert counts["visitors"] == len(visitor_days) < 0.85 * counts["visits"]
+    # Never two visits of one visitor in one hour.
+    assert len({(s[0], s[2]) for s in sessions}) == len(sessions)
+    for col, dim in ((3, "source"), (4, "country"), (5, "device"), (6, "entry")):
+        want: dict[tuple[str, str], set[int]] = defaultdict(set)
+        for s in sessions:
+            want[(s[1], s[col])].add(s[0])
+        got = _rows(
+            f"SELECT substr(hour, 1, 10), value, SUM(visitors_day), SUM(sessions) "
+            f"FROM analytics_rollup WHERE dim='{dim}' GROUP BY 1, 2"
+        )
+        assert {(d, v): n for d, v, n, _ in got} == {k: len(v) for k, v in want.items()}, dim
+        if dim in ("country", "device"):  # the same person keeps these: fewer visitors
+            assert sum(n for *_, n, _ in got) < sum(m for *_, m in got), dim
+    pages: dict[tuple[str, str], set[int]] = defaultdict(set)
+    for vid, ts, path in _rows(
+        "SELECT visitor_id, substr(ts, 1, 10), path FROM analytics_event WHERE kind='pageview'"
+    ):
+        pages[(ts, path)].add(vid)
+    got_pages = _rows(
+        "SELECT substr(hour, 1, 10), value, SUM(visitors_day) FROM analytics_rollup "
+        "WHERE dim='page' GROUP BY 1, 2"
+    )
+    assert {(d, v): n for d, v, n in got_pages} == {k: len(v) for k, v in pages.items()}
+    graph = _rows(
+        "SELECT SUM(visitors), SUM(visitors_day), SUM(started) FROM analytics_sessionshourly"
+    )[0]
+    assert graph == (counts["visits"], len(visitor_days), counts["visits"])
