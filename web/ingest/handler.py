@@ -204,7 +204,7 @@ class IngestApp:
             # The snapshot may predate the site: look again in a fresh load (issue 16.1).
             fresh = await self.sites.reload_on_miss()
             try:
-                if fresh is None or fresh is snapshot:
+                if fresh is snapshot:  # the load failed: nothing new to look in
                     raise
                 out = pipeline.process(
                     hits, sites=fresh, ip=ip, ua=ua, ts=self.clock(), limiter=self.limiter

@@ -7,8 +7,9 @@ the snapshot is older than ``ttl`` seconds, while requests keep using the previo
 A miss (a key or domain the snapshot does not know) must not be refused on stale data: a
 site saved a moment ago would lose its first visits (issue 16, item 1). So a miss waits
 for a fresh load (``reload_on_miss``) and the lookup runs again. Misses share one load,
-and at most one miss-triggered load starts per ``miss_interval`` seconds, so a flood of
-unknown keys costs at most one query a second per process.
+and at most one miss-triggered load starts per ``miss_interval`` seconds (later misses
+wait for the next one), so a flood of unknown keys costs at most one query a second per
+process.
 """
 
 from __future__ import annotations
@@ -126,6 +127,7 @@ class SiteCache:
         self.loaded_at = 0.0
         self.loads = 0  # completed loads (tests and the admin's diagnostics)
         self._refresh: asyncio.Task[None] | None = None
+        self._next: asyncio.Task[None] | None = None  # the next miss-load, when waiting
         self._miss_started = -1e18
 
     def load_now(self) -> Snapshot:
@@ -164,21 +166,32 @@ class SiteCache:
             self._start_reload()
         return self.snapshot
 
-    async def reload_on_miss(self) -> Snapshot | None:
-        """A freshly loaded snapshot to look a miss up again in; None when rate-limited.
+    async def reload_on_miss(self) -> Snapshot:
+        """A freshly loaded snapshot to look a miss up again in (the same one if loading
+        failed).
 
-        Joins a load already running; else starts one if the snapshot is older than the
-        TTL (never refuse on data that old) or the last miss-load started over
-        ``miss_interval`` ago. The caller re-runs its lookup on what this returns (the same
-        snapshot again when the load failed).
+        Joins a load already running. Else starts one at once if the snapshot is older
+        than the TTL (never refuse on data that old) or the last miss-load started over
+        ``miss_interval`` ago; otherwise waits for the next load allowed, shared by every
+        miss until then. So a site saved a moment ago is found by its first beacon, and a
+        flood of unknown keys costs at most one load per ``miss_interval`` (each such
+        request waits up to that long; MAX_OPEN_PER_IP caps what one client holds).
         """
         now = time.monotonic()
-        running = self._refresh is not None and not self._refresh.done()
-        stale = now - self.loaded_at > self.ttl
-        if not running and not stale and now - self._miss_started < self.miss_interval:
-            return None
-        if not running:
-            self._miss_started = now
-        # Misses arriving while a load runs share it (that load began moments ago).
-        await asyncio.shield(self._start_reload())  # a cancelled request keeps the load going
-        return self.snapshot
+        if self._refresh is not None and not self._refresh.done():
+            await asyncio.shield(self._refresh)  # a cancelled request keeps the load going
+            return self.snapshot  # type: ignore[return-value]
+        wait = self._miss_started + self.miss_interval - now
+        if wait > 0 and now - self.loaded_at <= self.ttl:
+            if self._next is None or self._next.done():
+                self._next = asyncio.get_running_loop().create_task(self._reload_after(wait))
+            await asyncio.shield(self._next)
+            return self.snapshot  # type: ignore[return-value]
+        self._miss_started = now
+        await asyncio.shield(self._start_reload())
+        return self.snapshot  # type: ignore[return-value]
+
+    async def _reload_after(self, wait: float) -> None:
+        await asyncio.sleep(wait)
+        self._miss_started = time.monotonic()
+        await self._start_reload()
