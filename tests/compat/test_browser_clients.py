@@ -180,6 +180,19 @@ SNIPPET_SCRIPT = {
     "goatcounter": "/count.js",
 }
 SNIPPET_PENDING = "issue 16 item 7: Hearth serving its tracker at /js/script.js, /script.js and /count.js is being built"  # noqa: E501
+# (test, client) pairs still waiting for item 7; strict, so each mark goes when it passes.
+SNIPPET_WAITING = {
+    ("hearth_host", "plausible"), ("hearth_host", "umami"), ("hearth_host", "goatcounter"),
+    ("event_api", "plausible"), ("event_api", "umami"), ("event_api", "goatcounter"),
+}  # fmt: skip
+
+
+def _snippet_cases(test: str) -> list[Any]:
+    return [
+        pytest.param(c, marks=[pytest.mark.xfail(strict=True, reason=SNIPPET_PENDING)]
+                     if (test, c) in SNIPPET_WAITING else [], id=c)
+        for c in SNIPPET_CLIENTS
+    ]  # fmt: skip
 
 
 def _served(hearth: Hearth, client: str) -> None:
@@ -190,8 +203,7 @@ def _served(hearth: Hearth, client: str) -> None:
     assert "javascript" in r.headers.get("content-type", ""), r.headers
 
 
-@pytest.mark.xfail(strict=True, reason=SNIPPET_PENDING)
-@pytest.mark.parametrize("client", SNIPPET_CLIENTS)
+@pytest.mark.parametrize("client", _snippet_cases("hearth_host"))
 def test_snippet_with_hearth_host(
     client: str, visit: Visit, pages: PageServer, hearth: Hearth
 ) -> None:
@@ -220,8 +232,7 @@ def test_snippet_with_hearth_host(
             {pages.outbound: 1})  # fmt: skip
 
 
-@pytest.mark.xfail(strict=True, reason=SNIPPET_PENDING)
-@pytest.mark.parametrize("client", SNIPPET_CLIENTS)
+@pytest.mark.parametrize("client", _snippet_cases("event_api"))
 def test_snippet_custom_event_api(
     client: str, visit: Visit, pages: PageServer, hearth: Hearth
 ) -> None:
