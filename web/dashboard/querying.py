@@ -157,7 +157,10 @@ def parse_query(site_id: int, params: Mapping[str, str], *, now: datetime | None
         first = parse_day(params.get("from", ""), "from")
         last = parse_day(params.get("to", ""), "to")
         if last < first:
-            raise QueryError("custom range: to= is before from=")
+            raise QueryError(
+                f"custom range: to= is before from= ({last} is before {first}): pick an end "
+                "day on or after the start"
+            )
         start, end = day_start(first), day_start(last) + DAY
         if (end - start).days > MAX_RANGE_DAYS:
             raise QueryError(f"custom range is longer than {MAX_RANGE_DAYS} days")

@@ -322,7 +322,9 @@ def _chart_series(q: sel.Query, rows: list[dict[str, Any]], mode: str) -> dict[s
     totals = sel.top_stats(q)
     metrics = ("visitors", "visits", "pageviews", *sel.RATE_KEYS)
     previous: list[int | None] = []
+    previous_total = None
     if mode:
+        previous_total = sel.top_stats(q.compared(mode))["visitors"]  # as the top panel
         other = sel.timeseries(q.compared(mode))[: len(rows)]
         previous = [r["visitors"] for r in other] + [None] * (len(rows) - len(other))
     return {
@@ -330,6 +332,7 @@ def _chart_series(q: sel.Query, rows: list[dict[str, Any]], mode: str) -> dict[s
         **{k: col(k) for k in metrics},
         "previous": previous,
         "previous_label": COMPARE_LABELS.get(mode, "").lower(),
+        "previous_total": previous_total,
         "interval": q.interval,
         "current": current,
         "totals": {k: totals[k] for k in metrics},

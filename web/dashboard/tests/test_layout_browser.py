@@ -100,6 +100,8 @@ def _wait_dashboard(pg: Any) -> None:
 PAGES: dict[str, tuple[str, str]] = {
     # name: (path, what shows it is loaded)
     "dashboard": ("/dashboard/1/?range=7d", "panels"),
+    # Hourly: the rest of today is not drawn; the previous period overlaid.
+    "today": ("/dashboard/1/?range=today&compare=previous", "panels"),
     "details": ("/dashboard/1/details/pages/?range=7d", "#details-results tbody tr"),
     "share": ("/share/{share}/?range=7d", "panels"),
     "status": ("/dashboard/status/", "#queues, .panel .bad"),

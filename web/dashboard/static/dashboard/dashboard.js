@@ -61,7 +61,8 @@
       (d[key] || []).reduce(function (a, v) { return a + (v || 0); }, 0);
     var text = (LABELS[key] || key) + ": " + fmtMetric(key, total) + (COUNTS[key] ? " in this period" : " over the period");
     if (d.previous && d.previous.length && key === "visitors") {
-      var prev = d.previous.reduce(function (a, v) { return a + (v || 0); }, 0);
+      var prev = d.previous_total != null ? d.previous_total :
+        d.previous.reduce(function (a, v) { return a + (v || 0); }, 0);
       text += " · " + (d.previous_label || "previous") + ": " + fmtNum(prev);
     }
     el.textContent = text;
