@@ -59,28 +59,35 @@ def _accepts_gzip(scope: Scope) -> bool:
     return any(n == b"accept-encoding" and b"gzip" in v for n, v in scope["headers"])
 
 
-def script_app(max_age: int) -> object:
-    """Serve the tracker from memory, gzipped when the client accepts it."""
+def script_app(max_age: int, script: tracker.Script | None = None) -> object:
+    """Serve the tracker (or ``script``) from memory, gzipped when the client accepts it.
+    Mounted on a path prefix, only names matching tracker.COMPAT_NAME are served."""
     cache = f"public, max-age={max_age}" + (", immutable" if max_age > 3600 else "")
 
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             return
-        script = tracker.SCRIPT
+        path = scope["path"]
+        known = script is None or path in tracker.COMPAT_PATHS
+        if not known and not tracker.COMPAT_NAME.fullmatch(path):
+            plain = [(b"content-type", b"text/plain; charset=utf-8")]
+            await _send(send, 404, plain, b"no such script\n")
+            return
+        served = script or tracker.SCRIPT
         headers = [
             (b"content-type", b"text/javascript; charset=utf-8"),
             (b"cache-control", cache.encode()),
-            (b"etag", script.etag),
+            (b"etag", served.etag),
             (b"vary", b"Accept-Encoding"),
             (b"access-control-allow-origin", b"*"),
         ]
-        if any(n == b"if-none-match" and v == script.etag for n, v in scope["headers"]):
+        if any(n == b"if-none-match" and v == served.etag for n, v in scope["headers"]):
             await _send(send, 304, headers, b"")
             return
-        body = script.body
+        body = served.body
         if _accepts_gzip(scope):
             headers.append((b"content-encoding", b"gzip"))
-            body = script.gz
+            body = served.gz
         await _send(send, 200, headers, b"" if scope["method"] == "HEAD" else body)
 
     return app
@@ -135,6 +142,12 @@ def register(router: LeanRouter) -> None:
         router.route(prefix, ingest, prefix=True)
     router.route(tracker.SCRIPT.path, script_app(365 * 24 * 3600))  # type: ignore[arg-type]
     router.route("/ingest/t.js", script_app(300))  # type: ignore[arg-type]
+    # The drop-in build at the paths Plausible, Umami and GoatCounter snippets load.
+    compat = script_app(300, tracker.COMPAT)
+    for path in tracker.COMPAT_PATHS:
+        router.route(path, compat)  # type: ignore[arg-type]
+    for prefix in tracker.COMPAT_PREFIXES:
+        router.route(prefix, compat, prefix=True)  # type: ignore[arg-type]
     if settings.DEBUG:
         router.route("/ingest-test/", test_page_app(ingest))  # type: ignore[arg-type]
 

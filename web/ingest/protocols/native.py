@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from web.ingest import validate as v
@@ -28,7 +29,7 @@ def _native_one(item: Any) -> Hit:
         kind=kind,
         name=name,
         url=v.page_url(d.get("u"), "u", keep_hash=keep_hash),
-        site_by=("key", v.text(d.get("k"), "k", max_len=60, required=True)),
+        site_by=_native_site(d),
         ref=v.referrer(d.get("r"), "r"),
         props=v.props(d.get("p"), "p"),
         screen=v.integer(d.get("w"), "w", low=0, high=v.MAX_SCREEN),
@@ -40,11 +41,38 @@ def _native_one(item: Any) -> Hit:
     )
 
 
+MAX_DOMAINS = 10  # sites one beacon may count in (Plausible's comma-separated data-domain)
+
+
+def _native_site(d: dict[str, Any]) -> tuple[str, str]:
+    """``k`` (site key, id or alias), else ``d`` (a domain or alias: the drop-in build of
+    the tracker sends a Plausible ``data-domain`` or the page's host for GoatCounter)."""
+    key = v.text(d.get("k"), "k", max_len=60)
+    if key:
+        return ("key", key)
+    domain = v.text(d.get("d"), "d", max_len=500).strip().lower()
+    if not domain:
+        raise BadInput("'k' (the site key) or 'd' (the site's domain) is required")
+    return ("host", domain)
+
+
+def _native_hits(item: Any) -> list[Hit]:
+    """One hit, or one per site when ``d`` lists several domains (as Plausible does)."""
+    hit = _native_one(item)
+    how, value = hit.site_by
+    if how != "host" or "," not in value:
+        return [hit]
+    domains = [p.strip() for p in value.split(",") if p.strip()]
+    if not domains or len(domains) > MAX_DOMAINS:
+        raise BadInput(f"'d' must name 1 to {MAX_DOMAINS} comma-separated domains")
+    return [dataclasses.replace(hit, site_by=("host", dom)) for dom in domains]
+
+
 def parse_native(req: Incoming) -> list[Hit]:
     """Body: one event object or an array of them (JSON sent as text/plain by the tracker)."""
     data = v.load_json(req.body)
     items = v.batch(data, "body") if isinstance(data, list) else [data]
-    return [_native_one(item) for item in items]
+    return [hit for item in items for hit in _native_hits(item)]
 
 
 # -- the no-JS pixel ---------------------------------------------------------------------------
