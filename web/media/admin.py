@@ -99,6 +99,7 @@ class ImageAdmin(admin.ModelAdmin):
 
     class Media:
         js = ("media/admin-images.js",)
+        css = {"all": ("media/admin-images.css",)}
 
     def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kw: Any):
         if obj is None:
@@ -108,18 +109,9 @@ class ImageAdmin(admin.ModelAdmin):
     def get_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
         if obj is None:
             return ["upload", "alt"]
-        return [
-            "alt",
-            "preview",
-            "progress",
-            "embed",
-            "original",
-            "error",
-            "width",
-            "height",
-            "size",
-            "variant_list",
-        ]
+        fields = ["alt", "preview", "progress", "embed", "original", "error"]
+        fields += ["width", "height", "size", "variant_list"]
+        return fields if obj.error else [f for f in fields if f != "error"]
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
         if obj is None:
@@ -208,15 +200,15 @@ class ImageAdmin(admin.ModelAdmin):
             return "none yet"
         body = format_html_join(
             "",
-            '<tr class="media-variant"><td>{}</td><td>{}</td><td>{} &times; {}</td><td>{}</td>'
-            '<td><a href="{}">{}</a></td></tr>',
+            '<tr class="media-variant"><td>{}</td><td>{}</td><td>{}&times;{}</td><td>{}</td>'
+            '<td class="media-key"><a href="{}">{}</a></td></tr>',
             (
                 (
                     v.kind,
                     v.format,
                     v.width,
                     v.height,
-                    f"{v.size:,} bytes",
+                    f"{v.size / 1000:,.1f} kB",
                     variant_url(settings.ENV, v.key),
                     v.key,
                 )
@@ -224,9 +216,9 @@ class ImageAdmin(admin.ModelAdmin):
             ),
         )
         return format_html(
-            '<table class="media-variants"><thead><tr><th>kind</th><th>format</th>'
-            "<th>pixels</th><th>size</th><th>public URL</th></tr></thead><tbody>{}</tbody>"
-            "</table>",
+            '<div class="media-variants-wrap"><table class="media-variants"><thead><tr>'
+            "<th>kind</th><th>format</th><th>pixels</th><th>size</th><th>public URL</th>"
+            "</tr></thead><tbody>{}</tbody></table></div>",
             body,
         )
 
