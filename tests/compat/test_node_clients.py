@@ -68,7 +68,12 @@ def test_umami_node_pageview_and_event(clients: Clients, hearth: Hearth) -> None
                want, log)  # fmt: skip
 
 
-@pytest.mark.xfail(strict=True, reason="issue 16 item 8: /matomo.php is being built")
+@pytest.mark.xfail(
+    strict=True,
+    reason="issue 16 item 8, being built: /matomo.php drops a request without a User-Agent "
+    "header as a bot although its ua parameter carries the visitor's, and answers 202, which "
+    "matomo-tracker reports as an error (Matomo answers 200 or 204)",
+)
 def test_matomo_tracker_pageview_and_event(clients: Clients, hearth: Hearth) -> None:
     site = "matomo-node"
     domain = domain_of(site)
