@@ -65,6 +65,11 @@ def _filter_label(key: str) -> str:
     return FILTER_LABELS.get(key, key)
 
 
+def _filter_value(key: str, value: str) -> str:
+    """A filter chip's value as people read it: a country by its name."""
+    return f"{P.country_name(value)} ({value})" if key == "country" else value
+
+
 def _qs(params: dict[str, str]) -> str:
     return "?" + urlencode(params, safe=":")  # prop:<key> filters stay readable
 
@@ -123,7 +128,7 @@ def _page_context(request: HttpRequest, site: Site, q: sel.Query, base: str) -> 
             for key, label in RANGE_LABELS
         ],
         "filters": [
-            (_filter_label(k), v, _qs({**q.params(**{k: None}), **extra}))
+            (_filter_label(k), _filter_value(k, v), _qs({**q.params(**{k: None}), **extra}))
             for k, v in q.filters.items()
         ],
         "panels": [
@@ -420,7 +425,7 @@ def _details(request: HttpRequest, site: Site, name: str, base: str) -> HttpResp
         "action": here,
         "hidden": list({**q.params(), **own}.items()),
         "filters": [
-            (_filter_label(k), v, here + _qs({**q.params(**{k: None}), **own}))
+            (_filter_label(k), _filter_value(k, v), here + _qs({**q.params(**{k: None}), **own}))
             for k, v in q.filters.items()
         ],
         "range_label": dict(RANGE_LABELS).get(q.range, "Custom range"),

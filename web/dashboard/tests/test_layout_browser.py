@@ -102,6 +102,9 @@ PAGES: dict[str, tuple[str, str]] = {
     "dashboard": ("/dashboard/1/?range=7d", "panels"),
     # Hourly: the rest of today is not drawn; the previous period overlaid.
     "today": ("/dashboard/1/?range=today&compare=previous", "panels"),
+    # Filter chips wrap and stay removable by thumb.
+    "filtered": ("/dashboard/1/?range=30d&country=US&device=mobile&page=/blog/*"
+                 "&prop:plan=pro", "panels"),
     "details": ("/dashboard/1/details/pages/?range=7d", "#details-results tbody tr"),
     "share": ("/share/{share}/?range=7d", "panels"),
     "status": ("/dashboard/status/", "#queues, .panel .bad"),
