@@ -117,7 +117,13 @@ class SiteAdmin(admin.ModelAdmin):
         from django.conf import settings
 
         code = SNIPPET.format(obj.public_key, settings.ENV.site_url)
-        return format_html("<code>{}</code>", code)
+        return format_html(
+            '<code>{}</code><p class="help">Moving from Plausible, Umami or GoatCounter? '
+            "Keep your snippet and change its host to {}; add its website id or "
+            "data-domain under Aliases if it is not one of the domains.</p>",
+            code,
+            settings.ENV.site_url,
+        )
 
     @admin.display(description="Beacons")
     def beacons(self, obj: Site) -> str:
@@ -182,7 +188,8 @@ def render_beacons(site: Site) -> str:
     )
     button_url = reverse("admin:analytics_site_test_pageview", args=[site.pk])
     return format_html(
-        '<div id="beacons"><p>Since {}: <b data-accepted="{}">{} accepted</b>, '
+        '<div id="beacons"><p>This hour and the last (since {}): '
+        '<b data-accepted="{}">{} accepted</b>, '
         '<b data-dropped="{}">{} dropped</b>.</p>{}'
         "<p>Refused in the last 24 h (any site; the snippet names no known site key, "
         "domain or alias):</p>{}"

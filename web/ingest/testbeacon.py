@@ -33,9 +33,9 @@ class TestResult:
 def _app() -> Any:
     from web.ingest import asgi
 
-    if asgi.INGEST is None:  # not under the ASGI app (a management command, a test client)
-        asgi.INGEST = asgi.build_app()
-    return asgi.INGEST
+    # Not under the ASGI app (a WSGI server, a shell): a fresh app for this one beacon, as
+    # async_to_sync runs it on a loop of its own and the app's publisher is bound to a loop.
+    return asgi.INGEST or asgi.build_app()
 
 
 async def _post(app: Any, body: bytes, origin: str) -> tuple[int, dict[str, str], bytes]:
