@@ -171,3 +171,9 @@ def _inside_row(pg: Any, selector: str) -> None:
         selector,
     )
     assert out == 0, f"{out} element(s) stick out of {selector}"
+
+
+@pytest.mark.parametrize("path", ["/admin/blog/comment/", "/admin/"], ids=["comments", "home"])
+def test_comment_list_and_home_fit_a_phone(open_page, path: str) -> None:  # type: ignore[no-untyped-def]
+    pg = open_page(path, (390, 844), staff=True)
+    _fits(pg, "admin-comments" if "comment" in path else "admin-home")
