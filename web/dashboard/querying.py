@@ -81,6 +81,16 @@ class Query:
         """The period a comparison ``mode`` (COMPARE_MODES) sets beside this one."""
         return self.year_before() if mode == "year" else self.previous()
 
+    def compared_so_far(self, mode: str, now: datetime) -> Query:
+        """The compared period cut to as much of it as has elapsed of this one: "today" at
+        09:40 is compared with yesterday until 10:00, not all of yesterday (a partial
+        period against a whole one always reads as a fall). Whole periods: compared()."""
+        other = self.compared(mode)
+        if not self.start < now < self.end:
+            return other
+        elapsed = _floor_hour(now) + HOUR - self.start
+        return replace(other, end=min(other.end, other.start + elapsed))
+
     def params(self, **override: str | None) -> dict[str, str]:
         """URL parameters that reproduce this query (for links and shareable views)."""
         out: dict[str, str] = {"range": self.range}

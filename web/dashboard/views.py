@@ -110,7 +110,7 @@ def _page_context(request: HttpRequest, site: Site, q: sel.Query, base: str) -> 
     mode = _compare_mode(request)
     extra = {"compare": mode} if mode else {}
     params = {**q.params(), **extra}
-    compared = q.compared(mode) if mode else None
+    compared = q.compared_so_far(mode, datetime.now(UTC)) if mode else None
     return {
         "site": site,
         "q": q,
@@ -119,6 +119,7 @@ def _page_context(request: HttpRequest, site: Site, q: sel.Query, base: str) -> 
         "compare": mode,
         "compare_label": COMPARE_LABELS.get(mode, ""),
         "compared": compared,
+        "compared_whole_end": q.compared(mode).end if mode else None,
         "compare_options": [
             (key, label, _qs({**q.params(), **({"compare": key} if key else {})}), key == mode)
             for key, label in [("", "Off"), *COMPARE_LABELS.items()]
@@ -252,14 +253,14 @@ def _panel(request: HttpRequest, site: Site, name: str, base: str) -> HttpRespon
     ctx["note"] = sel.history_note(q, None if name in ("top", "chart") else name)
     mode = _compare_mode(request)
     if name == "top":
-        prev = sel.top_stats(q.compared(mode)) if mode else {}
+        other = q.compared_so_far(mode, datetime.now(UTC)) if mode else None
+        prev = sel.top_stats(other) if other else {}
         ctx["stats"] = [
             (k, r["value"], sel.compare({k: r["value"]}, prev)[k]["change"] if mode else None)
             for k, r in ((r["metric"], r) for r in rows)
         ]
         ctx["multi_day"] = q.days > 1
         if mode:
-            other = q.compared(mode)
             ctx["compared"] = other
             ctx["compare_label"] = COMPARE_LABELS[mode].lower()
             ctx["compared_empty"] = not (prev.get("visits") or prev.get("pageviews"))
@@ -329,7 +330,8 @@ def _chart_series(q: sel.Query, rows: list[dict[str, Any]], mode: str) -> dict[s
     previous: list[int | None] = []
     previous_total = None
     if mode:
-        previous_total = sel.top_stats(q.compared(mode))["visitors"]  # as the top panel
+        # As the top panel: the compared period up to the same point as this one.
+        previous_total = sel.top_stats(q.compared_so_far(mode, now))["visitors"]
         other = sel.timeseries(q.compared(mode))[: len(rows)]
         previous = [r["visitors"] for r in other] + [None] * (len(rows) - len(other))
     return {
@@ -338,6 +340,9 @@ def _chart_series(q: sel.Query, rows: list[dict[str, Any]], mode: str) -> dict[s
         "previous": previous,
         "previous_label": COMPARE_LABELS.get(mode, "").lower(),
         "previous_total": previous_total,
+        "previous_total_label": (
+            COMPARE_LABELS.get(mode, "").lower() + (" to this time" if current is not None else "")
+        ),
         "interval": q.interval,
         "current": current,
         "totals": {k: totals[k] for k in metrics},

@@ -167,3 +167,23 @@ def test_the_issue_page_counts_in_words_and_names_the_error_once(staff: Client) 
     assert title in page
     listing = staff.get("/dashboard/1/errors/").content.decode()
     assert ">Uncaught ReferenceError: initWidget is not defined</a>" in listing
+
+
+def test_a_partial_period_is_compared_up_to_the_same_time(
+    staff: Client, seeded: dict[str, int]
+) -> None:
+    """Today so far against yesterday until the same hour, not all of yesterday."""
+    from web.dashboard import selectors as sel
+
+    now = datetime(2026, 3, 10, 9, 40, tzinfo=UTC)
+    q = sel.parse_query(1, {"range": "today"}, now=now)
+    other = q.compared_so_far("previous", now)
+    assert (other.start, other.end) == (datetime(2026, 3, 9, tzinfo=UTC),
+                                        datetime(2026, 3, 9, 10, tzinfo=UTC))  # fmt: skip
+    year = q.compared_so_far("year", now)
+    assert (year.start, year.end) == (datetime(2025, 3, 10, tzinfo=UTC),
+                                      datetime(2025, 3, 10, 10, tzinfo=UTC))  # fmt: skip
+    whole = sel.parse_query(1, RANGE, now=now)
+    assert whole.compared_so_far("previous", now) == whole.previous()
+    page = staff.get("/dashboard/1/", {"range": "today", "compare": "previous"}).content.decode()
+    assert "(previous period, to the same time of day)" in page

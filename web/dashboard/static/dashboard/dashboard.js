@@ -63,7 +63,7 @@
     if (d.previous && d.previous.length && key === "visitors") {
       var prev = d.previous_total != null ? d.previous_total :
         d.previous.reduce(function (a, v) { return a + (v || 0); }, 0);
-      text += " · " + (d.previous_label || "previous") + ": " + fmtNum(prev);
+      text += " · " + (d.previous_total_label || d.previous_label || "previous") + ": " + fmtNum(prev);
     }
     el.textContent = text;
   }
