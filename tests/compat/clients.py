@@ -64,6 +64,12 @@ class Clients:
         return self.root / "dist" / "plausible039.iife.js"
 
     @property
+    def ga4_js(self) -> Path:
+        """@minimal-analytics/ga4: an open-source client of GA4's /g/collect protocol
+        (gtag.js itself is Google's, not on npm); its published UMD file, as is."""
+        return self.node_modules / "@minimal-analytics" / "ga4" / "dist" / "index.js"
+
+    @property
     def umami_js(self) -> Path:
         return self.root / "dist" / "umami-script.js"
 

@@ -15,7 +15,7 @@ import pytest
 
 from tests.compat import clients as npm
 from tests.compat import stack
-from tests.compat.stack import Hearth, umami_website_id
+from tests.compat.stack import Hearth, ga4_measurement_id, umami_website_id
 from web.core.testing import CHROMIUM_ARGS, CHROMIUM_PATH
 
 PAGES = Path(__file__).resolve().parent / "pages"
@@ -60,6 +60,7 @@ class PageServer:
             "/c/plausible039.js": clients.plausible039_js,
             "/c/umami.js": clients.umami_js,
             "/c/count.js": clients.goatcounter_js,
+            "/c/ga4.js": clients.ga4_js,
         }
         self.hearth_url = hearth_url
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
@@ -107,6 +108,7 @@ class PageServer:
                     .replace("{{DOMAIN}}", domain)
                     .replace("{{HEARTH}}", server.hearth_url)
                     .replace("{{WEBSITE_ID}}", umami_website_id(domain))
+                    .replace("{{GA4_ID}}", ga4_measurement_id(domain))
                     .replace("{{OUTBOUND}}", server.outbound)
                 )
                 return self._send(200, "text/html; charset=utf-8", html.encode())

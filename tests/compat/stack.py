@@ -27,7 +27,7 @@ from web.core.testing import process_env, stop_group
 from web.env import REPO_ROOT
 from web.stack.servers import free_port, wait_until
 
-BROWSER_CLIENTS = ("plausible", "plausible039", "umami", "goatcounter")
+BROWSER_CLIENTS = ("plausible", "plausible039", "umami", "goatcounter", "ga4")
 # The products whose snippets Hearth serves its own tracker behind.
 SNIPPET_CLIENTS = ("plausible", "umami", "goatcounter")
 SCENARIOS = ("pageview", "spa", "event", "outbound", "utm")
@@ -47,6 +47,11 @@ def umami_website_id(domain: str) -> str:
     return str(uuid.uuid5(uuid.NAMESPACE_DNS, domain))
 
 
+def ga4_measurement_id(domain: str) -> str:
+    """The GA4 measurement id a migrating owner's tag carries (fixed per domain)."""
+    return "G-" + uuid.uuid5(uuid.NAMESPACE_DNS, domain).hex[:10].upper()
+
+
 def site_specs() -> list[dict[str, Any]]:
     """One site per (client, scenario), plus the Node clients' sites."""
     specs = []
@@ -58,6 +63,8 @@ def site_specs() -> list[dict[str, Any]]:
         aliases = []
         if name.startswith("umami"):
             aliases.append(umami_website_id(domain))
+        if name.startswith("ga4"):
+            aliases.append(ga4_measurement_id(domain))
         if name == "matomo-node":
             aliases.append(MATOMO_IDSITE)
         specs.append({"name": name, "domain": domain, "aliases": aliases})
