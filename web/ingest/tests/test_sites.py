@@ -260,3 +260,28 @@ def test_admin_edits_aliases_and_refuses_one_another_site_uses(admin_client) -> 
     # Saved aliases reach ingest: load_sites carries them.
     (info,) = [s for s in load_sites() if s.id == shop.pk]
     assert info.aliases == (UMAMI_ID, "G-ABC123", "42")
+
+
+def test_real_web_process_after_an_idle_spell_accepts_every_beacon_of_a_new_site(
+    ingest_web: WebProcess,
+) -> None:
+    """The issue's reproduction as it was measured: a site saved, the web process idle past
+    its 10 s snapshot TTL, then six beacons: the first ones were 400 before the fix."""
+    web = ingest_web
+    domain = f"idle{uuid.uuid4().hex[:8]}.example"
+    site_id, _ = add_site(web, domain)
+    time.sleep(11)  # the default INGEST_SITE_TTL_S is 10 s
+    seq = web.last_seq()
+    with httpx.Client(base_url=web.url, headers=UA, timeout=10) as c:
+        statuses = [
+            c.post(
+                "/api/event",
+                content=json.dumps({"n": "pageview", "u": f"https://{domain}/{i}", "d": domain}),
+            ).status_code
+            for i in range(6)
+        ]
+    assert statuses == [202] * 6
+    events = web.wait_events(seq, 6)
+    assert sorted(e["url"] for e in events if e["site"] == site_id) == [
+        f"https://{domain}/{i}" for i in range(6)
+    ]
