@@ -70,3 +70,10 @@ def test_excerpt_is_plain_text_and_escaped_in_feeds(post, client: Client) -> Non
     assert "a -&gt; &lt;b&gt;" in client.get(post.get_absolute_url()).content.decode()
     rss = ET.fromstring(client.get("/feed.rss").content)
     assert "a -&gt; &lt;b&gt;" in next(rss.iter("item")).findtext("description")
+
+
+def test_new_post_form_says_how_to_get_an_image_snippet(admin_client: Client) -> None:
+    body = admin_client.get("/admin/blog/post/add/").content.decode()
+    assert "Images to embed" in body
+    assert "No images yet." in body and 'href="/admin/media/image/add/"' in body
+    assert "<code>![alt](media:ID)</code>" in body
