@@ -171,8 +171,9 @@ def test_admin_upload_is_processed_by_the_real_worker(browser, site, tmp_path) -
         page.wait_for_function(
             "() => document.querySelector('.field-preview img').naturalWidth === 400"
         )
-        assert page.locator(".field-status .readonly").inner_text().strip() == "Ready"
-        kinds = page.locator("#variants-group td.field-kind").all_inner_texts()
+        status = page.locator(".field-progress .readonly").inner_text().strip()
+        assert status == "Ready: all 8 variants published", status
+        kinds = page.locator("tr.media-variant td:first-child").all_inner_texts()
         # 320/640/1024 (never upscaled to 1600) and the thumbnail, each WebP and JPEG.
         assert sorted(kinds) == sorted(["w320", "w640", "w1024", "thumb"] * 2), kinds
     finally:
