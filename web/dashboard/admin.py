@@ -37,6 +37,12 @@ class ApiTokenAdmin(admin.ModelAdmin):
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
         return ["prefix", "created_at", "last_used_at", "revoked_at"] if obj else []
 
+    def get_changeform_initial_data(self, request: HttpRequest) -> dict[str, Any]:
+        """The only site already chosen on a one-site install."""
+        one = editors.site_initial()
+        initial = super().get_changeform_initial_data(request)
+        return {"sites": [one["site"]], **initial} if one else initial
+
     def save_model(self, request: HttpRequest, obj: ApiToken, form: Any, change: bool) -> None:
         if not change:
             import secrets

@@ -126,3 +126,8 @@ def test_admin_home_counts_comments_waiting(admin_client: Client, admin_user) ->
         '<a href="/admin/blog/comment/?status=pending"><strong>3</strong> comments waiting '
         "for moderation</a>"
     ) in body
+
+
+def test_api_token_form_preselects_the_only_site(admin_client: Client) -> None:
+    body = admin_client.get("/admin/dashboard/apitoken/add/").content.decode()
+    assert '<option value="1" selected>Hearth</option>' in body
