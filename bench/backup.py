@@ -88,7 +88,7 @@ def _new_db(path: Path) -> sqlite3.Connection:
 
 
 def _wait_caught_up(env: Any, timeout: float) -> None:
-    from web.backups.litestream import replication_status
+    from web.core.litestream import replication_status
 
     end = time.monotonic() + timeout
     seen: tuple[int, float] | None = None
@@ -104,7 +104,7 @@ def _wait_caught_up(env: Any, timeout: float) -> None:
 
 
 def bench_lag(env: Any) -> dict[str, float]:
-    from web.backups.litestream import LITESTREAM_CONFIG, litestream_binary, litestream_env
+    from web.core.litestream import LITESTREAM_CONFIG, litestream_binary, litestream_env
 
     db = _new_db(env.data_db)
     lags: list[float] = []

@@ -19,9 +19,9 @@ from tqdm import tqdm
 
 from web.backups import manifest as mf
 from web.backups.errors import RestoreError
-from web.backups.litestream import LITESTREAM_CONFIG, litestream_binary, litestream_env
 from web.backups.offsite import WORKERS, CopySummary, ensure_bucket, human_bytes
 from web.backups.transfer import ChecksumMismatch, copy_object
+from web.core.litestream import LITESTREAM_CONFIG, litestream_binary, litestream_env
 from web.core.s3 import local_client, offsite_client
 from web.env import Env
 from web.jobs.models import JobRun

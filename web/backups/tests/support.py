@@ -133,7 +133,7 @@ def _bare_env(endpoint: str) -> Env:
 @contextmanager
 def litestream(env: Env) -> Iterator[str]:
     """``litestream replicate -config deploy/litestream.yml`` for env; yields its URL."""
-    from web.backups.litestream import LITESTREAM_CONFIG, litestream_env
+    from web.core.litestream import LITESTREAM_CONFIG, litestream_env
 
     port = free_port()
     child = litestream_env(env)

@@ -21,10 +21,10 @@ from typing import Any
 import pytest
 from django.conf import settings
 
-from web.backups import litestream as selectors
-from web.backups.litestream import REPLICA_PATH, STALE_AFTER_S, replication_status
 from web.backups.tests.support import env_for, litestream, own_s3
 from web.backups.tests.test_restore_drill import PRAGMAS, Box, wait_replicated
+from web.core import litestream as selectors
+from web.core.litestream import REPLICA_PATH, STALE_AFTER_S, replication_status
 from web.core.s3 import local_client
 from web.stack.servers import free_port
 

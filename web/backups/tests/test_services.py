@@ -8,8 +8,8 @@ from pathlib import Path
 
 from django.conf import settings
 
-from web.backups.litestream import replication_status
 from web.backups.restore import db_snapshot, integrity_check
+from web.core.litestream import replication_status
 from web.stack.servers import free_port
 
 
