@@ -118,7 +118,6 @@ def status_overview() -> dict[str, Any]:
         out["history"] = {"error": f"not available ({type(exc).__name__}: {exc})"}
     try:
         from web.core.litestream import replication_status
-
         from web.jobs.selectors import jobruns_recent
 
         out["replication"] = replication_status(settings.ENV, timeout=1.0)
