@@ -8,6 +8,7 @@ depth %>, h, v}`` sent when the page is left or hidden.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from web.ingest import validate as v
@@ -21,6 +22,25 @@ def _clamped(value: Any, key: str, low: int, high: int) -> int | None:
     grow while read): kept within [low, high] instead of refusing the event."""
     n = v.integer(value, key, low=-(2**53), high=2**53)
     return None if n is None else min(max(n, low), high)
+
+
+def _revenue(value: Any) -> dict[str, str] | None:
+    """Plausible's revenue ``{"amount": 10.5, "currency": "EUR"}`` (sent as ``$``) as the
+    props ``revenue_amount`` and ``revenue_currency``."""
+    if value is None or value == {}:
+        return None
+    d = v.as_object(value, "'$' (revenue)")
+    amount, currency = d.get("amount"), d.get("currency")
+    if isinstance(amount, bool) or not isinstance(amount, int | float | str):
+        raise BadInput("'$.amount' must be a number")
+    try:
+        number = float(amount)
+    except ValueError as exc:
+        raise BadInput("'$.amount' must be a number") from exc
+    if not math.isfinite(number):
+        raise BadInput("'$.amount' must be a finite number")
+    code = v.text(currency, "$.currency", max_len=10, required=True)
+    return {"revenue_amount": str(amount), "revenue_currency": code.upper()}
 
 
 # -- Plausible Events API -----------------------------------------------------------------------
@@ -39,6 +59,9 @@ def parse_plausible(req: Incoming) -> list[Hit]:
     props = v.props(get("p", "props"), "props")
     ref = v.referrer(get("r", "referrer"), "referrer")
     screen = v.integer(d.get("w"), "w", low=0, high=v.MAX_SCREEN)
+    revenue = _revenue(d.get("$") if "$" in d else d.get("revenue"))
+    if revenue:
+        props = {**(props or {}), **revenue}
     kind = kind_for(name)
     engaged_ms = scroll = None
     if kind == "engagement":

@@ -66,8 +66,30 @@ V03_EVENT = {
             V03_EVENT,
             {"kind": "custom", "name": "Signup", "props": {"plan": "pro"}, "screen": 1280},
         ),
+        (
+            # plausible("Purchase", {props: {plan: "pro"},
+            #                        revenue: {amount: 10.5, currency: "eur"}})
+            {
+                **V04_PAGEVIEW,
+                "n": "Purchase",
+                "p": {"plan": "pro"},
+                "$": {"amount": 10.5, "currency": "eur"},
+            },
+            {
+                "kind": "custom",
+                "props": {"plan": "pro", "revenue_amount": "10.5", "revenue_currency": "EUR"},
+            },
+        ),
     ],
-    ids=["0.4 pageview", "0.4 engagement", "engagement hash", "clamped", "missing", "0.3 event"],
+    ids=[
+        "0.4 pageview",
+        "0.4 engagement",
+        "engagement hash",
+        "clamped",
+        "missing",
+        "0.3 event",
+        "revenue",
+    ],
 )
 def test_real_tracker_shapes(body: dict[str, Any], want: dict[str, Any]) -> None:
     [hit] = parse_plausible(post(body))
@@ -82,6 +104,9 @@ def test_real_tracker_shapes(body: dict[str, Any], want: dict[str, Any]) -> None
         ({**V04_ENGAGEMENT, "e": "soon"}, "'e' must be a number"),
         ({**V04_ENGAGEMENT, "sd": [1]}, "'sd' must be a number"),
         ({**V04_ENGAGEMENT, "e": 1e300}, "'e' must be between"),
+        ({**V04_PAGEVIEW, "n": "Buy", "$": {"amount": "lots", "currency": "EUR"}}, "'$.amount'"),
+        ({**V04_PAGEVIEW, "n": "Buy", "$": {"amount": 1}}, "'$.currency' is required"),
+        ({**V04_PAGEVIEW, "n": "Buy", "$": [1]}, "must be a JSON object"),
     ],
 )
 def test_malformed_engagement_is_400(body: dict[str, Any], message: str) -> None:
