@@ -91,12 +91,13 @@ def _cut(value: Any, key: str, limit: int) -> str:
 def _page(raw: str, hostname: str) -> str:
     """The page URL: the full href (3.x), a path on ``hostname`` (2.x), or with neither
     (the Node client's ``track(name, data)``) the path '/' that the pipeline completes with
-    the site's first domain, as Umami falls back to its own base URL."""
+    the site's first domain, as Umami falls back to its own base URL. The ``#fragment`` is
+    kept: Umami stores it in the path (its tracker's ``data-exclude-hash`` drops it)."""
     if "://" in raw:
-        return v.page_url(raw, "payload.url")
+        return v.page_url(raw, "payload.url", keep_hash=True)
     path = raw if raw.startswith("/") else "/" + raw
     if hostname:
-        return v.page_url(f"https://{hostname}{path}", "payload.url")
+        return v.page_url(f"https://{hostname}{path}", "payload.url", keep_hash=True)
     return path
 
 

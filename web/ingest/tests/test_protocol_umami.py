@@ -85,7 +85,7 @@ NODE_TRACK = {
             {
                 "kind": "custom",
                 "name": "Order",
-                "url": "https://shop.example/menu",
+                "url": "https://shop.example/menu#top",  # Umami keeps the hash in the path
                 "title": "Café & Bar",
                 "ref": "",
                 "screen": 390,
