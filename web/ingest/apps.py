@@ -6,16 +6,10 @@ class IngestConfig(AppConfig):
     label = "ingest"
 
     def ready(self) -> None:
+        from web.core.ttl import register_cleaner
         from web.db_router import register_ttl_model
-
-        register_ttl_model("ingest.beaconcount")
-        try:  # the ttl cleanup registry (web/core/ttl.py; web/backups/cleanup.py before)
-            from web.core.ttl import register_cleaner
-        except ImportError:
-            try:
-                from web.backups.cleanup import register_cleaner
-            except ImportError:  # no cleanup job in this install: nothing to register with
-                return
         from web.ingest.tally import clean_counts
 
+        # Beacon counts live in ttl.db; the daily ttl cleanup drops rows older than 48 h.
+        register_ttl_model("ingest.beaconcount")
         register_cleaner("ingest.beacon_counts", clean_counts)

@@ -109,12 +109,9 @@ def test_flushes_add_up_in_hourly_rows_and_the_selectors_read_them() -> None:
 
 @pytest.mark.django_db(databases=["default", "ttl"])
 def test_the_ttl_cleanup_deletes_rows_older_than_two_days() -> None:
+    from web.core.ttl import CLEANERS
     from web.ingest.models import BeaconCount
 
-    try:
-        from web.core.ttl import CLEANERS
-    except ImportError:
-        from web.backups.cleanup import CLEANERS
     assert CLEANERS["ingest.beacon_counts"] is tally_mod.clean_counts
     t = Tally(clock=lambda: T0)
     t.accepted(7)
