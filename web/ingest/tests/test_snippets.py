@@ -297,12 +297,14 @@ def test_an_unmodified_goatcounter_snippet_records_pageviews_and_events(
 <script data-goatcounter="{hearth}/count" async src="{endpoint}/count.js"></script>
 </head><body>
 <button id="call" onclick="{call}">call</button>
+<button id="attr" data-goatcounter-click="signup-button">attr</button>
 </body></html>"""
     seq = web.last_seq()
     ctx, page = _page_on(compat_browser, page_server, host, html)
     page.wait_for_function("typeof window.goatcounter == 'object'")
     page.click("#call")
-    events = _wait(web, seq, site_id, 2)
+    page.click("#attr")
+    events = _wait(web, seq, site_id, 3)
     assert page.errors == [], page.errors
     ctx.close()
     by_name = {e["name"]: e for e in events}
@@ -310,4 +312,5 @@ def test_an_unmodified_goatcounter_snippet_records_pageviews_and_events(
         by_name["pageview"]["url"] == f"http://{host}:{page_server}/landing?utm_source=newsletter"
     )
     assert by_name["click-signup"]["kind"] == "custom"
-    assert len(events) == 2
+    assert by_name["signup-button"]["kind"] == "custom"
+    assert len(events) == 3
