@@ -290,7 +290,8 @@ def test_an_unmodified_goatcounter_snippet_records_pageviews_and_events(
 ) -> None:
     web, run, hearth = ingest_web, uuid.uuid4().hex[:8], _hearth(ingest_web)
     host = f"goat-{run}.test"
-    site_id, _ = add_site(web, host)
+    code = f"gc-{run}"  # the owner's GoatCounter code, kept as an alias
+    site_id, _ = add_site(web, host, aliases=(code,))
     endpoint = hearth.replace("http:", "")  # GoatCounter's snippet is protocol-relative
     call = "goatcounter.count({path: 'click-signup', title: 'Sign up', event: true})"
     html = f"""<!doctype html><html><head><title>G</title>
@@ -305,12 +306,17 @@ def test_an_unmodified_goatcounter_snippet_records_pageviews_and_events(
     page.click("#call")
     page.click("#attr")
     events = _wait(web, seq, site_id, 3)
+    # An endpoint naming the site by its code (?k=) instead of the page's host.
+    PAGES[(host, "/coded")] = html.replace(f"{hearth}/count", f"{hearth}/count?k={code}")
+    page.goto(f"http://{host}:{page_server}/coded")
+    events = _wait(web, seq, site_id, 4)
     assert page.errors == [], page.errors
     ctx.close()
     by_name = {e["name"]: e for e in events}
-    assert (
-        by_name["pageview"]["url"] == f"http://{host}:{page_server}/landing?utm_source=newsletter"
-    )
     assert by_name["click-signup"]["kind"] == "custom"
     assert by_name["signup-button"]["kind"] == "custom"
-    assert len(events) == 3
+    assert [e["url"] for e in events if e["name"] == "pageview"] == [
+        f"http://{host}:{page_server}/landing?utm_source=newsletter",
+        f"http://{host}:{page_server}/coded",
+    ]
+    assert len(events) == 4
