@@ -133,7 +133,10 @@ def page_server() -> Any:
             html = PAGES.get((host, self.path.split("?")[0]))
             body = (html or "not found").encode()
             self.send_response(200 if html else 404)
-            self.send_header("content-type", "text/html; charset=utf-8")
+            js = self.path.split("?")[0].endswith(".js")
+            self.send_header(
+                "content-type", f"text/{'javascript' if js else 'html'}; charset=utf-8"
+            )
             self.send_header("content-length", str(len(body)))
             self.end_headers()
             self.wfile.write(body)
@@ -320,3 +323,45 @@ def test_an_unmodified_goatcounter_snippet_records_pageviews_and_events(
         f"http://{host}:{page_server}/coded",
     ]
     assert len(events) == 4
+
+
+@pytest.mark.browser
+def test_plausible_data_api_and_hash_variant_and_umami_host_url(
+    compat_browser: Any, ingest_web: WebProcess, page_server: int
+) -> None:
+    """data-api (Plausible's /api/event → /ingest/e), the hash variant (a pageview per hash
+    change, hash kept), and Umami's data-host-url, with the scripts loaded from elsewhere
+    (a proxy or a CDN path) so only the attributes can point at Hearth."""
+    web, run, hearth = ingest_web, uuid.uuid4().hex[:8], _hearth(ingest_web)
+    host = f"api-{run}.test"
+    website_id = str(uuid.uuid4())
+    site_id, _ = add_site(web, host, aliases=(website_id,))
+    # The scripts come from another server (a CDN, a proxy) that takes no beacons: events
+    # reach Hearth only if the attributes point them there.
+    cdn = f"http://cdn.test:{page_server}"
+    script = tracker.COMPAT.body.decode()
+    PAGES[("cdn.test", "/js/script.hash.js")] = PAGES[("cdn.test", "/script.js")] = script
+    html = f"""<!doctype html><html><head><title>A</title>
+<script defer data-domain="{host}" data-api="{hearth}/api/event"
+        src="{cdn}/js/script.hash.js"></script>
+</head><body><button id="hash" onclick="location.hash = '#/pricing'">hash</button>
+</body></html>"""
+    seq = web.last_seq()
+    ctx, page = _page_on(compat_browser, page_server, host, html)
+    page.wait_for_function("typeof window.plausible == 'function'")
+    page.click("#hash")
+    events = _wait(web, seq, site_id, 2)
+    assert [e["url"] for e in events] == [
+        f"http://{host}:{page_server}/landing?utm_source=newsletter",
+        f"http://{host}:{page_server}/landing?utm_source=newsletter#/pricing",
+    ]
+    html2 = f"""<!doctype html><html><head>
+<script defer src="{cdn}/script.js" data-website-id="{website_id}" data-host-url="{hearth}/">
+</script></head><body></body></html>"""
+    PAGES[(host, "/umami")] = html2
+    page.goto(f"http://{host}:{page_server}/umami")
+    events = _wait(web, seq, site_id, 3)
+    assert page.errors == [], page.errors
+    ctx.close()
+    assert events[-1]["url"] == f"http://{host}:{page_server}/umami"
+    assert len(events) == 3
