@@ -367,25 +367,33 @@ def funnel_counts(q: Any, steps: Sequence[tuple[str, str]]) -> list[int]:
     return [int(v) for v in row]
 
 
-def page_facts(q: Any, paths: Sequence[str]) -> dict[str, tuple[int, int, float | None]]:
-    """Per path of ``paths``: (pageviews, visits, scroll depth) over the range's events of
-    kept visits. Scroll depth is Plausible's: the mean over visits viewing the page of the
-    deepest scroll (percent) their engagement events reported there; None when none did."""
+def page_scroll(q: Any, paths: Sequence[str]) -> dict[str, float]:
+    """Scroll depth of each of ``paths`` (Plausible's): the mean, over kept visits with an
+    engagement event on the page in the range, of the deepest scroll (percent) they reported
+    there. Paths nobody scrolled on are absent. Engagement rows only, grouped by (path,
+    visit) before the mean (a visit's several engagement events on a page count once)."""
     if not paths:
         return {}
     s = scope(q, engine.snapshot())
     marks = ", ".join("?" * len(paths))
     where, params = _events_where(
-        s, f"kind IN ('pageview', 'engagement') AND path IN ({marks})", list(paths)
+        s, f"kind = 'engagement' AND scroll > 0 AND path IN ({marks})", list(paths)
     )
     rows = _run(
         s,
-        "SELECT path, sum(pv), count(*) FILTER (WHERE pv > 0), avg(sd) FILTER (WHERE sd > 0) "
-        "FROM (SELECT path, session_id, count(*) FILTER (WHERE kind = 'pageview') AS pv, "
-        "max(scroll) FILTER (WHERE kind = 'engagement') AS sd FROM {ev} "
+        "SELECT path, avg(sd) FROM (SELECT path, session_id, max(scroll) AS sd FROM {ev} "
         f"WHERE {where} GROUP BY path, session_id) GROUP BY path",
         params,
     )
-    return {
-        p: (int(pv or 0), int(n or 0), None if sd is None else float(sd)) for p, pv, n, sd in rows
-    }
+    return {p: float(sd) for p, sd in rows if sd is not None}
+
+
+def page_pageviews(q: Any, paths: Sequence[str]) -> dict[str, int]:
+    """Pageviews of each of ``paths`` in the range's events of kept visits."""
+    if not paths:
+        return {}
+    s = scope(q, engine.snapshot())
+    marks = ", ".join("?" * len(paths))
+    where, params = _events_where(s, f"kind = 'pageview' AND path IN ({marks})", list(paths))
+    rows = _run(s, f"SELECT path, count(*) FROM {{ev}} WHERE {where} GROUP BY path", params)
+    return {p: int(n) for p, n in rows}

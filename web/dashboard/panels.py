@@ -55,7 +55,9 @@ _EVENTS = [
     ("visits", "Visits", "int"),
 ]
 _COLUMNS: dict[str, list[tuple[str, str, str]]] = {
-    "page": [("pageviews", "Pageviews", "int"), *_EVENTS[1:],
+    # No visits: page rollups do not count them (the CSV had visits=0 on every row), and
+    # Plausible's pages report has none either.
+    "page": [("pageviews", "Pageviews", "int"), _EVENTS[1],
              ("scroll_depth", "Scroll depth", "scroll")],
     "entry": [_VISITS[1], _VISITS[0], *_VISITS[2:]],
     "exit": [("visits", "Exits", "int"), ("exit_rate", "Exit rate", "pct")],

@@ -212,24 +212,20 @@ def breakdown(
 
 
 def _add_page_facts(q: Query, rows: list[dict[str, Any]]) -> None:
-    """Scroll depth of each page row (from the history, as Plausible's: mean deepest scroll
-    per visit); unfiltered rows, which the rollups answer without visits, get their visits
-    there too. Pages whose events are not sealed yet have no scroll depth (None)."""
-    facts = hist.page_facts(q, [r["value"] for r in rows])
+    """Scroll depth of each page row, from the history on both paths (the rollups do not
+    keep scroll): Plausible's, the mean over visits of the deepest scroll reported on the
+    page; None when no engagement event reported one (or it is not sealed yet)."""
+    depth = hist.page_scroll(q, [r["value"] for r in rows])
     for r in rows:
-        _, visits, depth = facts.get(r["value"], (0, 0, None))
-        r["scroll_depth"] = None if depth is None else round(depth, 1)
-        if not q.filters:
-            r["visits"] = visits
+        d = depth.get(r["value"])
+        r["scroll_depth"] = None if d is None else round(d, 1)
 
 
 def _add_exit_rates(q: Query, rows: list[dict[str, Any]]) -> None:
     """Exit rate of each exit page: exits / pageviews of that page in the range."""
     paths = [r["value"] for r in rows]
-    if q.filters:
-        views = {p: f[0] for p, f in hist.page_facts(q, paths).items()}
-    else:
-        views = roll.rollup_pageviews(q, paths)
+    reader = hist.page_pageviews if q.filters else roll.rollup_pageviews
+    views = reader(q, paths)
     for r in rows:
         r["exit_rate"] = min(1.0, _ratio(r["visits"], views.get(r["value"], 0)))
 

@@ -316,7 +316,7 @@ def test_details_view_searches_pages_and_filters(app: App, page: Any) -> None:
     page.wait_for_url("**/dashboard/1/details/pages/?range=30d&device=desktop")
     page.wait_for_selector("#details-results tbody tr")
     assert page.locator("#details-results thead th").all_inner_texts() == [
-        "Top pages", "Pageviews", "Visitors", "Visits", "Scroll depth"]  # fmt: skip
+        "Top pages", "Pageviews", "Visitors", "Scroll depth"]  # fmt: skip
     assert _shown(page) == expected[:100]
     assert "Device: desktop" in page.locator("#filters").inner_text()
     page.screenshot(path=str(REPO_ROOT / "test-artifacts" / "details-full.png"), full_page=True)

@@ -98,8 +98,9 @@ def test_pages_details_page_through_every_value(staff: Client, sealed: dict[str,
     assert len(pageviews) > 100  # more than one page of values
     seen: list[list[str]] = []
     t = _details(staff, "pages", **RANGE)
-    # Scroll depth is a pages metric since issue 16 (item 5): a new column, same order.
-    assert t.head == ["Top pages", "Pageviews", "Visitors", "Visits", "Scroll depth"]
+    # Scroll depth is a pages metric since issue 16 (item 5); pages have no Visits column
+    # (issue 17 item 4: page rollups count none, so it was 0 on every unfiltered row).
+    assert t.head == ["Top pages", "Pageviews", "Visitors", "Scroll depth"]
     assert len(t.rows) == 100 and "prev" not in t.links
     pages = 1
     while True:
@@ -262,38 +263,35 @@ def test_panels_load_as_independent_requests(staff: Client, sealed: dict[str, in
     assert "hx-sync" not in html
 
 
-def test_pages_have_visits_and_scroll_depth_from_the_raw_rows(
-    staff: Client, sealed: dict[str, int]
-) -> None:
-    """Unfiltered pages (rollups) get their visits and Plausible's scroll depth (mean over
-    visits of the deepest scroll on the page) from the history (issue 16 item 5, issue 17
-    item 4: the pages CSV had visits=0 on every row); the CSV has only the page metrics."""
+def test_pages_have_scroll_depth_from_the_raw_rows(staff: Client, sealed: dict[str, int]) -> None:
+    """Plausible's scroll depth (mean over visits of the deepest scroll on the page) on the
+    pages panel, details and CSV (issue 16 item 5); the CSV has only the page metrics, no
+    visits column of zeros (issue 17 item 4)."""
     from collections import defaultdict
 
     deepest: dict[tuple[str, int], int] = defaultdict(int)
-    visits: dict[str, set[int]] = defaultdict(set)
-    rows = Event.objects.filter(site_id=1, ts__date__gte=FIRST, ts__date__lte=LAST)
-    for kind, path, sid, scroll in rows.values_list("kind", "path", "session_id", "scroll"):
-        if kind == "pageview":
-            visits[path].add(sid)
-        elif kind == "engagement":
-            deepest[(path, sid)] = max(deepest[(path, sid)], scroll)
+    rows = Event.objects.filter(site_id=1, kind="engagement", ts__date__gte=FIRST,
+                                ts__date__lte=LAST)  # fmt: skip
+    for path, sid, scroll in rows.values_list("path", "session_id", "scroll"):
+        deepest[(path, sid)] = max(deepest[(path, sid)], scroll)
     depth: dict[str, list[int]] = defaultdict(list)
     for (path, _), scroll in deepest.items():
         if scroll > 0:
             depth[path].append(scroll)
     resp = staff.get("/dashboard/1/panel/pages/", {**RANGE, "format": "csv"})
     lines = resp.content.decode().splitlines()
-    assert lines[0] == "value,pageviews,visitors,visits,scroll_depth"
-    assert len(lines) - 1 == len(visits) > 100  # the CSV has every page (up to 1,000)
+    assert lines[0] == "value,pageviews,visitors,scroll_depth"
+    assert len(lines) - 1 == len(depth) > 100  # the CSV has every page (up to 1,000)
     for line in lines[1:]:
-        path, _, _, n, scroll = line.split(",")
-        assert int(n) == len(visits[path]) > 0
+        path, _, _, scroll = line.split(",")
         assert float(scroll) == round(sum(depth[path]) / len(depth[path]), 1)
     t = _details(staff, "pages", **RANGE)
     first = t.rows[0]
     mean = round(sum(depth[first[0]]) / len(depth[first[0]]), 1)
-    assert first[5] == f"{int(mean + 0.5)}%"
+    assert first[4] == f"{int(mean + 0.5)}%"
+    panel = staff.get("/dashboard/1/panel/pages/", RANGE).content.decode()
+    assert re.findall(r'<th class="num">([^<]+)</th>', panel) == [
+        "Pageviews", "Visitors", "Scroll depth"]  # fmt: skip
 
 
 def test_exit_panel_has_exits_and_exit_rate(staff: Client, sealed: dict[str, int]) -> None:
