@@ -204,9 +204,12 @@ class IngestApp:
             )
         except pipeline.UnknownSiteRef:
             # The snapshot may predate the site: look again in a fresh load (issue 16.1).
-            fresh = await self.sites.reload_on_miss()
+            # A miss may wait up to a second for it, so misses spend the client's rate
+            # tokens: past the rate a client's unknown keys are refused at once.
+            over = self.limiter is not None and not self.limiter.allow(ip)
+            fresh = snapshot if over else await self.sites.reload_on_miss()
             try:
-                if fresh is snapshot:  # the load failed: nothing new to look in
+                if fresh is snapshot:  # over the rate, or the load failed: nothing new
                     raise
                 out = pipeline.process(
                     hits, sites=fresh, ip=ip, ua=ua, ts=self.clock(), limiter=self.limiter

@@ -285,3 +285,18 @@ def test_real_web_process_after_an_idle_spell_accepts_every_beacon_of_a_new_site
     assert sorted(e["url"] for e in events if e["site"] == site_id) == [
         f"https://{domain}/{i}" for i in range(6)
     ]
+
+
+def test_misses_past_the_clients_rate_are_refused_without_a_load() -> None:
+    table = Table(SiteInfo(1, "oldkey", ("old.example",)))
+    cache = SiteCache(loader=table, ttl=60.0, miss_interval=0.0)
+    cache.load_now()
+    limiter = RateLimiter(rate=0.001, burst=2)  # two tokens, no refill during the test
+    app = IngestApp(sites=cache, coalescer=Coalescer(Recorder()), limiter=limiter)
+    table.sites.append(SiteInfo(2, "newkey", ("new.example",)))
+    r = call(app, "POST", "/ingest/e", body=beacon("newkey", "https://new.example/"))
+    assert r.status == 202 and table.loads == 2  # a miss (one token), loaded, accepted (one)
+    r = call(app, "POST", "/ingest/e", body=beacon("junk", "https://x/"))
+    assert r.status == 400 and table.loads == 2  # out of tokens: refused, no load, no wait
+    other = call(app, "POST", "/ingest/e", body=beacon("junk", "https://x/"), client="192.0.2.7")
+    assert other.status == 400 and table.loads == 3  # another client still gets its load
