@@ -11,6 +11,10 @@ for /healthz 200 and the banner, lets the stack idle for ``IDLE_S``, then reads 
   the processes sharing it, so the sum counts it once). ``idle_pss_mb_web`` is the gunicorn
   master plus its workers, each also given as ``idle_pss_mb_web_<n>``; ``idle_processes``
   says how many processes were counted. MB = 10^6 bytes.
+- ``idle_uss_mb_<name>`` and ``idle_uss_mb_total``: USS, the pages only that process holds
+  (Private_Clean + Private_Dirty). PSS also splits shared library pages with every other
+  process on the box that maps them (another stack's weed, other Python processes), so it
+  moves with what else runs; USS does not, and is the memory stopping the process frees.
 - ``load1_before``/``load1_after``: the box's 1-minute load average when the stack started
   and when memory was read (the box is shared: compare runs only with similar load).
 """
@@ -29,16 +33,29 @@ from web.stack.management.commands.status import _children, _cmdline, process_ro
 IDLE_S = 20.0
 
 
-def pss_kib(pid: int) -> int:
-    """The process's proportional set size in KiB (0 when it is gone or unreadable)."""
+def _rollup(pid: int) -> dict[str, int]:
+    """``/proc/<pid>/smaps_rollup`` as field -> KiB (empty when it is gone or unreadable)."""
+    out: dict[str, int] = {}
     try:
         with open(f"/proc/{pid}/smaps_rollup") as f:
             for line in f:
-                if line.startswith("Pss:"):
-                    return int(line.split()[1])
+                parts = line.split()
+                if len(parts) == 3 and parts[2] == "kB":
+                    out[parts[0].rstrip(":")] = int(parts[1])
     except OSError:
-        return 0
-    return 0
+        return {}
+    return out
+
+
+def pss_kib(pid: int) -> int:
+    """The process's proportional set size in KiB (0 when it is gone or unreadable)."""
+    return _rollup(pid).get("Pss", 0)
+
+
+def uss_kib(pid: int) -> int:
+    """The pages only this process holds, in KiB (0 when it is gone or unreadable)."""
+    fields = _rollup(pid)
+    return fields.get("Private_Clean", 0) + fields.get("Private_Dirty", 0)
 
 
 def _tree(pid: int) -> list[int]:
@@ -69,17 +86,21 @@ def stack_processes(state: dict[str, Any]) -> dict[str, list[int]]:
 def pss_metrics(state: dict[str, Any]) -> dict[str, float]:
     """``idle_pss_mb_*`` for every process of the stack (see the module docstring)."""
     metrics: dict[str, float] = {}
-    total = 0
+    total = uss_total = 0
     count = 0
     for name, pids in stack_processes(state).items():
         sizes = [pss_kib(pid) for pid in pids]
+        uss = sum(uss_kib(pid) for pid in pids)
         count += len(pids)
         total += sum(sizes)
+        uss_total += uss
         metrics[f"idle_pss_mb_{name}"] = round(sum(sizes) * 1024 / 1e6, 1)
+        metrics[f"idle_uss_mb_{name}"] = round(uss * 1024 / 1e6, 1)
         if name == "web":
             for i, size in enumerate(sizes):
                 metrics[f"idle_pss_mb_web_{i}"] = round(size * 1024 / 1e6, 1)
     metrics["idle_pss_mb_total"] = round(total * 1024 / 1e6, 1)
+    metrics["idle_uss_mb_total"] = round(uss_total * 1024 / 1e6, 1)
     metrics["idle_processes"] = count
     return metrics
 

@@ -236,6 +236,49 @@ def edges(graph: Graph, *, level: str, tests: bool) -> dict[tuple[str, str], dic
     return out
 
 
+def module_cycles(graph: Graph) -> list[list[str]]:
+    """Import cycles between production modules through module-level imports (those run at
+    import time; a function-level import is how a cycle is deliberately deferred)."""
+    deps: dict[str, set[str]] = defaultdict(set)
+    for imp in graph.imports:
+        if not imp.test and imp.kind == "module" and imp.dst in graph.files:
+            deps[imp.src].add(imp.dst)
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    found: list[list[str]] = []
+    counter = [0]
+
+    def visit(node: str) -> None:  # Tarjan's strongly connected components
+        index[node] = low[node] = counter[0]
+        counter[0] += 1
+        stack.append(node)
+        on_stack.add(node)
+        for nxt in deps.get(node, ()):
+            if nxt not in index:
+                visit(nxt)
+                low[node] = min(low[node], low[nxt])
+            elif nxt in on_stack:
+                low[node] = min(low[node], index[nxt])
+        if low[node] == index[node]:
+            component = []
+            while True:
+                top = stack.pop()
+                on_stack.discard(top)
+                component.append(top)
+                if top == node:
+                    break
+            if len(component) > 1:
+                found.append(sorted(component))
+
+    sys.setrecursionlimit(10_000)
+    for module in sorted(graph.files):
+        if module not in index:
+            visit(module)
+    return found
+
+
 def _cell(counts: dict[str, int]) -> str:
     return " / ".join(str(counts[k]) for k in KINDS)
 
@@ -342,6 +385,10 @@ def main(argv: list[str] | None = None) -> int:
     print_edges("Packages (production code)", edges(graph, level="top", tests=False))
     print_edges("Web apps (production code)", edges(graph, level="apps", tests=False))
     print_edges("Packages (test code)", edges(graph, level="top", tests=True))
+    cycles = module_cycles(graph)
+    print(f"\nModule-level import cycles (production code): {len(cycles)}")
+    for cycle in cycles:
+        print("  " + " <-> ".join(cycle))
     print("\nLargest files (lines, migrations left out)")
     for lines, path in largest_files():
         print(f"  {lines:>5}  {path}")

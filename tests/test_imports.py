@@ -62,3 +62,12 @@ def test_function_level_and_typing_imports_are_told_apart() -> None:
     assert kinds[("cron.main", "web.jobs.runner")] == "function"
     assert kinds[("web.jobs.runner", "web.jobs.table")] == "typing"
     assert kinds[("web.jobs.runner", "web.jobs.models")] == "module"
+
+
+def test_a_module_level_cycle_is_found() -> None:
+    mod = _load()
+    graph = mod.build()
+    assert mod.module_cycles(graph) == []
+    back = mod.Import("web.jobs.models", "web.jobs.runner", "", "module", "x:1", False)
+    graph.imports.append(back)
+    assert any({"web.jobs.models", "web.jobs.runner"} <= set(c) for c in mod.module_cycles(graph))
