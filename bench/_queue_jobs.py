@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from worker.context import BatchContext, JobContext
-from worker.registry import batch_handler, handler
+from web.messaging.handlers import BatchContext, JobContext, batch_handler, handler
 
 
 @handler("notify.bench")

@@ -91,13 +91,7 @@ RULES: list[Rule] = [
 
 # Violations that exist today, each with the issue item that removes it. (source module,
 # imported name as "module" or "module:name", reason.) Keep this list shrinking.
-ALLOWED: list[tuple[str, str, str]] = [
-    ("worker.registry", "web.messaging.envelope:_TYPE_RE", "issue 18 item 2"),
-    ("web.accounts.jobs", "worker.*", "issue 18 item 2: the job contract moves to messaging"),
-    ("web.analytics.jobs", "worker.*", "issue 18 item 2"),
-    ("web.ingest.jobs", "worker.*", "issue 18 item 2"),
-    ("web.media.jobs", "worker.*", "issue 18 item 2"),
-]
+ALLOWED: list[tuple[str, str, str]] = []
 
 
 @dataclass

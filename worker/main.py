@@ -2,7 +2,7 @@
 forever), apply stream/consumer definitions, run the family consumers, drain on SIGTERM.
 
 Environment: HEARTH_WORKER_FAMILIES (comma list, default all), HEARTH_WORKER_JOBS /
-HEARTH_WORKER_EXTRA_JOBS (see worker.registry.job_modules), HEARTH_WORKER_DRAIN_S.
+HEARTH_WORKER_EXTRA_JOBS (see web.messaging.handlers.job_modules), HEARTH_WORKER_DRAIN_S.
 """
 
 from __future__ import annotations
@@ -24,8 +24,8 @@ async def run() -> int:
 
     from web.messaging.client import connect
     from web.messaging.config import CONFIG
+    from web.messaging.handlers import autodiscover
     from web.messaging.streams import ensure_all
-    from worker.registry import autodiscover
     from worker.runtime import Worker
 
     autodiscover()

@@ -1,9 +1,9 @@
 """The worker runtime: per family, fetch only when there is capacity, run handlers in threads,
 settle each message after the effect committed, heartbeat long jobs, drain on SIGTERM.
 
-Settling rules (see worker/errors.py): ack on success; NAK with delay on Retry or on an
-error while deliveries remain; on Permanent, on the last delivery or without a handler:
-record a dead letter in data.db first, then TERM.
+What each outcome settles to (ack, NAK with a delay, dead letter then TERM) is decided in
+one place, worker/settle.py; the handlers and their context are the job contract in
+web/messaging/handlers.py.
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ import contextlib
 import json
 import logging
 import time
-import traceback
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -21,27 +20,27 @@ from django.db import close_old_connections, transaction
 from nats.aio.client import Client as NATS
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
-from nats.js.errors import NotFoundError
 
 from web.core.health import HEARTBEAT_EVERY_S, worker_heartbeat_write
 from web.messaging import jsoncodec, services
-from web.messaging.config import (
-    ADVISORY_CONSUMER,
-    ADVISORY_STREAM,
-    CONFIG,
-    STREAM,
-    Family,
-)
+from web.messaging.config import ADVISORY_CONSUMER, ADVISORY_STREAM, CONFIG, STREAM, Family
 from web.messaging.counters import Counters
 from web.messaging.envelope import CREATED_AT, job_id_of, type_of_subject
-from web.messaging.models import DeadLetter
-from worker.context import ACK, BatchContext, Job, JobContext, Outcome
-from worker.errors import Permanent, Retry
-from worker.registry import HANDLERS, Registration
+from web.messaging.handlers import (
+    ACK,
+    HANDLERS,
+    BatchContext,
+    Job,
+    JobContext,
+    Outcome,
+    Permanent,
+    Registration,
+    Retry,
+)
+from worker.settle import Settler, outcome_of, unrunnable
 
 log = logging.getLogger("worker")
 FETCH_TIMEOUT_S = 1.0  # also how fast a SIGTERM stops fetching
-ALERT_SUBJECT = "events.alerts.deadletters"
 
 
 def decode(msg: Msg) -> Job:
@@ -91,14 +90,6 @@ def _invoke_batch(reg: Registration, payloads: list[dict[str, Any]], ctx: BatchC
     except Exception:
         log.error("batch of %d %s jobs raised", len(payloads), reg.type, exc_info=True)
         raise
-
-
-def _outcome_of(exc: BaseException) -> Outcome:
-    if isinstance(exc, Retry):
-        return Outcome("retry", delay=exc.delay, error=f"Retry: {exc}")
-    if isinstance(exc, Permanent):
-        return Outcome("permanent", error=f"Permanent: {exc}")
-    return Outcome("fail", error="".join(traceback.format_exception(exc)))
 
 
 class FamilyRunner:
@@ -161,12 +152,10 @@ class FamilyRunner:
             if job.delivered > 1:
                 self.w.counters.inc(self.family.name, "redelivered")
             reg = HANDLERS.get(job.type)
-            if job.payload is None:
-                oc = Outcome("permanent", error="body is not a JSON object")
-                self._spawn(self.settle(msg, job, oc))
-            elif reg is None:
-                oc = Outcome("permanent", error=f"no handler registered for {job.type!r}")
-                self._spawn(self.settle(msg, job, oc, reason=DeadLetter.Reason.NO_HANDLER))
+            refused = unrunnable(job, reg)
+            if refused is not None:
+                oc, reason = refused
+                self._spawn(self.settle(msg, job, oc, reason=reason))
             elif reg.batch:
                 groups.setdefault(job.type, []).append((msg, job))
             else:
@@ -211,7 +200,7 @@ class FamilyRunner:
             await self.w.loop.run_in_executor(self.executor, _invoke_single, reg, job, ctx)
             outcome = ACK
         except Exception as exc:
-            outcome = _outcome_of(exc)
+            outcome = outcome_of(exc)
         await self.settle(msg, job, outcome)
 
     async def run_batches(self, reg: Registration) -> None:
@@ -269,7 +258,7 @@ class FamilyRunner:
             await self.w.loop.run_in_executor(self.executor, _invoke_batch, reg, payloads, ctx)
             outcomes = [ctx.outcomes.get(i, ACK) for i in range(len(items))]
         except Exception as exc:
-            outcomes = [_outcome_of(exc)] * len(items)
+            outcomes = [outcome_of(exc)] * len(items)
         # Settled in a task of its own: the next batch goes to the handler thread now, not
         # after hundreds of acks and the fetches they free (the thread idled ~9% of a drain).
         self._spawn(self._settle_all(items, outcomes))
@@ -280,39 +269,9 @@ class FamilyRunner:
         )
 
     async def settle(self, msg: Msg, job: Job, outcome: Outcome, reason: str = "") -> None:
-        fam = self.family
+        """Settle by the policy (worker/settle.py), then free the job's slot."""
         try:
-            if outcome.kind == "ack":
-                await msg.ack()
-                self.w.counters.inc(fam.name, "processed")
-                return
-            self.w.counters.inc(fam.name, "failed")
-            last = job.delivered >= fam.max_deliver
-            if outcome.kind == "permanent" or last:
-                why = reason or (
-                    DeadLetter.Reason.PERMANENT
-                    if outcome.kind == "permanent"
-                    else DeadLetter.Reason.MAX_DELIVERIES
-                )
-                if await self.w.dead_letter(msg.subject, msg.data, job, why, outcome.error):
-                    await msg.term()
-                    self.w.counters.inc(fam.name, "dead_lettered")
-                    log.warning("job %s %s dead-lettered (%s)", job.type, job.id, why)
-                else:  # could not record: leave it to redelivery or the advisory path
-                    await msg.nak(delay=fam.backoff_for(job.delivered))
-                return
-            delay = outcome.delay if outcome.kind == "retry" else fam.backoff_for(job.delivered)
-            log.info(
-                "job %s %s delivery %d: %s; retry in %.1fs",
-                job.type,
-                job.id,
-                job.delivered,
-                (outcome.error.strip().splitlines() or [""])[-1],
-                delay,
-            )
-            await msg.nak(delay=delay)
-        except Exception as exc:  # connection lost: the server redelivers after ack_wait
-            log.warning("could not settle job %s: %r", job.id, exc)
+            await self.w.settler.settle(msg, job, outcome, self.family, reason)
         finally:
             self.active.pop(id(msg), None)
             self.inflight -= 1
@@ -332,6 +291,7 @@ class Worker:
         self.counters = Counters(self.data_dir, families)
         self.runners = [FamilyRunner(self, CONFIG.families[f]) for f in families]
         self.db = ThreadPoolExecutor(max_workers=1, thread_name_prefix="worker-db")
+        self.settler = Settler(nc, js, self.counters, self.db)
         self._loops: list[asyncio.Task[None]] = []
         self._background: list[asyncio.Task[None]] = []
 
@@ -384,38 +344,6 @@ class Worker:
             await asyncio.sleep(HEARTBEAT_EVERY_S)
             self.beat()
 
-    async def dead_letter(
-        self, subject: str, data: bytes, job: Job, reason: str, error: str
-    ) -> bool:
-        """Record the dead letter in data.db (True if stored) and tell staff about it."""
-        try:
-            dl = await self.loop.run_in_executor(
-                self.db,
-                lambda: services.deadletter_record(
-                    job_id=job.id,
-                    job_type=job.type,
-                    subject=subject,
-                    data=data,
-                    headers=job.headers,
-                    error=error,
-                    reason=reason,
-                    deliveries=job.delivered,
-                    stream_seq=job.stream_seq,
-                ),
-            )
-        except Exception:
-            log.exception("could not record dead letter for job %s", job.id)
-            return False
-        # A live hint for the admin (events.alerts.deadletters); losing it loses nothing.
-        alert = {"type": "deadletter", "id": dl.id, "job_type": job.type, "reason": reason}
-        with contextlib.suppress(Exception):
-            await self.nc.publish(
-                ALERT_SUBJECT,
-                json.dumps(alert).encode(),
-                headers={"Nats-Msg-Id": f"deadletter-{dl.id}-{dl.times_dead}"},
-            )
-        return True
-
     async def advisory_loop(self) -> None:
         """Dead-letter jobs whose last delivery was never settled (worker died, ack_wait)."""
         psub = None
@@ -434,43 +362,12 @@ class Worker:
                 continue
             for adv in msgs:
                 try:
-                    await self._handle_max_deliveries(json.loads(adv.data))
+                    await self.settler.max_deliveries(json.loads(adv.data))
                     await adv.ack()
                 except Exception:
                     log.exception("max-deliveries advisory not handled; will retry")
                     with contextlib.suppress(Exception):
                         await adv.nak(delay=5)
-
-    async def _handle_max_deliveries(self, adv: dict[str, Any]) -> None:
-        seq = int(adv["stream_seq"])
-        try:
-            raw = await self.js.get_msg(STREAM, seq)
-        except NotFoundError:
-            return  # settled after all, or already handled
-        headers = dict(raw.headers or {})
-        family = str(adv.get("consumer", "")).removeprefix("jobs-")
-        fam = CONFIG.families.get(family)
-        wait = f"{fam.ack_wait_s:g}s" if fam else "ack_wait"
-        job = Job(
-            id=job_id_of(headers) or f"seq-{seq}",
-            type=type_of_subject(raw.subject or ""),
-            payload={},
-            headers=headers,
-            delivered=int(adv.get("deliveries", 0)),
-            stream_seq=seq,
-            created_at=headers.get(CREATED_AT, ""),
-        )
-        error = (
-            f"delivery {job.delivered} was never settled: the worker died or the handler ran "
-            f"longer than ack_wait ({wait}) without heartbeats"
-        )
-
-        subject, data = raw.subject or "", raw.data or b""
-        if await self.dead_letter(subject, data, job, DeadLetter.Reason.MAX_DELIVERIES, error):
-            with contextlib.suppress(NotFoundError):
-                await self.js.delete_msg(STREAM, seq)
-            self.counters.inc(family or "unknown", "dead_lettered")
-            log.warning("job %s %s dead-lettered (max deliveries, unsettled)", job.type, job.id)
 
     async def relay_loop(self) -> None:
         """Republish outboxed jobs (written by web/cron while NATS was unreachable)."""

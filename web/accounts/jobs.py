@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 from web.accounts import notify
-from worker.context import JobContext
-from worker.errors import Permanent
-from worker.registry import handler
+from web.messaging.handlers import JobContext, Permanent, handler
 
 
 @handler("notify.email")

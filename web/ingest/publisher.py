@@ -10,7 +10,7 @@ Every batch, even of one event, is packed into ``analytics.events`` jobs of up
 to PACK_MAX_EVENTS events each (fewer when a pack would exceed the 64 KiB envelope),
 because JetStream runs with ``sync_interval: always`` and fsyncs every message: one message
 per beacon caps the box at about 2-4k beacons/s (see ADR-I4 in docs/architecture/ingest.md).
-The worker unpacks packs in web/ingest/jobs.py.
+The worker unpacks packs in web/analytics/jobs.py.
 
 A request returns only after the message holding its events was PubAck'ed by JetStream or
 written to the outbox by ``enqueue_many_async``, so a 202 is never a lie. While NATS's

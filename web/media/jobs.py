@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 from web.media import services
-from worker.context import JobContext
-from worker.errors import Permanent, Retry
-from worker.registry import handler
+from web.messaging.handlers import JobContext, Permanent, Retry, handler
 
 # Backoff for S3 outages: 5 s, 10 s, 20 s ... capped at 5 minutes.
 BASE_DELAY = 5.0

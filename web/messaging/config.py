@@ -19,13 +19,14 @@ ADVISORY_CONSUMER = "deadletters"
 MAX_DELIVERIES_ADVISORY = f"$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.{STREAM}.*"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Family:
     """One job family: one durable pull consumer on jobs.<name>.> and its worker limits.
 
     ack_wait sits above the family's p99 job time; the worker also sends in-progress
     heartbeats while a handler runs (for at most max_runtime_s), so ack_wait only expires
     when a worker died. backoff_s is the NAK delay after the n-th failed delivery.
+    Keyword arguments only: seven numbers in a row are easy to swap unnoticed.
     """
 
     name: str
@@ -56,7 +57,7 @@ class Family:
 DEFAULT_FAMILIES: dict[str, Family] = {
     f.name: f
     for f in (
-        # Batches of up to 500 messages, one DB transaction per 2000 events (web/ingest/
+        # Batches of up to 500 messages, one DB transaction per 2000 events (web/analytics/
         # jobs.py); a batch takes well under 5 s. Up to 1000 messages held, so the next batch
         # is fetched while one commits. A small batch lingers 250 ms: a transaction has a
         # fixed cost of ~1 ms (at 10 events a batch, 3x the CPU per event), and rewrites
@@ -66,16 +67,53 @@ DEFAULT_FAMILIES: dict[str, Family] = {
         # throughout, so a second one only waited, and it took later messages first: in
         # 4 paired benchmark runs the drain rate was the same, and engagement events dropped
         # for arriving before their session's pageview fell from 329-460 to 59-80 a run.
-        Family("analytics", 30, 5, (1, 5, 30, 120), 500, 1000, 120, 1, batch_linger_s=0.25),
+        Family(
+            name="analytics",
+            ack_wait_s=30,
+            max_deliver=5,
+            backoff_s=(1, 5, 30, 120),
+            batch=500,
+            max_inflight=1000,
+            max_runtime_s=120,
+            threads=1,
+            batch_linger_s=0.25,
+        ),
         # CPU-bound thumbnails: two at a time on a 2-core box; a big image takes seconds.
         # 8 deliveries: the S3 retry delays (web/media/jobs.py, 5 s doubling to 300 s)
         # then ride out a ~10-minute S3 outage before a job becomes a (replayable) dead
         # letter; with 4, a purge was dead-lettered after ~35 s of outage.
-        Family("images", 120, 8, (5, 30, 120, 300), 2, 2, 600, 2),
+        Family(
+            name="images",
+            ack_wait_s=120,
+            max_deliver=8,
+            backoff_s=(5, 30, 120, 300),
+            batch=2,
+            max_inflight=2,
+            max_runtime_s=600,
+            threads=2,
+        ),
         # Mail and webhooks: slow remote peers, many at once.
-        Family("notify", 60, 6, (2, 10, 60, 300, 900), 20, 16, 120, 8),
+        Family(
+            name="notify",
+            ack_wait_s=60,
+            max_deliver=6,
+            backoff_s=(2, 10, 60, 300, 900),
+            batch=20,
+            max_inflight=16,
+            max_runtime_s=120,
+            threads=8,
+        ),
         # Cleanups and rollups from cron: one at a time.
-        Family("maintenance", 600, 3, (30, 300), 1, 1, 3600, 1),
+        Family(
+            name="maintenance",
+            ack_wait_s=600,
+            max_deliver=3,
+            backoff_s=(30, 300),
+            batch=1,
+            max_inflight=1,
+            max_runtime_s=3600,
+            threads=1,
+        ),
     )
 }
 

@@ -23,7 +23,8 @@ MSG_ID = "Nats-Msg-Id"
 CREATED_AT = "Hearth-Created-At"
 JOB_ID = "Hearth-Job-Id"
 MAX_BODY_BYTES = 64 * 1024
-_TYPE_RE = re.compile(r"^(?P<family>[a-z][a-z0-9_]*)\.(?P<name>[a-z0-9_][a-z0-9_.-]{0,99})$")
+# A job type, "<family>.<name>"; also checked when a handler registers (handlers.py).
+TYPE_RE = re.compile(r"^(?P<family>[a-z][a-z0-9_]*)\.(?P<name>[a-z0-9_][a-z0-9_.-]{0,99})$")
 _ID_RE = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
 
 
@@ -64,7 +65,7 @@ def encode(
     headers: dict[str, str] | None = None,
 ) -> Envelope:
     """Validate and encode a job; raise InvalidJob with a message a developer can act on."""
-    m = _TYPE_RE.match(job_type) if isinstance(job_type, str) else None
+    m = TYPE_RE.match(job_type) if isinstance(job_type, str) else None
     if m is None:
         raise InvalidJob(f"job type must look like '<family>.<name>', got {job_type!r}")
     if m["family"] not in CONFIG.families:

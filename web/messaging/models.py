@@ -73,7 +73,7 @@ class DeadLetter(models.Model):
 class ProcessedJob(models.Model):
     """Job ids whose effect was committed; a handler claims its id in the same transaction.
 
-    This is what makes redelivery after a crash harmless (see worker.registry once=True and
+    This is what makes redelivery after a crash harmless (see web.messaging.handlers once=True and
     services.job_claim). Trimmed after a week, far beyond any redelivery horizon.
     """
 

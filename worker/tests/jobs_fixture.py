@@ -12,10 +12,15 @@ from typing import Any
 
 from django.db import connection, transaction
 
+from web.messaging.handlers import (
+    BatchContext,
+    JobContext,
+    Permanent,
+    Retry,
+    batch_handler,
+    handler,
+)
 from web.messaging.services import job_claim, jobs_claim
-from worker.context import BatchContext, JobContext
-from worker.errors import Permanent, Retry
-from worker.registry import batch_handler, handler
 
 DDL = (
     "CREATE TABLE IF NOT EXISTS test_effects ("

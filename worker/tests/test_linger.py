@@ -12,7 +12,17 @@ import pytest
 from web.messaging.config import Family
 from worker.runtime import FamilyRunner
 
-FAMILY = Family("lingertest", 30, 5, (1,), 500, 1000, 60, 1, batch_linger_s=30.0)
+FAMILY = Family(
+    name="lingertest",
+    ack_wait_s=30,
+    max_deliver=5,
+    backoff_s=(1,),
+    batch=500,
+    max_inflight=1000,
+    max_runtime_s=60,
+    threads=1,
+    batch_linger_s=30.0,
+)
 
 
 async def _linger_done_within(server_pending: int, seconds: float) -> bool:

@@ -9,10 +9,20 @@ import threading
 from types import SimpleNamespace
 
 from web.messaging.config import Family
-from worker.registry import Registration
+from web.messaging.handlers import Registration
 from worker.runtime import FamilyRunner
+from worker.settle import Settler
 
-FAMILY = Family("settletest", 30, 5, (1,), 2, 1000, 60, 1)
+FAMILY = Family(
+    name="settletest",
+    ack_wait_s=30,
+    max_deliver=5,
+    backoff_s=(1,),
+    batch=2,
+    max_inflight=1000,
+    max_runtime_s=60,
+    threads=1,
+)
 
 
 class _Msg:
@@ -39,9 +49,9 @@ async def _scenario() -> tuple[list[int], list[_Msg]]:
         if len(calls) == 2:  # the second batch runs while the first one's acks wait
             loop.call_soon_threadsafe(gate.set)
 
-    worker = SimpleNamespace(
-        stopping=asyncio.Event(), loop=loop, counters=SimpleNamespace(inc=lambda *a: None)
-    )
+    counters = SimpleNamespace(inc=lambda *a: None)
+    settler = Settler(None, None, counters, None)  # type: ignore[arg-type]  # acks only
+    worker = SimpleNamespace(stopping=asyncio.Event(), loop=loop, settler=settler)
     runner = FamilyRunner(worker, FAMILY)  # type: ignore[arg-type]
     msgs = [_Msg(gate) for _ in range(4)]
     job = SimpleNamespace(payload={}, id="j", delivered=1)

@@ -13,9 +13,8 @@ from django.core import mail
 
 from web.accounts import jobs, services, sms
 from web.messaging.config import STREAM
+from web.messaging.handlers import Job, JobContext, Permanent
 from web.messaging.streams import ensure_jobs_stream
-from worker.context import Job, JobContext
-from worker.errors import Permanent
 
 pytestmark = pytest.mark.django_db(databases=["default", "ttl"])
 

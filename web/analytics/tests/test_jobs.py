@@ -7,8 +7,7 @@ import pytest
 from web.analytics.jobs import analytics_event_batch
 from web.analytics.models import Event, Issue
 from web.analytics.tests.conftest import DAY0, ev
-from worker.context import BatchContext, Job
-from worker.registry import HANDLERS
+from web.messaging.handlers import HANDLERS, BatchContext, Job
 
 pytestmark = pytest.mark.django_db
 

@@ -8,10 +8,10 @@ import time
 
 import pytest
 
-from web.ingest.jobs import analytics_events_batch, unpack
+from web.analytics.jobs import analytics_events_batch, unpack
 from web.ingest.publisher import PACK_MAX_EVENTS, pack, publish_packed
 from web.messaging.envelope import encode
-from worker.context import BatchContext, Job
+from web.messaging.handlers import BatchContext, Job
 
 UA = "Mozilla/5.0 (X11; Linux x86_64; rv:132.0) Gecko/20100101 Firefox/132.0"
 
@@ -93,9 +93,8 @@ def test_chunks_hold_whole_packs() -> None:
 def test_a_failed_chunk_redelivers_the_batch_and_committed_packs_are_skipped(  # type: ignore[no-untyped-def]
     settings, monkeypatch
 ) -> None:
-    from web.analytics import writers
+    from web.analytics import jobs, writers
     from web.analytics.models import DedupeKey, Event
-    from web.ingest import jobs
 
     settings.ANALYTICS_LIVE = False
     monkeypatch.setattr(jobs, "CHUNK", 2)

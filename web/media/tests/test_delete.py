@@ -14,7 +14,7 @@ from web.blog.tests.natskit import Collector
 from web.media import jobs, pipeline, services, storage
 from web.media.models import Image, Variant
 from web.media.tests.test_job_s3 import ctx, photo
-from worker.errors import Permanent, Retry
+from web.messaging.handlers import Permanent, Retry
 
 pytestmark = pytest.mark.django_db(databases=["default", "ttl"])
 

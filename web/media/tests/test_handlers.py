@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from web.media.jobs import retry_delay
-from worker.registry import HANDLERS, job_modules
+from web.messaging.handlers import HANDLERS, job_modules
 
 
 def test_handlers_are_discovered_and_registered() -> None:

@@ -13,8 +13,7 @@ from PIL import Image as PILImage
 from web.media import jobs, services
 from web.media.models import Image, Variant
 from web.media.selectors import original_url_for, picture
-from worker.context import Job, JobContext
-from worker.errors import Permanent, Retry
+from web.messaging.handlers import Job, JobContext, Permanent, Retry
 
 pytestmark = pytest.mark.django_db(databases=["default", "ttl"])
 

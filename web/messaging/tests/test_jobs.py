@@ -14,13 +14,12 @@ from django.contrib.auth import get_user_model
 
 from web.messaging.config import DEFAULT_FAMILIES, STREAM
 from web.messaging.envelope import CREATED_AT, MSG_ID, InvalidJob, encode
+from web.messaging.handlers import BatchContext, Job, handler
 from web.messaging.jobs import enqueue, enqueue_async, enqueue_many, enqueue_many_async
 from web.messaging.metrics import render
 from web.messaging.models import OutboxJob
 from web.messaging.streams import ensure_all
 from web.stack.servers import free_port
-from worker.context import BatchContext, Job
-from worker.registry import handler
 
 TTL = pytest.mark.django_db(databases=["default", "ttl"])
 
