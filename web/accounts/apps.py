@@ -9,12 +9,9 @@ class AccountsConfig(AppConfig):
         from web.db_router import register_ttl_model
 
         register_ttl_model("accounts.logincode")
+        # The rate counter moved to web.core; its old migrations still run on ttl.db.
         register_ttl_model("accounts.ratecounter")
-        try:
-            from web.core.ttl import register_cleaner
-        except ImportError:  # the backups app owns the cleanup job; without it, no cleanup
-            return
-        from web.accounts.cleanup import clean_codes, clean_rate_counters
+        from web.accounts.cleanup import clean_codes
+        from web.core.ttl import register_cleaner
 
         register_cleaner("accounts.codes", clean_codes)
-        register_cleaner("accounts.rate_counters", clean_rate_counters)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from web.accounts import ratelimit
 from web.accounts.models import LoginCode
 
 
@@ -12,8 +11,3 @@ def clean_codes(now: datetime) -> int:
     """Expired one-time codes (a used or burnt code is already gone)."""
     deleted, _ = LoginCode.objects.filter(expires_at__lt=now).delete()
     return deleted
-
-
-def clean_rate_counters(now: datetime) -> int:
-    """Rate-limit windows that have ended."""
-    return ratelimit.purge_expired(now=now.timestamp())

@@ -34,12 +34,3 @@ class LoginCode(models.Model):
 
     def __str__(self) -> str:
         return f"code for {self.email}"
-
-
-class RateCounter(models.Model):
-    """A fixed-window counter (ttl.db), bumped with one UPSERT; see ratelimit.py."""
-
-    key = models.CharField(max_length=200, primary_key=True)
-    window_start = models.BigIntegerField()
-    count = models.PositiveIntegerField(default=0)
-    expires_at = models.BigIntegerField(db_index=True)

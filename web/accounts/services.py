@@ -29,8 +29,8 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
-from web.accounts import ratelimit
 from web.accounts.models import LoginCode, Profile
+from web.core import ratelimit
 
 log = logging.getLogger(__name__)
 

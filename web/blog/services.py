@@ -14,10 +14,10 @@ from django.utils import timezone
 from django.utils.html import strip_tags
 from django.utils.text import Truncator, slugify
 
-from web.accounts import ratelimit
 from web.blog import live
 from web.blog.markdown import render_comment, render_post
 from web.blog.models import Comment, Post
+from web.core import ratelimit
 
 log = logging.getLogger(__name__)
 

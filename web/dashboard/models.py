@@ -90,14 +90,6 @@ class CompactState(models.Model):
 # --- ttl.db --------------------------------------------------------------------------------
 
 
-class RateCounter(models.Model):
-    """Fixed-window request counter (UPSERT), e.g. key ``api:<token id>:<minute>``."""
-
-    key = models.CharField(max_length=100, primary_key=True)
-    count = models.IntegerField(default=0)
-    expires_at = models.FloatField()  # unix seconds
-
-
 class AlertState(models.Model):
     """Dedupe and rate limit of alerts: one row per alert key (kind + subject)."""
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-import time
 from datetime import UTC, date, datetime, timedelta
 
 from django.db import connections, transaction
 from django.utils import timezone
 
+from web.core import ratelimit
 from web.dashboard.models import ApiToken, Funnel, PublicLink
 
 TOKEN_PREFIX = "hth_"
@@ -49,28 +49,12 @@ def token_revoke(*, token_id: int) -> None:
 
 
 def rate_hit(*, key: str, limit: int, window_s: int = 60, now: float | None = None) -> int:
-    """Count one request in the fixed window of ``key`` (UPSERT in ttl.db); raise RateLimited
-    once the window holds more than ``limit``. Returns the count so far."""
-    now = time.time() if now is None else now
-    window = int(now // window_s)
-    expires = (window + 1) * window_s
-    with connections["ttl"].cursor() as cur:
-        cur.execute(
-            "INSERT INTO dashboard_ratecounter (key, count, expires_at) VALUES (%s, 1, %s) "
-            "ON CONFLICT(key) DO UPDATE SET count=count+1 RETURNING count",
-            [f"{key}:{window}", expires],
-        )
-        (count,) = cur.fetchone()
-    if count > limit:
-        raise RateLimited(max(1, int(expires - now)))
-    return int(count)
-
-
-def ratecounters_clean(now: datetime) -> int:
-    """ttl cleanup: drop counters of past windows."""
-    with connections["ttl"].cursor() as cur:
-        cur.execute("DELETE FROM dashboard_ratecounter WHERE expires_at<%s", [now.timestamp()])
-        return cur.rowcount
+    """Count one request in the fixed window of ``key`` (web.core.ratelimit); raise
+    RateLimited once the window holds more than ``limit``. Returns the count so far."""
+    hit = ratelimit.count(key, limit=limit, window_s=window_s, now=now)
+    if not hit.allowed:
+        raise RateLimited(hit.retry_after)
+    return hit.count
 
 
 def public_link_create(*, site_id: int) -> PublicLink:

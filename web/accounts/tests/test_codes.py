@@ -168,9 +168,10 @@ def test_open_redirect_is_refused(_no_enqueue) -> None:  # type: ignore[no-untyp
 
 
 def test_ttl_cleanup_removes_expired_codes_and_windows() -> None:
-    from web.accounts import ratelimit
-    from web.accounts.cleanup import clean_codes, clean_rate_counters
-    from web.accounts.models import RateCounter
+    from web.accounts.cleanup import clean_codes
+    from web.core import ratelimit
+    from web.core.models import RateCounter
+    from web.core.ratelimit import clean_rate_counters
     from web.core.ttl import CLEANERS
 
     assert CLEANERS["accounts.codes"] is clean_codes

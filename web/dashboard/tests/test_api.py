@@ -104,7 +104,7 @@ def test_rate_limit_is_429_with_retry_after(client: Client, seeded: dict[str, in
         from django.db import connections
 
         with connections["ttl"].cursor() as cur:
-            cur.execute("SELECT SUM(count) FROM dashboard_ratecounter")
+            cur.execute("SELECT SUM(count) FROM core_ratecounter")
             assert cur.fetchone()[0] >= 6
 
 
