@@ -10,6 +10,8 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -83,3 +85,25 @@ def production_env(data_dir: Path, **extra: str) -> dict[str, str]:
     )
     env.update(extra)
     return env
+
+
+def wait_until(
+    predicate: Callable[[], Any], *, timeout: float, interval: float = 0.05, message: str = ""
+) -> Any:
+    """Poll ``predicate`` until it returns something truthy and return that value.
+
+    The one polling helper for tests: a test waits on the condition it needs, never on a
+    fixed sleep. Exceptions from the predicate propagate (a probe may fail fast, e.g. when
+    the process it watches exited). Raises AssertionError naming ``message``, the timeout
+    and the last value seen.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        last = predicate()
+        if last:
+            return last
+        if time.monotonic() >= deadline:
+            raise AssertionError(
+                f"timed out after {timeout}s waiting for {message or predicate!r} (last: {last!r})"
+            )
+        time.sleep(interval)
