@@ -39,19 +39,14 @@ __all__ = [
 
 
 def _publish(subject: str, data: dict, *, wait: bool = True) -> None:
-    """Publish a live event if web.live is available. Live views are best effort: a failure
-    here must never fail (and so redeliver) a batch that is already committed.
+    """Publish a live event. Live views are best effort: a failure here must never fail (and
+    so redeliver) a batch that is already committed.
     settings.ANALYTICS_LIVE = False turns it off (unit tests, the worker benchmark)."""
     if not getattr(settings, "ANALYTICS_LIVE", True):
         return
-    try:
-        from web.live.publish import publish_event
-    except ImportError:
-        return
-    try:
-        publish_event(subject, data, wait=wait)
-    except Exception as exc:  # the batch is committed; live is best effort
-        log.warning("live publish to %s failed: %s", subject, exc)
+    from web.live.publish import publish_best_effort
+
+    publish_best_effort(subject, data, wait=wait)
 
 
 def _publish_batch(res: BatchResult, now: float) -> None:

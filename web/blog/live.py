@@ -8,14 +8,12 @@ Payloads carry rendered, sanitised HTML so every browser shows the same thing th
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 from django.urls import reverse
 
 from web.blog.fragments import comment_html
-
-log = logging.getLogger(__name__)
+from web.live.publish import publish_best_effort
 
 ALERT_SUBJECT = "events.alerts.comments"
 
@@ -30,16 +28,8 @@ def post_channel(post_id: int) -> str:
 
 
 def _publish(subject: str, data: dict[str, Any], *, id: str) -> None:
-    try:
-        from web.live.publish import publish_event
-    except ImportError:
-        log.warning("web.live.publish is not available; %s not sent", subject)
-        return
-    try:
-        publish_event(subject, data, id=id)
-    except Exception:
-        # Live delivery is best effort: the comment is committed and shows on reload.
-        log.exception("live publish to %s failed", subject)
+    # Live delivery is best effort: the comment is committed and shows on reload.
+    publish_best_effort(subject, data, id=id)
 
 
 def comment_payload(comment: Any) -> dict[str, Any]:

@@ -154,12 +154,9 @@ def _release(key: str) -> None:
 
 
 def _publish(kind: str, payload: dict[str, Any]) -> None:
-    try:
-        from web.live.publish import publish_event
+    from web.live.publish import publish_best_effort
 
-        publish_event(f"events.alerts.{kind}", payload)
-    except Exception as exc:  # live display is best effort; email still goes out
-        log.warning("alert publish failed: %s", exc)
+    publish_best_effort(f"events.alerts.{kind}", payload)  # the email still goes out
 
 
 def _recipients() -> list[str]:

@@ -172,3 +172,17 @@ def publish_event(
     """
     payload, headers = _encode(subject, data, id)
     _thread_publisher.publish(subject, payload, headers, wait=wait)
+
+
+def publish_best_effort(
+    subject: str, data: dict[str, Any], *, id: str | None = None, wait: bool = True
+) -> bool:
+    """publish_event for callers whose own work is already done (a committed comment or
+    batch, an alert whose email still goes out): live display is best effort, so any error
+    is logged and swallowed. Returns False when the event was not handed over."""
+    try:
+        publish_event(subject, data, id=id, wait=wait)
+    except Exception as exc:  # a live view missing one event must never undo the caller
+        log.warning("live publish to %s failed: %s", subject, exc)
+        return False
+    return True
