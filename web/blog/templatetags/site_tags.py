@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import inspect
 import logging
 import time
@@ -40,13 +39,11 @@ def _site1_key() -> str | None:
 def _script_tag_func() -> Any:
     """web.ingest.tracker.script_tag if the ingest app provides it (lazy import).
 
-    Fallback: the ingest app's documented `snippet(site_key)` for site 1. None when neither
-    exists, and the page renders without a tracker.
+    Fallback: the ingest app's documented `snippet(site_key)` for site 1. None when the
+    module has neither, and the page renders without a tracker.
     """
-    try:
-        module = importlib.import_module("web.ingest.tracker")
-    except ImportError:
-        return None
+    from web.ingest import tracker as module
+
     func = getattr(module, "script_tag", None)
     if func is not None:
         return func

@@ -56,10 +56,7 @@ i = Issue.objects.create(site_id=1, fingerprint='layout', kind='js', type='Refer
 IssueEvent.objects.create(issue=i, event_id='layout-1', ts=now, url='https://example.com/blog',
     message=i.message, stack='at https://example.com/static/app.js:12:5', browser='Chrome',
     os='Linux')
-try:
-    from web.jobs.models import JobRun
-except ImportError:
-    from web.backups.models import JobRun
+from web.jobs.models import JobRun
 from datetime import timedelta
 for job, ok in (("backup daily", True), ("backup weekly", True), ("backup biweekly", False)):
     JobRun.objects.create(job=job, started_at=now - timedelta(hours=3),
