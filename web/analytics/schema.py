@@ -9,9 +9,10 @@ never stored (the worker turns it into a salted visitor id and a country).
 
 from __future__ import annotations
 
-from typing import Literal, NotRequired, TypedDict
+from typing import Literal, NotRequired, TypedDict, get_args
 
 EventKind = Literal["pageview", "custom", "engagement", "error", "csp"]
+EVENT_KINDS: frozenset[str] = frozenset(get_args(EventKind))  # for run-time checks
 
 
 class AnalyticsEvent(TypedDict):

@@ -18,9 +18,9 @@ from ua_parser.regex import Resolver
 
 from web.analytics import referrers
 from web.analytics.records import SESSION_TIMEOUT, Rec
+from web.analytics.schema import EVENT_KINDS
 from web.analytics.timefmt import DAY, HOUR
 
-KINDS = frozenset({"pageview", "custom", "engagement", "error", "csp"})
 MAX_PATH = 500
 UTM_KEYS = ("utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content")
 
@@ -44,7 +44,7 @@ def validate(p: object) -> dict:
         raise Drop("validate", "invalid")
     if (
         type(p.get("site")) is not int
-        or p.get("kind") not in KINDS
+        or p.get("kind") not in EVENT_KINDS
         or not isinstance(p.get("ts"), int | float)
         or not isinstance(p.get("url", ""), str)
         or not isinstance(p.get("ip", ""), str)

@@ -30,8 +30,6 @@ MAX_BATCH = 50
 MAX_SCREEN = 100_000
 MAX_ENGAGED_MS = 24 * 3600 * 1000
 
-KINDS = frozenset({"pageview", "custom", "engagement", "error", "csp"})
-
 
 @dataclass(slots=True)
 class Hit:
