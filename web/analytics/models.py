@@ -173,7 +173,21 @@ class Goal(models.Model):
 # --- Rollups (kept forever) ---------------------------------------------------------------
 
 
-class Rollup(models.Model):
+class RollupCounters(models.Model):
+    """The counters every rollup table sums (hourly rollups, the hourly site graph and the
+    dashboard's day/month compactions), so they are named and typed once."""
+
+    pageviews = models.BigIntegerField(default=0)
+    events = models.BigIntegerField(default=0)
+    visitors_day = models.BigIntegerField(default=0)  # a visitor once per UTC day
+    bounces = models.BigIntegerField(default=0)
+    duration_ms = models.BigIntegerField(default=0)  # engaged time
+
+    class Meta:
+        abstract = True
+
+
+class Rollup(RollupCounters):
     """Hourly counters per site x dimension x value, upserted by the worker.
 
     Dimensions: page, entry, exit, source, medium, referrer, utm_source, utm_medium,
@@ -186,13 +200,8 @@ class Rollup(models.Model):
     hour = models.DateTimeField()  # UTC, truncated to the hour
     dim = models.CharField(max_length=16)
     value = models.CharField(max_length=500)
-    pageviews = models.BigIntegerField(default=0)
-    events = models.BigIntegerField(default=0)
     visitors = models.BigIntegerField(default=0)
-    visitors_day = models.BigIntegerField(default=0)
     sessions = models.BigIntegerField(default=0)  # sessions whose attribute/entry/exit is value
-    bounces = models.BigIntegerField(default=0)
-    duration_ms = models.BigIntegerField(default=0)  # engaged time
 
     class Meta:
         constraints = [
@@ -202,20 +211,15 @@ class Rollup(models.Model):
         ]
 
 
-class SessionsHourly(models.Model):
+class SessionsHourly(RollupCounters):
     """The site-level hourly graph: sessions started and active, visitors, bounces, time."""
 
     site = models.ForeignKey(Site, on_delete=models.CASCADE, db_constraint=False, db_index=False)
     hour = models.DateTimeField()
     started = models.BigIntegerField(default=0)
     active = models.BigIntegerField(default=0)  # sessions with any event in this hour
-    pageviews = models.BigIntegerField(default=0)
-    events = models.BigIntegerField(default=0)
     errors = models.BigIntegerField(default=0)
     visitors = models.BigIntegerField(default=0)
-    visitors_day = models.BigIntegerField(default=0)
-    bounces = models.BigIntegerField(default=0)
-    duration_ms = models.BigIntegerField(default=0)
 
     class Meta:
         constraints = [

@@ -1,5 +1,5 @@
 """Dashboard-owned tables: API tokens, public links, funnels, a compacted copy of the hourly
-rollups for long ranges, and (in ttl.db) the API rate counter and alert dedupe state."""
+rollups for long ranges, and (in ttl.db) the alert dedupe state."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import secrets
 
 from django.db import models
 
-from web.analytics.models import Site
+from web.analytics.models import RollupCounters, Site
 
 
 def _new_share_key() -> str:
@@ -54,7 +54,7 @@ class Funnel(models.Model):
         return self.name
 
 
-class PeriodRollup(models.Model):
+class PeriodRollup(RollupCounters):
     """Rollup rows summed per UTC day ('d') or month ('m'): derived from analytics_rollup by
     services.rollups_compact, rebuildable at any time. Long ranges read these instead of
     hundreds of thousands of hourly rows (see dashboard.md, "Query plan")."""
@@ -64,12 +64,7 @@ class PeriodRollup(models.Model):
     start = models.DateField()  # the day, or the first of the month
     dim = models.CharField(max_length=16)
     value = models.CharField(max_length=500)
-    pageviews = models.BigIntegerField(default=0)
-    events = models.BigIntegerField(default=0)
-    visitors_day = models.BigIntegerField(default=0)
     sessions = models.BigIntegerField(default=0)
-    bounces = models.BigIntegerField(default=0)
-    duration_ms = models.BigIntegerField(default=0)
 
     class Meta:
         constraints = [
