@@ -50,6 +50,27 @@ def ts_str(ts: float) -> str:
     return f"{prefix}{int((ts - sec) * 1e6):06d}"
 
 
+def ms_str(ms: int) -> str:
+    """Unix milliseconds as ts_str's text, exact (no float rounding of the fraction)."""
+    sec, frac = divmod(ms, 1000)
+    prefix = _sec_cache.get(sec)
+    if prefix is None:
+        if len(_sec_cache) > 100_000:
+            _sec_cache.clear()
+        prefix = _sec_cache[sec] = time.strftime("%Y-%m-%d %H:%M:%S.", time.gmtime(sec))
+    return f"{prefix}{frac:03d}000"
+
+
+def sec_str(ts: float | None = None) -> str:
+    """Unix seconds (default: now) as Django's SQLite datetime text, whole seconds."""
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(time.time() if ts is None else ts))
+
+
+def iso_z(dt: datetime) -> str:
+    """An aware datetime as ISO 8601 in UTC with a trailing Z (the JSON API's time text)."""
+    return dt.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
 def parse_ts(v: object) -> float:
     """Unix seconds from a stored datetime/date (Django's SQLite converters may already
     have turned the text into a datetime or date)."""

@@ -24,6 +24,8 @@ from typing import Any
 from django.conf import settings
 from django.db import connections
 
+from web.analytics.timefmt import sec_str
+
 log = logging.getLogger(__name__)
 
 KINDS = ("traffic", "errors", "deadletters", "backups")
@@ -82,7 +84,7 @@ def traffic_rates(site_id: int, *, now: float | None = None) -> list[int]:
     now = time.time() if now is None else now
     current = int(now // BUCKET_S)
     first = current - BASELINE_BUCKETS
-    since = datetime.fromtimestamp(first * BUCKET_S, UTC).strftime("%Y-%m-%d %H:%M:%S")
+    since = sec_str(first * BUCKET_S)
     with connections["default"].cursor() as cur:
         cur.execute(
             "SELECT CAST(strftime('%%s', substr(ts,1,19)) AS INTEGER) / %s, COUNT(*) "

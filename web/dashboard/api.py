@@ -13,6 +13,7 @@ from django.http import HttpRequest, JsonResponse
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 
+from web.analytics.timefmt import iso_z
 from web.dashboard import panels as P
 from web.dashboard import selectors as sel
 from web.dashboard.models import ApiToken
@@ -64,8 +65,8 @@ def _envelope(q: sel.Query, results: Any, panel: str | None = None) -> dict[str,
         "site_id": q.site_id,
         "range": {
             "name": q.range,
-            "start": q.start.isoformat().replace("+00:00", "Z"),
-            "end": q.end.isoformat().replace("+00:00", "Z"),
+            "start": iso_z(q.start),
+            "end": iso_z(q.end),
             "interval": q.interval,
         },
         "filters": dict(q.filters),

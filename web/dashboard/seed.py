@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import json
 import random
-import time
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -47,6 +46,7 @@ from web.analytics import writers
 from web.analytics.records import SESSION_TIMEOUT
 from web.analytics.sqlbatch import insert_rows
 from web.analytics.steps import session_id_for
+from web.analytics.timefmt import ms_str
 
 PAGES = (
     ["/", "/blog", "/about", "/pricing", "/signup", "/docs", "/contact"]
@@ -374,20 +374,6 @@ def _rollup_rows(
     return roll, hourly
 
 
-_sec_prefix: dict[int, str] = {}
-
-
-def _ts(ms: int) -> str:
-    """Unix milliseconds as the worker's datetime text (timefmt.ts_str: microseconds)."""
-    sec, frac = divmod(ms, 1000)
-    prefix = _sec_prefix.get(sec)
-    if prefix is None:
-        if len(_sec_prefix) > 200_000:
-            _sec_prefix.clear()
-        prefix = _sec_prefix[sec] = time.strftime("%Y-%m-%d %H:%M:%S.", time.gmtime(sec))
-    return f"{prefix}{frac:03d}000"
-
-
 # The worker's statements (web/analytics/writers.py), so seeded rows are written exactly as
 # the worker writes them; the hourly graph's errors column is 0 in every seeded row.
 _ROLLUP_SQL = f"{writers.UPSERT_ROLLUP} VALUES (?,?,?,?,?,?,?,?,?,?,?) {writers.UPSERT_ROLLUP_TAIL}"
@@ -411,21 +397,21 @@ def _raw_rows(site_id: int, visits: list[Visit], hour_s: str, tag: str) -> tuple
         t = v.start_ms
         n = 0
         for path, ms in zip(v.pages, v.engaged, strict=True):
-            append((f"{eid}{n}", site_id, _ts(t), "pageview", "pageview", HOSTNAME, path,
+            append((f"{eid}{n}", site_id, ms_str(t), "pageview", "pageview", HOSTNAME, path,
                     *tail, 0, 0, "{}"))  # fmt: skip
             n += 1
             if n == 1:
                 for j, (name, props) in enumerate(v.custom):
-                    append((f"{eid}{n}", site_id, _ts(t + ms // 2 + j), "custom", name,
+                    append((f"{eid}{n}", site_id, ms_str(t + ms // 2 + j), "custom", name,
                             HOSTNAME, path, *tail, 0, 0, props))  # fmt: skip
                     n += 1
             t += ms
-            append((f"{eid}{n}", site_id, _ts(t), "engagement", "engagement", HOSTNAME, path,
+            append((f"{eid}{n}", site_id, ms_str(t), "engagement", "engagement", HOSTNAME, path,
                     *tail, ms, 100 if ms > 20_000 else 40, "{}"))  # fmt: skip
             n += 1
             t += 1000
         sessions.append(
-            (sid, site_id, vid, _ts(v.start_ms), _ts(t - 1000), v.pages[0], v.pages[-1],
+            (sid, site_id, vid, ms_str(v.start_ms), ms_str(t - 1000), v.pages[0], v.pages[-1],
              len(v.pages), len(v.custom), 0, v.duration_ms, int(v.bounce), src, med, ref,
              *v.utm, "", "", "", v.country, v.device, v.browser, v.os, hour_s)
         )  # fmt: skip

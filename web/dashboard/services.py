@@ -10,6 +10,7 @@ from datetime import UTC, date, datetime, timedelta
 from django.db import connections, transaction
 from django.utils import timezone
 
+from web.analytics.timefmt import sec_str
 from web.core import ratelimit
 from web.dashboard.models import ApiToken, Funnel, PublicLink
 
@@ -139,7 +140,7 @@ def rollups_compact(
             "INSERT INTO dashboard_compactstate (site_id, through, updated_at) VALUES (%s,%s,%s) "
             "ON CONFLICT(site_id) DO UPDATE SET through=excluded.through, "
             "updated_at=excluded.updated_at",
-            [site_id, str(through), datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S")],
+            [site_id, str(through), sec_str()],
         )
     return {"days": (through - first).days, "rows": rows}
 

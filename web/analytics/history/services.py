@@ -21,6 +21,7 @@ from django.conf import settings
 from django.db import connections, transaction
 
 from web.analytics.history import engine, files, schema
+from web.analytics.timefmt import sec_str
 
 log = logging.getLogger(__name__)
 
@@ -104,7 +105,7 @@ def _insert_segment(cur: Any, name: str, level: int, lo: int, hi: int, path: Pat
         "INSERT INTO analytics_segment (name, level, min_seq, max_seq, rows, bytes, min_ts, "
         "max_ts, created_at, uploaded) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, 0)",
         [name, level, lo, hi, rows, path.stat().st_size, _ts(min_ts), _ts(max_ts),
-         datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S")],
+         sec_str()],
     )  # fmt: skip
     return span
 
@@ -149,7 +150,7 @@ def _seal_locked(batch: int) -> dict[str, int]:
             cur.execute(
                 "UPDATE analytics_historystate SET sealed_seq = %s, span_s = max(span_s, %s), "
                 "updated_at = %s WHERE id = 1 AND sealed_seq = %s",
-                [hi, span, datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S"), watermark],
+                [hi, span, sec_str(), watermark],
             )
             if cur.rowcount != 1:
                 raise HistoryError(f"sealed watermark moved under a seal of {lo}..{hi}")
