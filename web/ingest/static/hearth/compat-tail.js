@@ -1,7 +1,7 @@
-h=w.hearth||(()=>0);
+h=w.hearth||(()=>0);r=h.p||h;
 w.plausible=h;
-w.umami={track:(m,o)=>h(typeof m=="string"?m:"pageview",{props:o}),identify:()=>0};
-w.goatcounter={count:o=>h(o?.event?o.path:"pageview")};
-for(r of q)h(...r);
-d.addEventListener("click",c,!0)
+w.umami={track:(m,o)=>typeof m=="string"?h(m,{props:o}):r(),identify:()=>0};
+w.goatcounter={count:o=>o?.event?h(o.path):r()};
+for(c of q)h(...c);
+G&&!N&&r()
 }(window,document,document.currentScript,location);

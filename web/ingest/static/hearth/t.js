@@ -21,7 +21,7 @@ function click(e){var t=e.target.closest&&e.target.closest("a,[data-hearth-event
 if(m=t.getAttribute("data-hearth-event")){for(i=0;a=t.attributes[i++];)if(!a.name.indexOf("data-hearth-prop-"))p[a.name.slice(17)]=a.value;ev(m,{props:p})}
 else if(t.href)t.host&&t.host!=l.host?ev("Outbound Link: Click",{props:{url:t.href}}):X.test(t.pathname)&&ev("File Download",{props:{url:t.href}})}
 var q=w.hearth&&w.hearth.q||[],hp=history.pushState,on=function(o,e,f){o.addEventListener(e,f,{capture:!0,passive:!0})};
-w.hearth=ev;
+w.hearth=ev;ev.p=pv;
 history.pushState=function(){hp.apply(this,arguments);M||pv()};
 M||on(w,"popstate",pv);H&&!M&&on(w,"hashchange",pv);
 on(w,"scroll",sc);on(d,"click",click);on(d,"auxclick",click);
