@@ -7,7 +7,8 @@ import time
 from datetime import datetime
 
 from django.db import connections
-from django.db.models import QuerySet, Sum
+from django.db.models import Q, QuerySet, Sum
+from django.db.models.expressions import RawSQL
 
 from web.analytics.models import Issue, Rollup, SessionsHourly
 from web.analytics.timefmt import ts_str
@@ -65,27 +66,23 @@ def issue_list(*, site_id: int | None = None, status: str | None = "open") -> Qu
     return qs.order_by("-last_seen")
 
 
-def issue_search(*, q: str, site_id: int | None = None, limit: int = 50) -> list[Issue]:
-    """Issues whose type, message or culprit contain `q` (any fragment of 3+ characters,
-    case-insensitive) through the FTS5 trigram index; shorter queries fall back to LIKE."""
-    q = q.strip()
-    if not q:
-        return []
-    if len(q) < 3:
-        qs = Issue.objects.filter(message__icontains=q)
-        if site_id is not None:
-            qs = qs.filter(site_id=site_id)
-        return list(qs.order_by("-last_seen")[:limit])
-    phrase = '"' + q.replace('"', '""') + '"'  # one literal phrase, no FTS operators
-    with connections["default"].cursor() as cur:
-        cur.execute(
-            "SELECT rowid FROM analytics_issue_fts WHERE analytics_issue_fts MATCH %s "
-            "ORDER BY rank LIMIT %s",
-            [phrase, limit * 4 if site_id is not None else limit],
-        )
-        ids = [r[0] for r in cur.fetchall()]
-    by_id = Issue.objects.in_bulk(ids)
-    found = [by_id[i] for i in ids if i in by_id]
+def issue_search(
+    *, q: str = "", site_id: int | None = None, status: str | None = None, limit: int = 50
+) -> list[Issue]:
+    """Issues newest first, of one site and one status if given, whose type, message or
+    culprit contain ``q`` (any fragment, case-insensitive): through the FTS5 trigram index
+    for 3+ characters, LIKE for shorter terms; an empty ``q`` matches every issue. The one
+    issue search: the dashboard's error list reads it through statusreads."""
+    qs = Issue.objects.all()
     if site_id is not None:
-        found = [i for i in found if i.site_id == site_id]
-    return found[:limit]
+        qs = qs.filter(site_id=site_id)
+    if status:
+        qs = qs.filter(status=status)
+    q = q.strip()
+    if len(q) >= 3:
+        phrase = '"' + q.replace('"', '""') + '"'  # one literal phrase, no FTS operators
+        fts = "SELECT rowid FROM analytics_issue_fts WHERE analytics_issue_fts MATCH %s"
+        qs = qs.filter(id__in=RawSQL(fts, [phrase]))
+    elif q:
+        qs = qs.filter(Q(type__icontains=q) | Q(message__icontains=q) | Q(culprit__icontains=q))
+    return list(qs.order_by("-last_seen")[:limit])

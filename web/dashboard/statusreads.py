@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from web.analytics.models import Site
-from web.analytics.selectors import visitors_now
+from web.analytics.selectors import issue_search, visitors_now
 from web.dashboard.querying import DAY
 from web.dashboard.rollupreads import day_text, fetch, ts_text
 
@@ -28,30 +28,16 @@ def realtime_snapshot(site_id: int, *, now: float | None = None) -> dict[str, An
 def issues_search(
     site_id: int, *, search: str = "", status: str = "open", limit: int = 50
 ) -> list[dict[str, Any]]:
-    """Issues newest first; ``search`` uses the FTS5 trigram index (3+ characters) and falls
-    back to LIKE for shorter terms."""
-    where, params = ["i.site_id=%s"], [site_id]
-    if status:
-        where.append("i.status=%s")
-        params.append(status)
-    if search and len(search) >= 3:
-        where.append(
-            "i.id IN (SELECT rowid FROM analytics_issue_fts WHERE analytics_issue_fts MATCH %s)"
-        )
-        params.append('"' + search.replace('"', '""') + '"')
-    elif search:
-        where.append("(i.message LIKE %s OR i.type LIKE %s)")
-        params += [f"%{search}%"] * 2
-    rows = fetch(
-        "SELECT i.id, i.kind, i.type, i.message, i.culprit, i.count, i.sessions, i.status, "
-        f"i.first_seen, i.last_seen FROM analytics_issue i WHERE {' AND '.join(where)} "
-        "ORDER BY i.last_seen DESC LIMIT %s",
-        [*params, limit],
-    )
+    """The error list: web.analytics.selectors.issue_search as rows for the template."""
     keys = ("id", "kind", "type", "message", "culprit", "count", "sessions", "status")
+    found = issue_search(q=search, site_id=site_id, status=status, limit=limit)
     return [
-        {**dict(zip(keys, r[:8], strict=True)), "first_seen": _dt(r[8]), "last_seen": _dt(r[9])}
-        for r in rows
+        {
+            **{k: getattr(i, k) for k in keys},
+            "first_seen": _dt(i.first_seen),
+            "last_seen": _dt(i.last_seen),
+        }
+        for i in found
     ]
 
 
