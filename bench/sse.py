@@ -191,7 +191,7 @@ def run() -> dict[str, float]:
     os.environ.pop("AWS_CA_BUNDLE", None)
     _raise_nofile(12_000)  # inherited by the server process too
 
-    from web.live.tests.serverkit import Server, server_env
+    from web.core.testing.server import Server, server_env
     from web.stack.servers import NatsServer, wait_until
 
     root = Path(tempfile.mkdtemp(prefix="hearth-bench-sse-"))

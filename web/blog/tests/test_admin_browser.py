@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 
 from web.blog.tests.sitekit import seed, site_env
+from web.core.testing.server import Server
 from web.env import REPO_ROOT
-from web.live.tests.serverkit import Server
 
 pytestmark = pytest.mark.browser
 

@@ -11,7 +11,7 @@ import pytest
 
 from web.blog.tests.sitekit import seed, site_env
 from web.core.testing import stop_group
-from web.live.tests.serverkit import Server
+from web.core.testing.server import Server
 
 pytestmark = pytest.mark.browser
 

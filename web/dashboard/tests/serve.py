@@ -9,8 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from web.core.testing.server import Server, free_port, server_env  # noqa: F401
 from web.env import REPO_ROOT
-from web.live.tests.serverkit import Server, free_port, server_env  # noqa: F401
 
 SEED_EVENTS = 6000
 SEED_DAYS = 7

@@ -18,12 +18,12 @@ from pathlib import Path
 
 import pytest
 
+from web.core.testing.server import PY, Server, SseClient, SseEvent, server_env
 from web.env import REPO_ROOT
 from web.live import channels
 from web.live.hub import Hub
 from web.live.publish import publish_event
 from web.live.runtime import end_revoked_streams
-from web.live.tests.serverkit import PY, Server, SseClient, SseEvent, server_env
 
 RECHECK_S = 0.5  # runtime.ACCESS_RECHECK_S in the test server (30 s in production)
 MAX_PER_IP = 3  # sse.MAX_STREAMS_PER_IP in the test server (20 in production)

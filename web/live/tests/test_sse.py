@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from web.core.testing import launch_chromium
+from web.core.testing.server import Server, SseClient, server_env, setup_users
 from web.live.publish import publish_event
-from web.live.tests.serverkit import Server, SseClient, server_env, setup_users
 
 PUBLIC = ["metrics.views.1", "comments.post_7", "comments.post_8", "comments.post_9"]
 
@@ -257,8 +257,8 @@ def test_delivery_resumes_after_nats_restart_and_old_ids_reset(ready: Live, nats
 
 
 def test_publish_returns_quickly_and_drops_when_nats_is_unreachable(settings) -> None:  # type: ignore[no-untyped-def]
+    from web.core.testing.server import free_port
     from web.live import publish
-    from web.live.tests.serverkit import free_port
 
     settings.ENV = dataclasses.replace(settings.ENV, nats_url=f"nats://127.0.0.1:{free_port()}")
     dropped = publish.dropped

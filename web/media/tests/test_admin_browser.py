@@ -15,8 +15,8 @@ from PIL import Image as PILImage
 
 from web.blog.tests.sitekit import seed, site_env
 from web.core.testing import stop_group
+from web.core.testing.server import Server
 from web.env import REPO_ROOT
-from web.live.tests.serverkit import Server
 
 pytestmark = pytest.mark.browser
 ARTIFACTS = REPO_ROOT / "test-artifacts"

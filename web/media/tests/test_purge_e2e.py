@@ -16,8 +16,8 @@ from botocore.exceptions import ClientError
 
 from web.blog.tests.sitekit import seed, site_env
 from web.core.testing import stop_group
+from web.core.testing.server import Server
 from web.env import REPO_ROOT
-from web.live.tests.serverkit import Server
 
 
 def _objects_left(s3, keys: list[tuple[str, str]]) -> list[str]:  # type: ignore[no-untyped-def]

@@ -1,7 +1,7 @@
 """Helpers to run the real ASGI app (web.asgi) under uvicorn in subprocesses, and a tiny
 blocking SSE client. Used by the tests and by bench/sse.py.
 
-``web.live.tests.serverkit:application`` is web.asgi's application plus public-channel checks
+``web.core.testing.server:application`` is web.asgi's application plus public-channel checks
 that allow exactly the channels in HEARTH_TEST_PUBLIC_CHANNELS (comma-separated), standing in
 for the checks the blog and dashboard apps register. Without that variable (but with
 HEARTH_TEST_LIVE_KNOBS=1) the apps' real checks stay. Limits can be shortened for a test:
@@ -75,7 +75,7 @@ def server_env(*, nats_url: str, data_dir: Path, public: list[str]) -> dict[str,
 def setup_users(env: dict[str, str]) -> dict[str, str]:
     """Migrate auth+sessions in the server's data dir; return session keys by user name."""
     out = subprocess.run(
-        [PY, "-m", "web.live.tests.serverkit", "setup-users"],
+        [PY, "-m", "web.core.testing.server", "setup-users"],
         env=env,
         cwd=REPO_ROOT,
         capture_output=True,
@@ -124,7 +124,7 @@ class Server:
     log: Path | None = None
     proc: subprocess.Popen[bytes] | None = None
 
-    def start(self, app: str = "web.live.tests.serverkit:application") -> Server:
+    def start(self, app: str = "web.core.testing.server:application") -> Server:
         out = self.log.open("wb") if self.log else subprocess.DEVNULL
         # --no-proxy-headers as in production (web/core/gunicorn_worker.py): plain uvicorn
         # would believe X-Forwarded-For from 127.0.0.1, i.e. from every test client.

@@ -1,4 +1,8 @@
-"""Shared test support: how browser tests start Debian's Chromium through Playwright.
+"""The one test kit every app's tests share (fixtures live in the root conftest.py).
+
+- here: Chromium for Playwright, environments for child processes (process_env,
+  production_env), stopping them (stop_group), polling (wait_until);
+- web.core.testing.server: the real ASGI app under uvicorn and a blocking SSE client.
 
 Playwright downloads no browser here; Debian's chromium is installed by `make test`
 (scripts/ensure-chromium.sh). Without the background-networking flags Chromium keeps
