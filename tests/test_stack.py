@@ -12,6 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from web.core.testing import wait_until
 from web.env import REPO_ROOT
 from web.stack.harness import StackRun
 
@@ -46,15 +47,6 @@ def _healthy(stack: StackRun) -> bool:
         return stack.health().status_code == 200
     except httpx.HTTPError:
         return False
-
-
-def _wait(predicate, timeout: float, what: str) -> None:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.25)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 @pytest.fixture(scope="module")
@@ -144,7 +136,7 @@ def test_a_beacon_reaches_the_columnar_history_within_a_minute(stack: StackRun) 
         finally:
             con.close()
 
-    _wait(sealed, timeout=60, what=f"{path} in a history segment")
+    wait_until(sealed, timeout=60, interval=0.25, message=f"{path} in a history segment")
     print(f"beacon sealed after {time.monotonic() - sent:.1f}s")
 
 
@@ -159,19 +151,20 @@ def test_kill_9_of_a_child_is_restarted_and_health_returns(stack: StackRun, vict
         owner = victim
     restarts = stack.state["services"][owner]["restarts"]
     os.kill(pid, signal.SIGKILL)
-    _wait(
+    wait_until(
         lambda: (
             stack.state["services"][owner]["restarts"] > restarts
             and stack.state["services"][owner]["pid"] not in (None, pid)
         ),
         timeout=30,
-        what=f"{owner} restart",
+        interval=0.25,
+        message=f"{owner} restart",
     )
-    _wait(lambda: _healthy(stack), timeout=90, what="health back to 200")
+    wait_until(lambda: _healthy(stack), timeout=90, interval=0.25, message="health back to 200")
     new_pid = stack.state["services"][owner]["pid"]
     assert _alive(new_pid)
     if owner == "litestream":
-        _wait(lambda: _cron_pid(stack) != pid, timeout=30, what="a new cron")
+        wait_until(lambda: _cron_pid(stack) != pid, timeout=30, interval=0.25, message="a new cron")
     assert f"{owner} (pid " in stack.log() and "exited with code" in stack.log()
 
 
@@ -180,10 +173,16 @@ def test_ctrl_c_stops_everything(stack: StackRun) -> None:
     gunicorn_workers = _children(stack.state["services"]["web"]["pid"])
     # make itself dies of the SIGINT (as in a terminal); the supervisor stops the children.
     assert stack.stop() in (0, -signal.SIGINT, 2), stack.log()[-2000:]
-    _wait(
+    wait_until(
         lambda: not any(_alive(p) for p in pids + gunicorn_workers),
         timeout=30,
-        what="every process gone",
+        interval=0.25,
+        message="every process gone",
     )
-    _wait(lambda: "stopped; no process left behind" in stack.log(), 10, "the stop message")
+    wait_until(
+        lambda: "stopped; no process left behind" in stack.log(),
+        timeout=10,
+        interval=0.25,
+        message="the stop message",
+    )
     assert "Traceback" not in stack.log()

@@ -14,6 +14,7 @@ import pytest
 from web.analytics import pipeline
 from web.analytics.services import events_process_batch
 from web.analytics.tests.conftest import ev
+from web.core.testing import wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
@@ -46,9 +47,8 @@ class Subscriber:
         await nc.close()
 
     def wait(self, n: int, timeout: float = 10) -> list[tuple[str, dict[str, Any]]]:
-        deadline = time.monotonic() + timeout
-        while len(self.msgs) < n and time.monotonic() < deadline:
-            time.sleep(0.05)
+        """The messages so far, once there are at least ``n``."""
+        wait_until(lambda: len(self.msgs) >= n, timeout=timeout, message=f"{n} messages")
         return list(self.msgs)
 
     def close(self) -> None:

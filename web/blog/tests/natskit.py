@@ -6,10 +6,11 @@ from __future__ import annotations
 import asyncio
 import json
 import threading
-import time
 from typing import Any
 
 import nats
+
+from web.core.testing import wait_until
 
 
 class Collector:
@@ -49,7 +50,7 @@ class Collector:
         self._thread.join(5)
 
     def wait_for(self, n: int, timeout: float = 3.0) -> list[dict[str, Any]]:
-        deadline = time.monotonic() + timeout
-        while len(self.messages) < n and time.monotonic() < deadline:
-            time.sleep(0.01)
+        """The messages so far, once there are at least ``n``."""
+        wait_until(lambda: len(self.messages) >= n, timeout=timeout, interval=0.01,
+                   message=f"{n} messages")  # fmt: skip
         return list(self.messages)

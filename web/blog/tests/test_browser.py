@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from web.blog.tests.sitekit import seed, site_env
-from web.core.testing import stop_group
+from web.core.testing import stop_group, wait_until
 from web.core.testing.server import Server
 
 pytestmark = pytest.mark.browser
@@ -158,14 +158,18 @@ def test_admin_upload_is_processed_by_the_real_worker(browser, site, tmp_path) -
         page.set_input_files("#id_upload", str(upload))
         page.click("input[name=_continue]")
         page.wait_for_url("**/admin/media/image/*/change/**")
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
+
+        def processed() -> bool:
             if page.locator(".field-preview img").count():
-                break
-            time.sleep(0.5)
+                return True
             page.reload()
-        else:
-            raise AssertionError(f"not processed in 30 s; worker log:\n{log.read_text()[-3000:]}")
+            return False
+
+        try:
+            wait_until(processed, timeout=30, interval=0.5)
+        except AssertionError:
+            log_tail = log.read_text()[-3000:]
+            raise AssertionError(f"not processed in 30 s; worker log:\n{log_tail}") from None
         thumb = page.locator(".field-preview img")
         assert thumb.get_attribute("alt") == "Uploaded through the admin"
         page.wait_for_function(

@@ -17,11 +17,11 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from web.core.testing import wait_until
 from web.env import REPO_ROOT
 
 PY = sys.executable
@@ -135,16 +135,18 @@ class Server:
             env=self.env, cwd=REPO_ROOT, stdout=out, stderr=subprocess.STDOUT,
             start_new_session=True,
         )  # fmt: skip
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"uvicorn exited with {self.proc.returncode}; see {self.log}")
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
-                    return self
-            except OSError:
-                time.sleep(0.1)
-        raise RuntimeError("uvicorn did not listen within 30 s")
+        wait_until(self._listening, timeout=30, interval=0.1, message="uvicorn listening")
+        return self
+
+    def _listening(self) -> bool:
+        assert self.proc is not None
+        if self.proc.poll() is not None:
+            raise RuntimeError(f"uvicorn exited with {self.proc.returncode}; see {self.log}")
+        try:
+            with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
+                return True
+        except OSError:
+            return False
 
     @property
     def url(self) -> str:
@@ -258,6 +260,22 @@ class SseClient:
 
     def close(self) -> None:
         self.sock.close()
+
+
+def wait_delivering(client: SseClient, channel: str, *, timeout: float = 20.0) -> None:
+    """Publish probes to ``channel`` until ``client`` gets one as a message: the server
+    subscribes in the background, so a stream that is open may not deliver yet. Set a short
+    socket timeout on the client first (each read waits that long for a probe)."""
+    from web.live.publish import publish_event
+
+    def delivered() -> bool:
+        publish_event(f"events.{channel}", {"probe": True})
+        try:
+            return client.next_event().event == "message"
+        except TimeoutError:
+            return False
+
+    wait_until(delivered, timeout=timeout, interval=0, message=f"{channel} delivering an event")
 
 
 if __name__ == "__main__" and sys.argv[1:] == ["setup-users"]:

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from web.core.http_protocol import FLUSH_AT, CoalescingTransport
+from web.core.testing import wait_until
 from web.stack.servers import free_port
 
 REPO = Path(__file__).resolve().parents[3]
@@ -135,15 +136,15 @@ def test_uvicorn_with_the_protocol_answers_and_streams() -> None:
         cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
     )  # fmt: skip
     try:
-        deadline = time.monotonic() + 30
-        while True:
+
+        def listening() -> socket.socket | None:
             try:
-                sock = socket.create_connection(("127.0.0.1", port), timeout=1)
-                break
+                return socket.create_connection(("127.0.0.1", port), timeout=1)
             except OSError:
                 assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
-                assert time.monotonic() < deadline, "uvicorn did not listen"
-                time.sleep(0.1)
+                return None
+
+        sock = wait_until(listening, timeout=30, interval=0.1, message="uvicorn did not listen")
         with sock:
             for _ in range(2):  # keep-alive: two answers on one connection
                 sock.sendall(b"POST /ingest/e HTTP/1.1\r\nhost: x\r\ncontent-length: 0\r\n\r\n")

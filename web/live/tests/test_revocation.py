@@ -9,6 +9,7 @@ nats-server, and the revocation done through the services the dashboard and admi
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import json
 import subprocess
@@ -18,7 +19,15 @@ from pathlib import Path
 
 import pytest
 
-from web.core.testing.server import PY, Server, SseClient, SseEvent, server_env
+from web.core.testing import wait_until
+from web.core.testing.server import (
+    PY,
+    Server,
+    SseClient,
+    SseEvent,
+    server_env,
+    wait_delivering,
+)
 from web.env import REPO_ROOT
 from web.live import channels
 from web.live.hub import Hub
@@ -100,16 +109,8 @@ def _open(stack: Stack, channel: str, **kw) -> SseClient:  # type: ignore[no-unt
 def _receive_a_message(client: SseClient, channel: str) -> None:
     """Publish probes until one arrives (the server subscribes in the background)."""
     client.sock.settimeout(0.3)
-    deadline = time.monotonic() + 20
     try:
-        while time.monotonic() < deadline:
-            publish_event(f"events.{channel}", {"probe": True})
-            try:
-                if client.next_event().event == "message":
-                    return
-            except TimeoutError:
-                continue
-        raise AssertionError(f"{channel} never delivered an event")
+        wait_delivering(client, channel, timeout=20)
     finally:
         client.sock.settimeout(5)
 
@@ -119,23 +120,30 @@ def _events_until_end(client: SseClient, channel: str, *, within: float) -> list
     Fails if it is still open after ``within`` seconds."""
     client.sock.settimeout(0.2)
     got: list[SseEvent] = []
-    deadline = time.monotonic() + within
     next_publish = 0.0
-    while time.monotonic() < deadline:
+
+    def ended() -> bool:
+        nonlocal next_publish
         if time.monotonic() >= next_publish:
             publish_event(f"events.{channel}", {"after": "revoked"})
             next_publish = time.monotonic() + 0.1
         try:
             got.append(client.next_event())  # a fresh generator: a timeout would end one
         except TimeoutError:
-            continue
+            return False
         except StopIteration:
-            return got
-    kinds = sorted({e.event for e in got})
-    raise AssertionError(
-        f"{channel}: stream still open {within} s after revocation; it got {len(got)} more"
-        f" events ({kinds})"
-    )
+            return True
+        return False
+
+    try:
+        wait_until(ended, timeout=within, interval=0)
+    except AssertionError:
+        kinds = sorted({e.event for e in got})
+        raise AssertionError(
+            f"{channel}: stream still open {within} s after revocation; it got {len(got)} more"
+            f" events ({kinds})"
+        ) from None
+    return got
 
 
 def _assert_ended_with_forbidden(got: list[SseEvent], channel: str) -> None:
@@ -151,14 +159,15 @@ def _assert_ended_with_forbidden(got: list[SseEvent], channel: str) -> None:
 
 def _refused(stack: Stack, channel: str) -> bool:
     """A new connection is refused (403) within a few seconds (the cache's lifetime)."""
-    deadline = time.monotonic() + channels.CACHE_SECONDS + 3
-    while time.monotonic() < deadline:
+
+    def refused() -> bool:
         client = SseClient(stack.server.port, f"/live/events/?channel={channel}", timeout=5)
         status = client.status
         client.close()
-        if status == 403:
-            return True
-        time.sleep(0.3)
+        return status == 403
+
+    with contextlib.suppress(AssertionError):
+        return wait_until(refused, timeout=channels.CACHE_SECONDS + 3, interval=0.3)
     return False
 
 
@@ -212,13 +221,15 @@ def test_streams_per_client_ip_are_capped_with_a_429(stack: Stack) -> None:
             assert "too many open live streams" in json.loads(body)["error"]
         # A closed stream frees its place.
         held.pop().close()
-        deadline = time.monotonic() + 5
-        while True:
+
+        def reopened() -> SseClient | None:
             client = SseClient(stack.server.port, f"/live/events/?channel={channel}")
-            if client.status == 200 or time.monotonic() > deadline:
-                break
+            if client.status == 200:
+                return client
             client.close()
-            time.sleep(0.1)
+            return None
+
+        client = wait_until(reopened, timeout=5, interval=0.1, message="a place for a stream")
         held.append(client)
         assert client.status == 200
     finally:

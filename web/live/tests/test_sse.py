@@ -3,6 +3,7 @@ HTTP client and headless Chromium."""
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import time
@@ -12,8 +13,15 @@ from pathlib import Path
 
 import pytest
 
-from web.core.testing import launch_chromium
-from web.core.testing.server import Server, SseClient, server_env, setup_users
+from web.core.testing import launch_chromium, wait_until
+from web.core.testing.server import (
+    Server,
+    SseClient,
+    SseEvent,
+    server_env,
+    setup_users,
+    wait_delivering,
+)
 from web.live.publish import publish_event
 
 PUBLIC = ["metrics.views.1", "comments.post_7", "comments.post_8", "comments.post_9"]
@@ -37,15 +45,7 @@ def _wait_delivering(server: Server, channel: str, nats_url: str) -> None:
     client = SseClient(server.port, f"/live/events/?channel={channel}", timeout=0.3)
     try:
         assert client.next_event().event == "stream-open"
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            publish_event(f"events.{channel}", {"probe": True})
-            try:
-                if client.next_event().event == "message":
-                    return
-            except TimeoutError:
-                continue
-        raise AssertionError(f"{server.url} never delivered an event")
+        wait_delivering(client, channel, timeout=20)
     finally:
         client.close()
 
@@ -234,17 +234,20 @@ def test_delivery_resumes_after_nats_restart_and_old_ids_reset(ready: Live, nats
     # The memory stream died with the server; the web process recreates it and its consumer.
     marker = uuid.uuid4().hex
     client.sock.settimeout(0.5)
-    deadline = time.monotonic() + 30
-    got = None
-    while got is None and time.monotonic() < deadline:
+
+    def marked() -> SseEvent | None:
         publish_event("events.comments.post_9", {"marker": marker})
         try:
             for ev in client.events():
                 if ev.event == "message" and json.loads(ev.data).get("marker") == marker:
-                    got = ev
-                    break
+                    return ev
         except TimeoutError:
-            continue
+            pass
+        return None
+
+    got = None
+    with contextlib.suppress(AssertionError):
+        got = wait_until(marked, timeout=30, interval=0)
     client.close()
     assert got is not None, "no delivery after nats-server restart"
     assert int(got.id.rsplit(":", 1)[1]) > int(before.id.rsplit(":", 1)[1])
