@@ -1,6 +1,6 @@
-"""Fixtures for worker and messaging tests: one migrated data dir per session, fresh streams
-and tables per test, and settings.ENV pointed at the session's nats-server so a test can
-enqueue in-process."""
+"""Fixtures for the worker tests: one migrated data dir per session, fresh streams and tables
+per test, and settings.ENV pointed at the session's nats-server so a test can enqueue
+in-process (the real worker and producers run as subprocesses: harness.py)."""
 
 from __future__ import annotations
 
@@ -11,15 +11,10 @@ import pytest
 
 from worker.tests.harness import Harness, migrate
 
-_shared: dict[str, Harness] = {}
-
 
 @pytest.fixture(scope="session")
 def _queue_harness(nats_server, tmp_path_factory: pytest.TempPathFactory) -> Harness:  # type: ignore[no-untyped-def]
-    # Shared by worker/tests and web/messaging/tests (each conftest registers the fixture).
-    if "h" not in _shared:
-        _shared["h"] = migrate(tmp_path_factory.mktemp("queue-data"), nats_server)
-    return _shared["h"]
+    return migrate(tmp_path_factory.mktemp("queue-data"), nats_server)
 
 
 @pytest.fixture

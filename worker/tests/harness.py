@@ -15,7 +15,6 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,6 +22,7 @@ from typing import Any
 import httpx
 import nats
 
+from web.core.testing import wait_until
 from web.env import REPO_ROOT
 
 PY = sys.executable
@@ -41,17 +41,6 @@ FAST = {
 }
 
 
-def wait_for(probe: Any, *, timeout: float, what: str, every: float = 0.1) -> Any:
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        last = probe()
-        if last:
-            return last
-        time.sleep(every)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what} (last: {last!r})")
-
-
 @dataclass
 class Proc:
     proc: subprocess.Popen[bytes]
@@ -66,7 +55,7 @@ class Proc:
                 raise AssertionError(f"process exited early:\n{self.output()[-3000:]}")
             return "worker ready" in self.output()
 
-        wait_for(ready, timeout=timeout, what="worker ready")
+        wait_until(ready, timeout=timeout, message="worker ready")
 
     def signal(self, sig: int) -> None:
         if self.proc.poll() is None:

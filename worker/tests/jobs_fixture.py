@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import time
+from pathlib import Path
 from typing import Any
 
 from django.db import connection, transaction
@@ -67,6 +68,9 @@ def test_batch(payloads: list[dict[str, Any]], ctx: BatchContext) -> None:
     with transaction.atomic():
         good = [i for i, p in enumerate(payloads) if not p.get("poison")]
         new = jobs_claim(job_ids=[ctx.jobs[i].id for i in good])
+        for p in payloads:
+            if p.get("started"):  # tells a test the batch now runs (and holds its slot)
+                Path(p["started"]).touch()
         if sleep:
             time.sleep(sleep)  # inside the transaction: a kill here must roll back
         for i in good:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import collections
 import json
 
-from worker.tests.harness import Harness, wait_for
+from web.core.testing import wait_until
+from worker.tests.harness import Harness
 
 BATCH_JOBS = 1200  # three analytics batches (500, 500, 200), one transaction each
 SINGLE_JOBS = 24
@@ -41,17 +42,17 @@ def test_kill9_mid_batch_every_job_takes_effect_exactly_once(queue: Harness) -> 
     def kinds() -> collections.Counter[str]:
         return collections.Counter(kind for _, kind, _ in queue.effects())
 
-    wait_for(lambda: kinds()["batch"] >= 1, timeout=30, what="first batch committed")
+    wait_until(lambda: kinds()["batch"] >= 1, timeout=30, message="first batch committed")
     worker.signal(9)
     worker.wait(10)
     before = kinds()
     assert before["batch"] < BATCH_JOBS and before["single"] < SINGLE_JOBS, before
 
     queue.start_worker(HEARTH_JOBS_MAX_DELIVER="6")
-    wait_for(
+    wait_until(
         lambda: len(queue.effects()) >= BATCH_JOBS + SINGLE_JOBS,
         timeout=60,
-        what="all effects after restart",
+        message="all effects after restart",
     )
 
     effects = queue.effects()
@@ -71,5 +72,5 @@ def test_kill9_mid_batch_every_job_takes_effect_exactly_once(queue: Harness) -> 
             for name in ("jobs-analytics", "jobs-notify")
         )
 
-    wait_for(settled, timeout=10, what="every job acked")
+    wait_until(settled, timeout=10, message="every job acked")
     assert queue.sql("SELECT count(*) FROM messaging_deadletter") == [(0,)]

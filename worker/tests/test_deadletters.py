@@ -6,8 +6,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from web.core.testing import wait_until
 from web.messaging.jobs import enqueue_many
-from worker.tests.harness import Harness, wait_for
+from worker.tests.harness import Harness
 
 
 def _dead(queue: Harness) -> dict[str, tuple[str, int, str, str]]:
@@ -31,10 +32,10 @@ def test_poison_dead_letters_after_max_deliver_others_flow_and_replay_works(
         ]
     )
 
-    wait_for(
+    wait_until(
         lambda: len(queue.effects()) == 150 and len(_dead(queue)) == 3,
         timeout=30,
-        what="good jobs done and poison dead-lettered",
+        message="good jobs done and poison dead-lettered",
     )
     dead = _dead(queue)
     assert dead["poison-0"][:2] == ("max_deliveries", 3)
@@ -58,10 +59,10 @@ def test_poison_dead_letters_after_max_deliver_others_flow_and_replay_works(
     healed.touch()  # the bug is fixed; replay the job
     out = queue.manage("queue", "replay", str(poison_id)).stdout
     assert "1 replayed" in out
-    wait_for(
+    wait_until(
         lambda: any(j == "poison-0" for j, _, _ in queue.effects()),
         timeout=15,
-        what="replayed job to take effect",
+        message="replayed job to take effect",
     )
     assert _dead(queue)["poison-0"][3] == "replayed"
     assert queue.manage("queue", "replay", "99999", check=False).returncode != 0
@@ -71,7 +72,7 @@ def test_poison_dead_letters_after_max_deliver_others_flow_and_replay_works(
         notify = queue.worker_counters().get("notify", {})
         return notify.get("dead_lettered") == 2 and notify.get("processed", 0) >= 51
 
-    wait_for(flushed, timeout=10, what="worker counters flushed")
+    wait_until(flushed, timeout=10, message="worker counters flushed")
     s = json.loads(queue.manage("queue", "stats", "--json").stdout)
     assert s["families"]["notify"]["dead_lettered"] == 2
     assert s["families"]["analytics"]["dead_lettered"] == 1
@@ -86,15 +87,17 @@ def test_poison_dead_letters_after_max_deliver_others_flow_and_replay_works(
 def test_unsettled_last_delivery_is_dead_lettered_from_the_advisory(queue: Harness) -> None:
     worker = queue.start_worker(families="notify", HEARTH_JOBS_MAX_DELIVER="1")
     enqueue_many([("notify.test_effect", {"n": 0, "sleep": 30}, "hang-0")])
-    wait_for(
+    wait_until(
         lambda: queue.consumers()["jobs-notify"]["num_ack_pending"] == 1,
         timeout=10,
-        what="job in flight",
+        message="job in flight",
     )
     worker.signal(9)  # dies during its only delivery: nobody settles it
     worker.wait(10)
     queue.start_worker(families="notify", HEARTH_JOBS_MAX_DELIVER="1")
-    dead = wait_for(lambda: _dead(queue).get("hang-0"), timeout=20, what="advisory dead letter")
+    dead = wait_until(
+        lambda: _dead(queue).get("hang-0"), timeout=20, message="advisory dead letter"
+    )
     assert dead[:2] == ("max_deliveries", 1)
     assert "never settled" in dead[2]
     shown = queue.sql("SELECT data, subject FROM messaging_deadletter WHERE job_id='hang-0'")

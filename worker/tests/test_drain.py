@@ -6,9 +6,10 @@ import collections
 import signal
 import time
 
+from web.core.testing import wait_until
 from web.messaging.jobs import enqueue_many
 from worker.runtime import FETCH_TIMEOUT_S
-from worker.tests.harness import Harness, wait_for
+from worker.tests.harness import Harness
 
 IN_FLIGHT = 8
 
@@ -20,16 +21,16 @@ def test_sigterm_finishes_inflight_jobs_acks_them_and_fetches_nothing_new(
     enqueue_many(
         [("notify.test_effect", {"n": i, "sleep": 4.0}, f"d-{i}") for i in range(IN_FLIGHT)]
     )
-    wait_for(
+    wait_until(
         lambda: queue.consumers()["jobs-notify"]["num_ack_pending"] == IN_FLIGHT,
         timeout=10,
-        what="all jobs in flight",
+        message="all jobs in flight",
     )
     assert queue.effects() == []
 
     started = time.monotonic()
     worker.signal(signal.SIGTERM)
-    wait_for(lambda: "draining" in worker.output(), timeout=5, what="drain to start")
+    wait_until(lambda: "draining" in worker.output(), timeout=5, message="drain to start")
     # A pull already outstanding at SIGTERM is honoured (it expires within FETCH_TIMEOUT_S);
     # after that, jobs published while the worker drains stay in the stream.
     time.sleep(FETCH_TIMEOUT_S + 0.3)
@@ -49,13 +50,13 @@ def test_sigterm_finishes_inflight_jobs_acks_them_and_fetches_nothing_new(
 def test_in_progress_heartbeats_keep_a_long_job_from_being_redelivered(queue: Harness) -> None:
     queue.start_worker(families="notify", HEARTH_JOBS_ACK_WAIT_S="1")
     enqueue_many([("notify.test_effect", {"n": 0, "sleep": 3.0}, "long-0")])
-    counters = wait_for(
+    counters = wait_until(
         lambda: (
             queue.worker_counters().get("notify", {}).get("processed")
             and queue.worker_counters()["notify"]
         ),
         timeout=15,
-        what="long job processed",
+        message="long job processed",
     )
     # Without heartbeats the server would redeliver after 1 s and the worker would fetch
     # the copy while the first run still sleeps.

@@ -12,7 +12,8 @@ from typing import Any
 import pytest
 
 from web.core import health
-from worker.tests.harness import Harness, wait_for
+from web.core.testing import wait_until
+from worker.tests.harness import Harness
 
 EVERY_S = 5.0  # web.core.health.HEARTBEAT_EVERY_S
 
@@ -42,7 +43,7 @@ def test_worker_heartbeat_at_start_while_idle_and_after_stop(
     assert worker["ok"] is True, worker
 
     # Idle (no job at all): the heartbeat still moves on.
-    wait_for(lambda: _beat(queue)["at"] > first["at"] + 1, timeout=EVERY_S + 3, what="a beat")
+    wait_until(lambda: _beat(queue)["at"] > first["at"] + 1, timeout=EVERY_S + 3, message="a beat")
 
     w.signal(signal.SIGTERM)
     assert w.wait(20) == 0, w.output()
@@ -58,7 +59,11 @@ def test_worker_heartbeat_at_start_while_idle_and_after_stop(
     w.signal(signal.SIGKILL)
     w.wait(10)
     monkeypatch.setattr(health, "WORKER_STALE_S", 1.0)
-    time.sleep(1.5)
+    wait_until(
+        lambda: health.worker_heartbeat_read(queue.data_dir)["age_s"] > health.WORKER_STALE_S,
+        timeout=5,
+        message="the last heartbeat to pass the stale limit",
+    )
     env = dataclasses.replace(settings.ENV, data_dir=queue.data_dir)
     [worker] = [r for r in health.check_all(env, worker_grace_s=0) if r.name == "worker"]
     assert worker.ok is False and "last heartbeat" in worker.detail, worker

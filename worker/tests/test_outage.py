@@ -7,7 +7,8 @@ import collections
 import json
 import time
 
-from worker.tests.harness import Harness, wait_for
+from web.core.testing import wait_until
+from worker.tests.harness import Harness
 
 OUTAGE_S = 60.0
 RATE = 20  # jobs/s per producer
@@ -22,15 +23,24 @@ def test_nats_down_60s_producers_use_outbox_and_every_job_is_handled_once(
     pipelined = queue.produce(
         "notify.test_effect", COUNT, prefix="async", mode="async", batch=10, rate=RATE
     )
-    wait_for(lambda: len(queue.effects()) >= 40, timeout=20, what="jobs flowing before outage")
+    wait_until(lambda: len(queue.effects()) >= 40, timeout=20, message="jobs flowing before outage")
 
     queue.nats.stop()
     down_at = time.monotonic()
     outbox = lambda: queue.sql("SELECT count(*) FROM messaging_outboxjob", db="ttl")[0][0]  # noqa: E731
-    wait_for(lambda: outbox() > 0, timeout=10, what="jobs going to the outbox")
-    time.sleep(3)  # jobs already fetched when the server died may still finish
-    handled_during_outage = len(queue.effects())
-    time.sleep(max(0.0, OUTAGE_S - (time.monotonic() - down_at)))
+    wait_until(lambda: outbox() > 0, timeout=10, message="jobs going to the outbox")
+    # Jobs the worker had fetched when the server died may still finish: wait until the
+    # number of effects stops moving (the same in two counts a second apart).
+    counts: list[int] = []
+
+    def settled() -> int:
+        counts.append(len(queue.effects()))
+        return counts[-1] if counts[-2:-1] == counts[-1:] else 0
+
+    handled_during_outage = wait_until(
+        settled, timeout=15, interval=1.0, message="jobs in flight at the outage to finish"
+    )
+    time.sleep(max(0.0, OUTAGE_S - (time.monotonic() - down_at)))  # the outage's length
     waiting = outbox()
     assert sync.proc.poll() is None and pipelined.proc.poll() is None  # still producing
     # Producers kept succeeding: about RATE jobs/s each went to the outbox.
@@ -43,8 +53,8 @@ def test_nats_down_60s_producers_use_outbox_and_every_job_is_handled_once(
         summary = json.loads(p.output().strip().splitlines()[-1])
         assert summary["slowest_s"] < 5, summary  # never blocked on the dead server
 
-    wait_for(lambda: len(queue.effects()) >= 2 * COUNT, timeout=60, what="every job handled")
-    wait_for(lambda: outbox() == 0, timeout=10, what="outbox drained")
+    wait_until(lambda: len(queue.effects()) >= 2 * COUNT, timeout=60, message="every job handled")
+    wait_until(lambda: outbox() == 0, timeout=10, message="outbox drained")
     ids = collections.Counter(job_id for job_id, _, _ in queue.effects())
     expected = {f"{p}-{i}" for p in ("sync", "async") for i in range(COUNT)}
     assert set(ids) == expected

@@ -1,10 +1,8 @@
-"""Reuse the worker tests' harness fixtures (real nats-server, migrated data dir)."""
+"""Fixtures for the messaging tests (in-process, against the session's real nats-server)."""
 
 import dataclasses
 
 import pytest
-
-from worker.tests.conftest import _queue_harness, queue  # noqa: F401
 
 
 @pytest.fixture
