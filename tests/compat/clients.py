@@ -11,6 +11,8 @@ modified:
 - ``umami``'s browser tracker is its published ``src/tracker/index.js`` (Umami 2.x; a plain
   IIFE, served as is). The ``umami`` package depends on a whole Next.js app, so only its
   tarball is fetched (``npm pack``) and checked against a pinned integrity;
+- Umami 3.x is not on npm: ``vendor/umami-tracker-3.1.0.js`` (its ``src/tracker/index.js``),
+  built as Umami builds ``public/script.js`` (two placeholder replacements, no minifying);
 - GoatCounter's ``count.js`` has no npm package: ``vendor/goatcounter-count.js`` (see its
   README), checked against its sha256.
 """
@@ -34,6 +36,9 @@ UMAMI_INTEGRITY = (  # npm view umami@2.10.0 dist.integrity
     "sha512-+lmrnV0751R6U2rkIgVAlE1nWI7yZawlMlJDguW9tlFacCKhnGeCyc7tCMIhNNYIiGIQy4DEX5IzJhm4b3+dPA=="
 )
 GOATCOUNTER_SHA256 = "792b7abd26c1fb6ae62906833e09a301251e2641816e69e4f95aba518f3fe3f0"
+UMAMI3_SHA256 = "5f040d525ec5f96d03315e0f0f20a020166f66114a7bf0811916f48d8483a92d"
+# Umami's rollup.tracker.config.js replace plugin (defaults), applied to the 3.x source.
+UMAMI3_BUILD = {"__COLLECT_API_HOST__": "", "__COLLECT_API_ENDPOINT__": "/api/send"}
 PLAUSIBLE_ENTRY = (
     "import * as tracker from '@plausible-analytics/tracker';\nwindow.plausibleTracker = tracker;\n"
 )
@@ -74,6 +79,10 @@ class Clients:
         return self.root / "dist" / "umami-script.js"
 
     @property
+    def umami3_js(self) -> Path:
+        return self.root / "dist" / "umami3-script.js"
+
+    @property
     def goatcounter_js(self) -> Path:
         return HERE / "vendor" / "goatcounter-count.js"
 
@@ -89,7 +98,7 @@ def cache_key() -> str:
     for name in _INPUTS:
         h.update((HERE / name).read_bytes())
     h.update(PLAUSIBLE_ENTRY.encode() + PLAUSIBLE_039_ENTRY.encode())
-    h.update(f"{BUILD}:{UMAMI_INTEGRITY}".encode())
+    h.update(f"{BUILD}:{UMAMI_INTEGRITY}:{UMAMI3_SHA256}:{UMAMI3_BUILD}".encode())
     return h.hexdigest()[:16]
 
 
@@ -129,14 +138,19 @@ def _build(dest: Path) -> None:
             assert data is not None, member
             target.write_bytes(data.read())
     (dest / info["filename"]).unlink()
+    source = (HERE / "vendor" / "umami-tracker-3.1.0.js").read_text()
+    for token, value in UMAMI3_BUILD.items():
+        source = source.replace(token, value)
+    (dist / "umami3-script.js").write_text(source)
 
 
 def install() -> Clients:
     """Install (once per package.json hash) and return the clients. Raises with npm's own
     message when npm fails; callers skip only when npm itself is missing."""
-    got = hashlib.sha256((HERE / "vendor" / "goatcounter-count.js").read_bytes()).hexdigest()
-    if got != GOATCOUNTER_SHA256:
-        raise RuntimeError("vendor/goatcounter-count.js differs from the upstream file")
+    for name, sha in (("goatcounter-count.js", GOATCOUNTER_SHA256),
+                      ("umami-tracker-3.1.0.js", UMAMI3_SHA256)):  # fmt: skip
+        if hashlib.sha256((HERE / "vendor" / name).read_bytes()).hexdigest() != sha:
+            raise RuntimeError(f"vendor/{name} differs from the upstream file")
     root = NPM_ROOT / cache_key()
     if not (root / "dist" / "umami-script.js").is_file():
         NPM_ROOT.mkdir(parents=True, exist_ok=True)

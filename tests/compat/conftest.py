@@ -59,6 +59,7 @@ class PageServer:
             "/c/plausible.js": clients.plausible_js,
             "/c/plausible039.js": clients.plausible039_js,
             "/c/umami.js": clients.umami_js,
+            "/c/umami3.js": clients.umami3_js,
             "/c/count.js": clients.goatcounter_js,
             "/c/ga4.js": clients.ga4_js,
         }

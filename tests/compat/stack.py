@@ -27,7 +27,7 @@ from web.core.testing import process_env, stop_group
 from web.env import REPO_ROOT
 from web.stack.servers import free_port, wait_until
 
-BROWSER_CLIENTS = ("plausible", "plausible039", "umami", "goatcounter", "ga4")
+BROWSER_CLIENTS = ("plausible", "plausible039", "umami", "umami3", "goatcounter", "ga4")
 # The products whose snippets Hearth serves its own tracker behind.
 SNIPPET_CLIENTS = ("plausible", "umami", "goatcounter")
 SCENARIOS = ("pageview", "spa", "event", "outbound", "utm")
@@ -57,7 +57,7 @@ def site_specs() -> list[dict[str, Any]]:
     specs = []
     names = [f"{c}-{s}" for c in BROWSER_CLIENTS for s in SCENARIOS]
     names += [*NODE_SITES, *SNIPPET_SITES, "plausible-engagement", "plausible-scroll",
-              "umami-identify"]  # fmt: skip
+              "umami-identify", "umami3-identify"]  # fmt: skip
     for name in names:
         domain = domain_of(name)
         aliases = []
