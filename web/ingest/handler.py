@@ -235,9 +235,9 @@ class IngestApp:
             for event in out.events:
                 self.tally.accepted(event["site"])
         if route.reply is None and not out.dropped and len(out.events) == 1:
-            return 202, _ACCEPTED_ONE, extra
+            return route.status, _ACCEPTED_ONE, extra
         result: dict[str, Any] = {"ok": True, "accepted": len(out.events)}
         if out.dropped:
             result["dropped"] = out.drop_reason
         body = route.reply(result) if route.reply else json.dumps(result).encode()
-        return 202, body, extra
+        return route.status, body, extra

@@ -70,7 +70,9 @@ def process(
             out.drop(0, "unsupported")
             continue
         if isinstance(hit, Skip):
-            out.drop(0, hit.reason)
+            # Counted for the site the request names, when it names one we know.
+            found = sites.find(*hit.site_by) if hit.site_by and hit.site_by[1] else None
+            out.drop(found.id if found else 0, hit.reason)
             continue
         how, value = hit.site_by
         site = sites.find(how, value) if value else None
@@ -84,7 +86,8 @@ def process(
         resolved.append((hit, site))
     if not resolved:
         return out
-    if filters.is_bot(ua) or any(h.bot_hint for h, _ in resolved):
+    # A hit's own UA (Matomo's ua=, Umami's payload.userAgent) stands for the header's.
+    if any(h.bot_hint or filters.is_bot(h.ua or ua) for h, _ in resolved):
         for _, site in resolved:
             out.drop(site.id, "bot")
         return out

@@ -237,3 +237,24 @@ def test_ua_parameter_stands_for_the_visitor_user_agent() -> None:
     r = call(app, "GET", "/matomo.php", query=query)
     assert r.status in (200, 202)
     assert [e["ua"] for e in rec.events] == [visitor]
+
+
+def test_node_client_without_user_agent_header_but_ua_param_is_counted() -> None:
+    """matomo-tracker sends no User-Agent header; its ua= stands for it, and the answer is
+    200 (the client reports anything but 200/204 as an error)."""
+    app, rec = make_app()
+    query = f"idsite=7&rec=1&url={enc('https://shop.example/')}&ua={enc(BROWSER_UA)}"
+    r = call(app, "GET", "/matomo.php", query=query, headers={"user-agent": ""})
+    assert r.status == 200 and "x-hearth-drop" not in r.headers
+    assert [e["ua"] for e in rec.events] == [BROWSER_UA]
+
+
+def test_a_skipped_request_is_counted_for_its_site() -> None:
+    from web.ingest import pipeline
+    from web.ingest.sites import Snapshot
+    from web.ingest.tests.helpers import SITES
+
+    hits = parse_matomo(beacon(f"ping=1{TAIL}".replace("idsite=3", "idsite=shopkey")))
+    out = pipeline.process(hits, sites=Snapshot(SITES), ip="1.2.3.4", ua=BROWSER_UA, ts=0.0,
+                           limiter=None)  # fmt: skip
+    assert dict(out.dropped_by_site) == {(7, "heartbeat"): 1}
