@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
-from web.env import REPO_ROOT
+from web.core.testing import run_json
 
 
 def site_env(nats_server: Any, s3_server: Any, data_dir: Path) -> dict[str, str]:
@@ -36,18 +35,7 @@ def site_env(nats_server: Any, s3_server: Any, data_dir: Path) -> dict[str, str]
 
 
 def seed(env: dict[str, str]) -> dict[str, Any]:
-    out = subprocess.run(
-        [sys.executable, "-m", "web.blog.tests.sitekit", "seed"],
-        env=env,
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    if out.returncode != 0:
-        raise RuntimeError(f"seed failed:\n{out.stderr[-4000:]}")
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    return run_json("-m", "web.blog.tests.sitekit", "seed", env=env, timeout=120)
 
 
 def _session_for(user: Any) -> str:

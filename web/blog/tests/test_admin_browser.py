@@ -5,14 +5,13 @@ no sideways scrolling, no console errors, a screenshot of each under ``test-arti
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from web.blog.tests.sitekit import seed, site_env
+from web.core.testing import run_django
 from web.core.testing.server import Server
 from web.env import REPO_ROOT
 
@@ -50,10 +49,7 @@ def site(nats_server, s3_server, tmp_path_factory) -> Iterator[tuple[Server, dic
     root = tmp_path_factory.mktemp("admin-site")
     env = site_env(nats_server, s3_server, root / "data")
     data = seed(env)
-    argv = [sys.executable, "-c", "import django; django.setup();" + _SETUP]
-    out = subprocess.run(argv, env=env, cwd=REPO_ROOT, capture_output=True, text=True, timeout=60)
-    assert out.returncode == 0, out.stderr[-3000:]
-    data.update(json.loads(out.stdout.strip().splitlines()[-1]))
+    data.update(json.loads(run_django(env, _SETUP)))
     server = Server(env, log=root / "uvicorn.log").start("web.asgi:application")
     try:
         yield server, data

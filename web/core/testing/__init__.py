@@ -1,7 +1,8 @@
 """The one test kit every app's tests share (fixtures live in the root conftest.py).
 
 - here: Chromium for Playwright, environments for child processes (process_env,
-  production_env), stopping them (stop_group), polling (wait_until);
+  production_env), stopping them (stop_group), polling (wait_until), running a kit or
+  Django code in a child process and reading its last line (run_kit, run_json, run_django);
 - web.core.testing.server: the real ASGI app under uvicorn and a blocking SSE client.
 
 Playwright downloads no browser here; Debian's chromium is installed by `make test`
@@ -11,9 +12,11 @@ trying to reach Google's hosts, which this machine's closed network refuses.
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -111,3 +114,37 @@ def wait_until(
                 f"timed out after {timeout}s waiting for {message or predicate!r} (last: {last!r})"
             )
         time.sleep(interval)
+
+
+def run_kit(*args: str, env: dict[str, str], timeout: float = 60) -> str:
+    """Run ``python *args`` (a kit module with ``-m``, or code with ``-c``) from the repo
+    root with ``env`` and return the last line it printed ("" when it printed nothing).
+
+    Test kits print their answer (often JSON) as their last line, after whatever Django or
+    the libraries log. Raises AssertionError with the end of stderr when the kit fails.
+    """
+    from web.env import REPO_ROOT
+
+    out = subprocess.run(
+        [sys.executable, *args],
+        env=env,
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    assert out.returncode == 0, f"{args[:2]} exited with {out.returncode}:\n{out.stderr[-4000:]}"
+    lines = out.stdout.strip().splitlines()
+    return lines[-1] if lines else ""
+
+
+def run_json(*args: str, env: dict[str, str], timeout: float = 60) -> Any:
+    """run_kit, with the last line read as JSON."""
+    return json.loads(run_kit(*args, env=env, timeout=timeout))
+
+
+def run_django(env: dict[str, str], code: str, *, timeout: float = 60) -> str:
+    """Run Python ``code`` after django.setup() in a child process (as an admin would, on
+    the data dir ``env`` names); the last line it printed."""
+    return run_kit("-c", "import django; django.setup();" + code, env=env, timeout=timeout)

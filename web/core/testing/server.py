@@ -21,7 +21,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from web.core.testing import wait_until
+from web.core.testing import run_json, wait_until
 from web.env import REPO_ROOT
 
 PY = sys.executable
@@ -74,16 +74,7 @@ def server_env(*, nats_url: str, data_dir: Path, public: list[str]) -> dict[str,
 
 def setup_users(env: dict[str, str]) -> dict[str, str]:
     """Migrate auth+sessions in the server's data dir; return session keys by user name."""
-    out = subprocess.run(
-        [PY, "-m", "web.core.testing.server", "setup-users"],
-        env=env,
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    )
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    return run_json("-m", "web.core.testing.server", "setup-users", env=env)
 
 
 def _setup_users_main() -> None:

@@ -5,29 +5,18 @@ server's env) migrates, seeds and prints the staff session key as JSON."""
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
 from pathlib import Path
 
+from web.core.testing import run_json
 from web.core.testing.server import Server, free_port, server_env  # noqa: F401
-from web.env import REPO_ROOT
 
 SEED_EVENTS = 6000
 SEED_DAYS = 7
 
 
 def setup(env: dict[str, str]) -> dict[str, str]:
-    out = subprocess.run(
-        [sys.executable, "-m", "web.dashboard.tests.serve", "setup"],
-        env=env,
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    if out.returncode:
-        raise RuntimeError(out.stderr[-3000:])
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    return run_json("-m", "web.dashboard.tests.serve", "setup", env=env, timeout=120)
 
 
 def _setup_main() -> None:

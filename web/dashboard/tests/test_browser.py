@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from web.core.testing import run_django
 from web.dashboard.tests import serve
 from web.env import REPO_ROOT
 
@@ -41,8 +42,8 @@ def app(nats_server: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
     server, keys = serve.start(nats_server.url, root / "data", root / "uvicorn.log")
     try:
         # Filtered panels, goals, props and funnels read only sealed events (the history).
-        _manage(server.env, "from web.analytics.history import services as hs;"
-                            "print(hs.history_seal_all())")  # fmt: skip
+        run_django(server.env, "from web.analytics.history import services as hs;"
+                           "print(hs.history_seal_all())")  # fmt: skip
         yield App(server.url, keys["staff"], server.env)
     finally:
         server.stop()
@@ -213,25 +214,14 @@ def test_public_link_is_read_only_and_revocable(app: App, browser: Any) -> None:
         ctx.close()
 
 
-def _manage(env: dict[str, str], code: str) -> str:
-    """Run Django code in the server's data dir (a separate process, as an admin would)."""
-    import subprocess
-    import sys
-
-    argv = [sys.executable, "-c", "import django; django.setup();" + code]
-    out = subprocess.run(argv, env=env, cwd=REPO_ROOT, capture_output=True, text=True, timeout=60)
-    assert out.returncode == 0, out.stderr[-2000:]
-    return out.stdout.strip().splitlines()[-1] if out.stdout.strip() else ""
-
-
 def _share_key(env: dict[str, str]) -> str:
-    return _manage(
+    return run_django(
         env, "from web.dashboard.services import public_link_create as c;print(c(site_id=1).key)"
     )
 
 
 def _revoke(env: dict[str, str]) -> None:
-    _manage(
+    run_django(
         env,
         "from web.dashboard.models import PublicLink;"
         "from web.dashboard.services import public_link_revoke as r;"
@@ -297,7 +287,7 @@ def _expected_pages(env: dict[str, str], params: dict[str, str], search: str = "
         f"print(json.dumps([r['value'] for r in s.breakdown(q, 'page', limit=1000, "
         f"search={search!r})]))"
     )
-    return json.loads(_manage(env, code))
+    return json.loads(run_django(env, code))
 
 
 def _shown(page: Any) -> list[str]:

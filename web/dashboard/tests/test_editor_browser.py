@@ -6,14 +6,13 @@ database; the forms fit a phone; screenshots land in ``test-artifacts/``."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
 
+from web.core.testing import run_django
 from web.dashboard.tests import serve
 from web.env import REPO_ROOT
 
@@ -27,13 +26,6 @@ class App:
     url: str
     session: str
     env: dict[str, str]
-
-
-def _manage(env: dict[str, str], code: str) -> str:
-    argv = [sys.executable, "-c", "import django; django.setup();" + code]
-    out = subprocess.run(argv, env=env, cwd=REPO_ROOT, capture_output=True, text=True, timeout=60)
-    assert out.returncode == 0, out.stderr[-2000:]
-    return out.stdout.strip().splitlines()[-1] if out.stdout.strip() else ""
 
 
 @pytest.fixture(scope="module")
@@ -84,7 +76,7 @@ def _funnel(app: App, name: str) -> dict[str, Any]:
         "import json; from web.dashboard.models import Funnel;"
         f"f = Funnel.objects.get(name={name!r}); print(json.dumps([f.site_id, f.steps]))"
     )
-    site_id, steps = json.loads(_manage(app.env, code))
+    site_id, steps = json.loads(run_django(app.env, code))
     return {"site_id": site_id, "steps": steps}
 
 
@@ -153,7 +145,7 @@ def test_funnel_editor_shows_what_to_fix_and_stores_nothing(app: App, open_page:
     _fits(pg, "admin-funnel-error")
     count = "from web.dashboard.models import Funnel as F; print(F.objects.filter(name='Half done')"
     count += ".count())"
-    assert _manage(app.env, count) == "0"
+    assert run_django(app.env, count) == "0"
 
 
 def test_funnel_editor_fits_a_phone(open_page: Any) -> None:
@@ -176,8 +168,8 @@ def test_goal_editor_switches_pick_list_with_kind(app: App, open_page: Any) -> N
     _fits(pg, "admin-goal-editor")
     pg.click("input[name=_save]")
     pg.wait_for_url("**/admin/analytics/goal/")
-    stored = _manage(app.env, "from web.analytics.models import Goal;"
-                              "print(Goal.objects.get(name='Docs visit').match)")  # fmt: skip
+    stored = run_django(app.env, "from web.analytics.models import Goal;"
+                                 "print(Goal.objects.get(name='Docs visit').match)")  # fmt: skip
     assert stored == "/docs/*"
 
 

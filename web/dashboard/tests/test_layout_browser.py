@@ -7,8 +7,6 @@ One server and one browser for the module; each page is a fresh browser context.
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +15,7 @@ from typing import Any
 import pytest
 
 from web.core import health
+from web.core.testing import run_django
 from web.dashboard.tests import serve
 from web.env import REPO_ROOT
 
@@ -36,13 +35,6 @@ class App:
     share: str
     issue: int
     data_dir: Path
-
-
-def _manage(env: dict[str, str], code: str) -> str:
-    argv = [sys.executable, "-c", "import django; django.setup();" + code]
-    out = subprocess.run(argv, env=env, cwd=REPO_ROOT, capture_output=True, text=True, timeout=60)
-    assert out.returncode == 0, out.stderr[-2000:]
-    return out.stdout.strip().splitlines()[-1]
 
 
 # An issue with one event in one visit, as the worker groups a browser's ReferenceError.
@@ -72,13 +64,13 @@ def app(nats_server: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
     root = tmp_path_factory.mktemp("layout-app")
     server, keys = serve.start(nats_server.url, root / "data", root / "uvicorn.log")
     try:
-        _manage(server.env, "from web.analytics.history import services as hs;"
-                            "print(hs.history_seal_all())")  # fmt: skip
-        share = _manage(
+        run_django(server.env, "from web.analytics.history import services as hs;"
+                           "print(hs.history_seal_all())")  # fmt: skip
+        share = run_django(
             server.env,
             "from web.dashboard.services import public_link_create as c;print(c(site_id=1).key)",
         )
-        issue = int(_manage(server.env, _ISSUE))
+        issue = int(run_django(server.env, _ISSUE))
         yield App(server.url, keys["staff"], share, issue, root / "data")
     finally:
         server.stop()
