@@ -122,6 +122,15 @@ def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningS3]:
 
 
 @pytest.fixture
+def nats_env(settings, nats_server: RunningNats):  # type: ignore[no-untyped-def]
+    """settings.ENV pointed at the session's real nats-server only (no S3: live_env adds it)."""
+    settings.ENV = dataclasses.replace(
+        settings.ENV, nats_url=nats_server.url, nats_monitor_url=nats_server.server.monitor_url
+    )
+    return settings.ENV
+
+
+@pytest.fixture
 def live_env(settings, nats_server: RunningNats, s3_server: RunningS3):  # type: ignore[no-untyped-def]
     """settings.ENV pointed at the session's real nats-server and S3 server."""
     settings.ENV = dataclasses.replace(

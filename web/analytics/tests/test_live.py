@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import json
 import threading
 import time
@@ -54,13 +53,6 @@ class Subscriber:
     def close(self) -> None:
         self.stop.set()
         self.thread.join(10)
-
-
-@pytest.fixture
-def nats_env(settings, nats_server):  # type: ignore[no-untyped-def]
-    """settings.ENV pointed at the session's real nats-server (no S3 needed here)."""
-    settings.ENV = dataclasses.replace(settings.ENV, nats_url=nats_server.url)
-    return settings.ENV
 
 
 def test_batch_publishes_live_view_and_new_issue_alert(nats_env):

@@ -20,12 +20,3 @@ RANGE = {"range": "custom", "from": str(FIRST), "to": str(LAST)}
 @pytest.fixture
 def seeded(db: None) -> dict[str, int]:
     return traffic_seed(site_id=1, events=3000, days=DAYS, end=END, raw=True, seed=11)
-
-
-@pytest.fixture
-def nats_env(settings, nats_server):  # type: ignore[no-untyped-def]
-    """settings.ENV pointed at the session's real nats-server (no S3 needed here)."""
-    import dataclasses
-
-    settings.ENV = dataclasses.replace(settings.ENV, nats_url=nats_server.url)
-    return settings.ENV
