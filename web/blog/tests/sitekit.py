@@ -14,12 +14,13 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from web.core.litestream import without_ca_bundle
 from web.core.testing import run_json
 
 
 def site_env(nats_server: Any, s3_server: Any, data_dir: Path) -> dict[str, str]:
     """HEARTH_* for a site process using the session's real NATS and S3 servers."""
-    env = {k: v for k, v in os.environ.items() if k != "AWS_CA_BUNDLE"}
+    env = without_ca_bundle(os.environ)
     env.update(
         HEARTH_MODE="dev",
         HEARTH_DATA_DIR=str(data_dir),

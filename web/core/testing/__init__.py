@@ -39,6 +39,14 @@ def launch_chromium(playwright: Any) -> Any:
     return playwright.chromium.launch(executable_path=CHROMIUM_PATH, args=CHROMIUM_ARGS)
 
 
+def _clean_environ() -> dict[str, str]:
+    """This process's environment minus every HEARTH_* variable (nothing from the
+    developer's shell leaks in) and minus AWS_CA_BUNDLE (web.core.litestream)."""
+    from web.core.litestream import without_ca_bundle
+
+    return {k: v for k, v in without_ca_bundle(os.environ).items() if not k.startswith("HEARTH_")}
+
+
 def process_env(data_dir: Path, *, nats: Any, port: int, **extra: str) -> dict[str, str]:
     """Environment for a Hearth process (web, worker) a test starts on its own data dir.
 
@@ -46,8 +54,7 @@ def process_env(data_dir: Path, *, nats: Any, port: int, **extra: str) -> dict[s
     developer's shell leaks in) and minus AWS_CA_BUNDLE (Litestream refuses plain-http
     endpoints with it). ``nats`` is the conftest ``nats_server`` fixture object.
     """
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HEARTH_")}
-    env.pop("AWS_CA_BUNDLE", None)
+    env = _clean_environ()
     env.update(
         DJANGO_SETTINGS_MODULE="web.settings",
         PYTHONUNBUFFERED="1",
@@ -79,8 +86,7 @@ def production_env(data_dir: Path, **extra: str) -> dict[str, str]:
     fresh strong secrets, one allowed host, the given data dir; ``extra`` adds or overrides."""
     import secrets
 
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HEARTH_")}
-    env.pop("AWS_CA_BUNDLE", None)
+    env = _clean_environ()
     env.update(
         HEARTH_MODE="production",
         HEARTH_SECRET_KEY=secrets.token_urlsafe(50),

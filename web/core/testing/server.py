@@ -21,6 +21,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from web.core.litestream import without_ca_bundle
 from web.core.testing import run_json, wait_until
 from web.env import REPO_ROOT
 
@@ -61,7 +62,7 @@ def free_port() -> int:
 
 
 def server_env(*, nats_url: str, data_dir: Path, public: list[str]) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k != "AWS_CA_BUNDLE"}
+    env = without_ca_bundle(os.environ)
     env.update(
         HEARTH_NATS_URL=nats_url,
         HEARTH_DATA_DIR=str(data_dir),
