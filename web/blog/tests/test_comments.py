@@ -11,7 +11,7 @@ from django.test import Client
 from web.accounts.models import Profile
 from web.blog import services
 from web.blog.models import Comment
-from web.blog.tests.natskit import Collector
+from web.core.testing.nats import Collector
 from web.live.channels import is_public_channel
 
 pytestmark = pytest.mark.django_db(databases=["default", "ttl"])

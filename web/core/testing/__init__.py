@@ -3,7 +3,8 @@
 - here: Chromium for Playwright, environments for child processes (process_env,
   production_env), stopping them (stop_group), polling (wait_until), running a kit or
   Django code in a child process and reading its last line (run_kit, run_json, run_django);
-- web.core.testing.server: the real ASGI app under uvicorn and a blocking SSE client.
+- web.core.testing.server: the real ASGI app under uvicorn and a blocking SSE client;
+- web.core.testing.nats: a Collector of messages on real core NATS subjects.
 
 Playwright downloads no browser here; Debian's chromium is installed by `make test`
 (scripts/ensure-chromium.sh). Without the background-networking flags Chromium keeps

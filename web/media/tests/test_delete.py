@@ -10,7 +10,7 @@ import pytest
 from botocore.exceptions import ClientError
 from django.test import Client
 
-from web.blog.tests.natskit import Collector
+from web.core.testing.nats import Collector
 from web.media import jobs, pipeline, services, storage
 from web.media.models import Image, Variant
 from web.media.tests.test_job_s3 import ctx, photo
