@@ -32,8 +32,13 @@ def test_sigterm_finishes_inflight_jobs_acks_them_and_fetches_nothing_new(
     worker.signal(signal.SIGTERM)
     wait_until(lambda: "draining" in worker.output(), timeout=5, message="drain to start")
     # A pull already outstanding at SIGTERM is honoured (it expires within FETCH_TIMEOUT_S);
-    # after that, jobs published while the worker drains stay in the stream.
-    time.sleep(FETCH_TIMEOUT_S + 0.3)
+    # once no pull waits at the server, jobs published while the worker drains stay in the
+    # stream.
+    wait_until(
+        lambda: queue.consumers()["jobs-notify"]["num_waiting"] == 0,
+        timeout=FETCH_TIMEOUT_S + 3,
+        message="the outstanding pull to expire",
+    )
     enqueue_many([("notify.test_effect", {"n": i}, f"late-{i}") for i in range(5)])
     assert worker.proc.poll() is None, "late jobs must be published while the worker drains"
     assert worker.wait(20) == 0, worker.output()

@@ -17,13 +17,11 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from nats.aio.msg import Msg
 
 from web.ingest.errors import BadInput
 from web.ingest.validate import load_json, props
 from web.messaging.envelope import MAX_BODY_BYTES, InvalidJob, encode
 from web.messaging.jsoncodec import dumps_compact, loads
-from worker.runtime import decode
 
 
 def canon(v: Any) -> Any:
@@ -263,23 +261,6 @@ def test_envelope_limit_counts_json_s_escaped_bytes() -> None:
     assert json_size > MAX_BODY_BYTES > len(json.dumps(payload, ensure_ascii=False).encode())
     with pytest.raises(InvalidJob, match=f"is {json_size} bytes"):
         encode("images.process", payload)
-
-
-def _msg(data: bytes) -> Msg:
-    reply = "$JS.ACK.JOBS.jobs-analytics.1.42.17.1700000000000000000.0"
-    return Msg(_client=None, subject="jobs.analytics.events", reply=reply, data=data)  # type: ignore[arg-type]
-
-
-def test_worker_decode_keeps_json_s_payloads() -> None:
-    assert decode(_msg(b'{"n":18446744073709551616,"x":NaN}')).payload == {
-        "n": 2**64,
-        "x": pytest.approx(float("nan"), nan_ok=True),
-    }
-    assert decode(_msg(b'{"a":1,"a":2}')).payload == {"a": 2}
-    assert decode(_msg(b'{"s":"\\udc00"}')).payload == {"s": "\udc00"}
-    assert decode(_msg(b'{"k":"\xff"}')).payload is None  # not UTF-8: dead-lettered
-    assert decode(_msg(b"[1]")).payload is None  # not an object
-    assert decode(_msg(b"")).payload == {}
 
 
 @pytest.mark.parametrize(
