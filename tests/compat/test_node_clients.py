@@ -10,8 +10,6 @@ import shutil
 import subprocess
 from pathlib import Path
 
-import pytest
-
 from tests.compat.clients import Clients
 from tests.compat.conftest import CHROME_UA
 from tests.compat.stack import MATOMO_IDSITE, Hearth, domain_of, umami_website_id, wait_for
@@ -68,12 +66,6 @@ def test_umami_node_pageview_and_event(clients: Clients, hearth: Hearth) -> None
                want, log)  # fmt: skip
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 16 item 8, being built: /matomo.php drops a request without a User-Agent "
-    "header as a bot although its ua parameter carries the visitor's, and answers 202, which "
-    "matomo-tracker reports as an error (Matomo answers 200 or 204)",
-)
 def test_matomo_tracker_pageview_and_event(clients: Clients, hearth: Hearth) -> None:
     site = "matomo-node"
     domain = domain_of(site)
