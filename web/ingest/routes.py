@@ -21,8 +21,7 @@ class Route:
     """``reply`` encodes the 202 body from the handler's result dict
     (``{"ok": True, "accepted": n[, "dropped": reason]}``); None means that dict as JSON.
     ``status`` is the success status the peer's clients expect (Matomo's Node client
-    reports anything but 200/204 as an error); the handler answers 202 unless it honours
-    this field."""
+    reports anything but 200/204 as an error)."""
 
     parser: Callable[[Incoming], Any]
     methods: frozenset[str]
