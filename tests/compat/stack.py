@@ -10,10 +10,10 @@ A beacon therefore goes ingest -> JetStream -> worker -> data.db and is read bac
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import subprocess
 import sys
-import time
 import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -23,9 +23,9 @@ from typing import Any
 
 import httpx
 
-from web.core.testing import process_env, stop_group
+from web.core.testing import process_env, run_django, run_json, stop_group, wait_until
 from web.env import REPO_ROOT
-from web.stack.servers import free_port, wait_until
+from web.stack.servers import free_port
 
 BROWSER_CLIENTS = ("plausible", "plausible039", "umami", "umami3", "goatcounter", "ga4")
 # The products whose snippets Hearth serves its own tracker behind.
@@ -122,20 +122,13 @@ class Hearth:
             f"s = Site.objects.create(name={name!r}, domains=[{domain_of(name)!r}]);"
             "ApiToken.objects.get(name='compat').sites.add(s); print(s.pk)"
         )
-        argv = [sys.executable, "-c", "import django; django.setup();" + code]
-        out = subprocess.run(argv, env=self.env, cwd=REPO_ROOT, capture_output=True,
-                             text=True, timeout=60)  # fmt: skip
-        assert out.returncode == 0, out.stderr[-2000:]
-        self.sites[name] = int(out.stdout.strip().splitlines()[-1])
+        self.sites[name] = int(run_django(self.env, code))
 
     def seal(self) -> None:
         """Seal raw events into the history (what cron's ticker does every 15 s): custom
         event properties are read from there."""
-        code = "from web.analytics.history import services as hs; hs.history_seal_all()"
-        argv = [sys.executable, "-c", "import django; django.setup();" + code]
-        out = subprocess.run(argv, env=self.env, cwd=REPO_ROOT, capture_output=True,
-                             text=True, timeout=120)  # fmt: skip
-        assert out.returncode == 0, out.stderr[-2000:]
+        run_django(self.env, "from web.analytics.history import services as hs; "
+                             "hs.history_seal_all()", timeout=120)  # fmt: skip
 
     def logs(self) -> str:
         parts = []
@@ -147,13 +140,17 @@ class Hearth:
 
 def wait_for(probe: Callable[[], Any], expected: Any, timeout: float = 15.0) -> Any:
     """Poll ``probe`` until it returns ``expected`` (or time runs out); the last value, for
-    the caller's exact assertion."""
-    deadline = time.monotonic() + timeout
-    while True:
-        got = probe()
-        if got == expected or time.monotonic() > deadline:
-            return got
-        time.sleep(0.25)
+    the caller's exact assertion (which then shows what arrived and what Hearth answered)."""
+    seen: list[Any] = []
+
+    def equal() -> bool:
+        seen.append(probe())
+        return seen[-1] == expected
+
+    # On a timeout the caller compares seen[-1] itself and says what differs.
+    with contextlib.suppress(AssertionError):
+        wait_until(equal, timeout=timeout, interval=0.25)
+    return seen[-1]
 
 
 async def _purge_analytics_jobs(url: str) -> None:
@@ -184,11 +181,7 @@ def start(nats_server: Any, data_dir: Path) -> Hearth:
     for db in ("default", "ttl"):
         subprocess.run([py, "manage.py", "migrate", "--database", db, "-v", "0"],
                        cwd=REPO_ROOT, env=env, check=True, timeout=120)  # fmt: skip
-    out = subprocess.run([py, "-m", "tests.compat.stack", "setup"], cwd=REPO_ROOT, env=env,
-                         capture_output=True, text=True, timeout=120)  # fmt: skip
-    if out.returncode:
-        raise RuntimeError(out.stderr[-3000:])
-    made = json.loads(out.stdout.strip().splitlines()[-1])
+    made = run_json("-m", "tests.compat.stack", "setup", env=env, timeout=120)
     # Sites exist before the web process starts: its first snapshot has them all.
     gunicorn = str(Path(py).parent / "gunicorn")
     url = f"http://127.0.0.1:{port}"
@@ -207,10 +200,10 @@ def start(nats_server: Any, data_dir: Path) -> Hearth:
     worker = _start([py, "-m", "worker"], env, data_dir / "worker.log")
     hearth.procs.append(worker)
     try:
-        wait_until(lambda: _up(url), timeout=60, what="web process")
+        wait_until(lambda: _up(url), timeout=60, message="the web process")
         wait_until(lambda: worker.poll() is None and "analytics" in
                    (data_dir / "worker.log").read_text(errors="replace"), timeout=60,
-                   what="worker process")  # fmt: skip
+                   message="the worker process")  # fmt: skip
     except BaseException:
         stop(hearth)
         raise
