@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from web.blog.tests.sitekit import seed, site_env
 from web.core.testing import run_django
 from web.core.testing.server import Server
+from web.core.testing.site import seed, site_env
 from web.env import REPO_ROOT
 
 pytestmark = pytest.mark.browser

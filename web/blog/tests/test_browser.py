@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from web.blog.tests.sitekit import seed, site_env
 from web.core.testing import stop_group, wait_until
 from web.core.testing.server import Server
+from web.core.testing.site import seed, site_env
 
 pytestmark = pytest.mark.browser
 

@@ -2,9 +2,12 @@
 
 - here: Chromium for Playwright, environments for child processes (process_env,
   production_env), stopping them (stop_group), polling (wait_until), running a kit or
-  Django code in a child process and reading its last line (run_kit, run_json, run_django);
+  Django code in a child process and reading its last line (run_kit, run_json, run_django),
+  a login session for a user (session_key_for);
 - web.core.testing.server: the real ASGI app under uvicorn and a blocking SSE client;
-- web.core.testing.nats: a Collector of messages on real core NATS subjects.
+- web.core.testing.nats: a Collector of messages on real core NATS subjects;
+- web.core.testing.site: the real site seeded (users, a post with a processed cover image)
+  for browser tests against the session's NATS and S3.
 
 Playwright downloads no browser here; Debian's chromium is installed by `make test`
 (scripts/ensure-chromium.sh). Without the background-networking flags Chromium keeps
@@ -121,6 +124,20 @@ def wait_until(
                 f"timed out after {timeout}s waiting for {message or predicate!r} (last: {last!r})"
             )
         time.sleep(interval)
+
+
+def session_key_for(user: Any) -> str:
+    """A stored login session for ``user`` (in a kit's child process, after django.setup());
+    the key goes into a browser's or client's sessionid cookie."""
+    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+    from django.contrib.sessions.backends.db import SessionStore
+
+    session = SessionStore()
+    session[SESSION_KEY] = str(user.pk)
+    session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+    session[HASH_SESSION_KEY] = user.get_session_auth_hash()
+    session.create()
+    return str(session.session_key)
 
 
 def run_kit(*args: str, env: dict[str, str], timeout: float = 60) -> str:

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from web.core.litestream import without_ca_bundle
-from web.core.testing import run_json, wait_until
+from web.core.testing import run_json, session_key_for, wait_until
 from web.env import REPO_ROOT
 
 PY = sys.executable
@@ -82,13 +82,7 @@ def _setup_users_main() -> None:
     import django
 
     django.setup()
-    from django.contrib.auth import (
-        BACKEND_SESSION_KEY,
-        HASH_SESSION_KEY,
-        SESSION_KEY,
-        get_user_model,
-    )
-    from django.contrib.sessions.backends.db import SessionStore
+    from django.contrib.auth import get_user_model
     from django.core.management import call_command
 
     for db in ("default", "ttl"):
@@ -98,12 +92,7 @@ def _setup_users_main() -> None:
     keys = {}
     for name, staff in (("staff", True), ("reader", False)):
         user, _ = User.objects.get_or_create(username=name, defaults={"is_staff": staff})
-        session = SessionStore()
-        session[SESSION_KEY] = str(user.pk)
-        session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
-        session[HASH_SESSION_KEY] = user.get_session_auth_hash()
-        session.create()
-        keys[name] = session.session_key
+        keys[name] = session_key_for(user)
     print(json.dumps(keys))
 
 

@@ -8,7 +8,7 @@ import json
 import sys
 from pathlib import Path
 
-from web.core.testing import run_json
+from web.core.testing import run_json, session_key_for
 from web.core.testing.server import Server, free_port, server_env  # noqa: F401
 
 SEED_EVENTS = 6000
@@ -23,13 +23,7 @@ def _setup_main() -> None:
     import django
 
     django.setup()
-    from django.contrib.auth import (
-        BACKEND_SESSION_KEY,
-        HASH_SESSION_KEY,
-        SESSION_KEY,
-        get_user_model,
-    )
-    from django.contrib.sessions.backends.db import SessionStore
+    from django.contrib.auth import get_user_model
     from django.core.management import call_command
 
     from web.dashboard.models import Funnel
@@ -42,12 +36,7 @@ def _setup_main() -> None:
     rollups_compact(site_id=1)
     Funnel.objects.create(site_id=1, name="Signup", steps=["/", "/pricing/", "event:signup"])
     user = get_user_model().objects.create(username="owner", is_staff=True, is_superuser=True)
-    session = SessionStore()
-    session[SESSION_KEY] = str(user.pk)
-    session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
-    session[HASH_SESSION_KEY] = user.get_session_auth_hash()
-    session.create()
-    print(json.dumps({"staff": session.session_key}))
+    print(json.dumps({"staff": session_key_for(user)}))
 
 
 def start(nats_url: str, data_dir: Path, log: Path) -> tuple[Server, dict[str, str]]:

@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from web.blog.tests.sitekit import seed, site_env
 from web.core.testing.server import Server
+from web.core.testing.site import seed, site_env
 from web.env import REPO_ROOT
 
 pytestmark = pytest.mark.browser

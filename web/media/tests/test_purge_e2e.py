@@ -14,9 +14,9 @@ from pathlib import Path
 import httpx
 from botocore.exceptions import ClientError
 
-from web.blog.tests.sitekit import seed, site_env
 from web.core.testing import stop_group
 from web.core.testing.server import Server
+from web.core.testing.site import seed, site_env
 from web.env import REPO_ROOT
 
 

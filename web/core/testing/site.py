@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from web.core.litestream import without_ca_bundle
-from web.core.testing import run_json
+from web.core.testing import run_json, session_key_for
 
 
 def site_env(nats_server: Any, s3_server: Any, data_dir: Path) -> dict[str, str]:
@@ -36,19 +36,7 @@ def site_env(nats_server: Any, s3_server: Any, data_dir: Path) -> dict[str, str]
 
 
 def seed(env: dict[str, str]) -> dict[str, Any]:
-    return run_json("-m", "web.blog.tests.sitekit", "seed", env=env, timeout=120)
-
-
-def _session_for(user: Any) -> str:
-    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
-    from django.contrib.sessions.backends.db import SessionStore
-
-    session = SessionStore()
-    session[SESSION_KEY] = str(user.pk)
-    session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
-    session[HASH_SESSION_KEY] = user.get_session_auth_hash()
-    session.create()
-    return str(session.session_key)
+    return run_json("-m", "web.core.testing.site", "seed", env=env, timeout=120)
 
 
 def _seed_main() -> None:
@@ -92,8 +80,8 @@ def _seed_main() -> None:
             {
                 "post_id": post.pk,
                 "post_url": post.get_absolute_url(),
-                "staff_session": _session_for(staff),
-                "reader_session": _session_for(reader),
+                "staff_session": session_key_for(staff),
+                "reader_session": session_key_for(reader),
             }
         )
     )
