@@ -10,7 +10,6 @@ import hashlib
 import io
 import time
 import warnings
-from concurrent.futures import Executor, Future
 from dataclasses import dataclass
 
 from PIL import Image, ImageOps, UnidentifiedImageError
@@ -23,7 +22,7 @@ WEBP_QUALITY = 80
 # about 10% larger files, which a cache-forever key pays once.
 WEBP_METHOD = 0
 JPEG_QUALITY = 82
-FORMATS = ("webp", "jpeg")  # per size; the order variants come back in
+FORMATS = ("webp", "jpeg")  # each size in both
 # Each chained step shrinks by less than 2x. Pillow's BOX filter then is exact area
 # averaging (OpenCV's INTER_AREA, the usual choice for shrinking): no aliasing, and measured
 # ~15% faster for the whole set than bilinear, which itself was ~40% faster than bicubic.
@@ -175,29 +174,14 @@ def _shrink(im: Image.Image, size: tuple[int, int]) -> Image.Image:
     return im.resize(size, CHAIN_FILTER)
 
 
-def _submit(executor: Executor, im: Image.Image, kind: str) -> list[Future[Rendered]]:
-    """Encode `im` in every format on the executor. Each encode gets its own Image object:
-    save() keeps its options on the object (encoderinfo), so two threads saving one object
-    at once mix them up (a JPEG came out at the WebP quality). copy() costs ~1 ms at 1600 px."""
-    return [
-        executor.submit(_encode, im if i == 0 else im.copy(), kind, f)
-        for i, f in enumerate(FORMATS)
-    ]
-
-
-def render_variants(
-    data: bytes, *, stages: dict[str, float] | None = None, executor: Executor | None = None
-) -> list[Rendered]:
+def render_variants(data: bytes, *, stages: dict[str, float] | None = None) -> list[Rendered]:
     """All variants of an original: each responsive width and a thumbnail, WebP and JPEG.
 
     JPEG sources are decoded with draft(), which lets libjpeg scale by 1/2, 1/4 or 1/8 while
     decoding (about 10x faster than decoding 12 MP and resizing). Widths are made from the
     largest down, each from the previous one, so every resize reads a small source.
-    With an `executor` the encodes (most of the time, WebP above all) run on its threads:
-    Pillow releases the GIL while encoding, so two threads cut one image's wall time by about
-    a quarter (bench/images.py). Variants come back in the same order either way.
     `stages`, if given, accumulates CPU seconds per stage (decode, resize, thumb, webp, jpeg)
-    for the benchmark's breakdown; it is meant for the single-threaded call.
+    for the benchmark's breakdown.
     """
     clock = [time.process_time()]
 
@@ -218,23 +202,16 @@ def render_variants(
     lap("decode")
     prev = im
     by_width: dict[int, Image.Image] = {}
-    futures: dict[str, list[Future[Rendered]]] = {}
     for w in reversed(widths):
         prev = _shrink(prev, (w, max(1, round(height * w / width))))
         by_width[w] = prev
-        if executor is not None:  # the largest (slowest) encodes start first, while we resize
-            futures[f"w{w}"] = _submit(executor, prev, f"w{w}")
     lap("resize")
     big_enough = [w for w in widths if w >= THUMB_SIZE[0]]
     thumb_src = by_width[big_enough[0] if big_enough else widths[-1]]
     thumb = ImageOps.fit(thumb_src, THUMB_SIZE, Image.Resampling.BICUBIC)
     lap("thumb")
-    kinds = [*((f"w{w}", by_width[w]) for w in widths), ("thumb", thumb)]
-    if executor is not None:
-        futures["thumb"] = _submit(executor, thumb, "thumb")
-        return [f.result() for kind, _ in kinds for f in futures[kind]]
     out: list[Rendered] = []
-    for kind, img in kinds:
+    for kind, img in [*((f"w{w}", by_width[w]) for w in widths), ("thumb", thumb)]:
         out.append(_encode(img, kind, "webp"))
         lap("webp")
         out.append(_encode(img, kind, "jpeg"))

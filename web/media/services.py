@@ -22,15 +22,14 @@ log = logging.getLogger(__name__)
 
 _EXT = {"image/jpeg": "jpg", "image/png": "png", "image/webp": "webp"}
 
-# Shared by every image job of this process (the worker runs two at a time): encodes of one
-# image run two at once (Pillow releases the GIL), so a lone upload uses both cores, and two
-# jobs in flight still queue onto two threads instead of oversubscribing the box. The web
-# process checks the files of a multiple upload on the same two threads. Variant PUTs are
-# I/O: up to four at once (site.md, "Image pipeline"; bench/images.py).
-ENCODE_THREADS = 2
+# The files of a multiple upload are checked two at a time (Pillow releases the GIL while it
+# decodes and encodes). A job renders its image on its own thread: the worker already runs
+# two image jobs at once, one per core (site.md, "Image pipeline", on why encodes are not
+# spread over threads). Variant PUTs are I/O: up to four at once.
+CHECK_THREADS = 2
 MAX_FILES = 50  # images per admin upload
 PUT_THREADS = 4
-_encoders = ThreadPoolExecutor(max_workers=ENCODE_THREADS, thread_name_prefix="media-encode")
+_checkers = ThreadPoolExecutor(max_workers=CHECK_THREADS, thread_name_prefix="media-check")
 _putters = ThreadPoolExecutor(max_workers=PUT_THREADS, thread_name_prefix="media-put")
 
 
@@ -92,7 +91,7 @@ def image_upload_many(
         except UploadRejected as exc:
             return f"{item[0]}: {exc}"
 
-    checked = list(_encoders.map(check, files))
+    checked = list(_checkers.map(check, files))
     bad = [c for c in checked if isinstance(c, str)]
     if bad:
         ok = len(files) - len(bad)
@@ -163,7 +162,7 @@ def image_process(*, image_id: int) -> str:
             return "deleted"  # deleted and purged while we started
         raise err from exc
     try:
-        rendered = render_variants(original, executor=_encoders)
+        rendered = render_variants(original)
     except Exception as exc:  # a corrupt original will not get better on retry
         raise ImageGone(f"original of image {image_id} cannot be decoded: {exc}") from exc
     client = storage.local_client(env)

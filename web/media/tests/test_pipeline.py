@@ -119,18 +119,3 @@ def test_stage_clock_covers_every_stage() -> None:
     render_variants(jpeg(1200, 900), stages=stages)
     assert set(stages) == {"decode", "resize", "thumb", "webp", "jpeg"}
     assert all(v >= 0 for v in stages.values()) and stages["webp"] > 0
-
-
-def test_threaded_render_gives_the_same_bytes_as_serial() -> None:
-    # Encodes run on two threads in the worker; each must keep its own settings (Pillow keeps
-    # save() options on the Image object: a shared object once gave a JPEG the WebP quality).
-    from concurrent.futures import ThreadPoolExecutor
-
-    data = jpeg(1800, 1200)
-    serial = render_variants(data)
-    with ThreadPoolExecutor(2) as pool:
-        for _ in range(3):
-            threaded = render_variants(data, executor=pool)
-            assert [(r.kind, r.format, r.data) for r in threaded] == [
-                (r.kind, r.format, r.data) for r in serial
-            ]
