@@ -43,7 +43,10 @@ def clients() -> npm.Clients:
 
 
 @pytest.fixture(scope="package")
-def hearth(nats_server: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hearth]:
+def hearth(
+    clients: npm.Clients, nats_server: Any, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Hearth]:
+    # (clients first: without npm the package is skipped before any server starts)
     running = stack.start(nats_server, tmp_path_factory.mktemp("compat-hearth"))
     try:
         yield running
@@ -129,7 +132,7 @@ def pages(clients: npm.Clients, hearth: Hearth) -> Iterator[PageServer]:
 
 
 @pytest.fixture(scope="package")
-def compat_browser() -> Iterator[Any]:
+def compat_browser(clients: npm.Clients) -> Iterator[Any]:
     """One headless Debian Chromium for the package, launched as the trackers need it."""
     from playwright.sync_api import sync_playwright
 
