@@ -13,7 +13,7 @@ from django.db import connection
 
 from web.analytics.models import DedupeKey, DroppedEvent, Event
 from web.analytics.services import analytics_retention, events_process_batch
-from web.analytics.tests.conftest import DAY0, ev
+from web.core.testing.events import DAY0, ev
 
 pytestmark = pytest.mark.django_db
 T = DAY0 + 10 * 3600

@@ -8,7 +8,7 @@ from web.analytics.history import engine
 from web.analytics.history import services as hs
 from web.analytics.models import Event, HistoryState, Segment
 from web.analytics.services import events_process_batch
-from web.analytics.tests.conftest import DAY0, ev
+from web.core.testing.events import DAY0, ev
 
 pytestmark = pytest.mark.django_db
 

@@ -12,7 +12,7 @@ from web.analytics.fingerprints import group_csp, group_error, parse_stack
 from web.analytics.models import Issue, IssueEvent
 from web.analytics.selectors import issue_search
 from web.analytics.services import error_capture, events_process_batch, issue_set_status
-from web.analytics.tests.conftest import DAY0, UA_IPHONE, ev
+from web.core.testing.events import DAY0, UA_IPHONE, ev
 
 T = DAY0 + 12 * 3600
 

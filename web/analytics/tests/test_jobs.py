@@ -6,7 +6,7 @@ import pytest
 
 from web.analytics.jobs import analytics_event_batch
 from web.analytics.models import Event, Issue
-from web.analytics.tests.conftest import DAY0, ev
+from web.core.testing.events import DAY0, ev
 from web.messaging.handlers import HANDLERS, BatchContext, Job
 
 pytestmark = pytest.mark.django_db

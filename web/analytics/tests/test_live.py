@@ -8,7 +8,7 @@ import pytest
 
 from web.analytics import pipeline
 from web.analytics.services import events_process_batch
-from web.analytics.tests.conftest import ev
+from web.core.testing.events import ev
 from web.core.testing.nats import Collector
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)

@@ -16,7 +16,7 @@ from web.analytics.models import (
     SessionsHourly,
 )
 from web.analytics.services import events_process_batch, goal_create
-from web.analytics.tests.conftest import DAY0, UA_IPHONE, ev
+from web.core.testing.events import DAY0, UA_IPHONE, ev
 
 pytestmark = pytest.mark.django_db
 

@@ -20,7 +20,7 @@ from web.analytics.models import (
     StateJournal,
 )
 from web.analytics.services import analytics_retention, events_process_batch
-from web.analytics.tests.conftest import DAY0, ev
+from web.core.testing.events import DAY0, ev
 
 pytestmark = pytest.mark.django_db
 DAY = 86400

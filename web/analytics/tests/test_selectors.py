@@ -9,7 +9,7 @@ import pytest
 from web.analytics.models import Site
 from web.analytics.selectors import issue_list, rollup_top, sessions_graph, visitors_now
 from web.analytics.services import events_process_batch
-from web.analytics.tests.conftest import DAY0, UA_IPHONE, ev
+from web.core.testing.events import DAY0, UA_IPHONE, ev
 
 pytestmark = pytest.mark.django_db
 T = DAY0 + 9 * 3600

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from web.analytics import steps
-from web.analytics.tests.conftest import UA_FIREFOX, UA_IPHONE
+from web.core.testing.events import UA_FIREFOX, UA_IPHONE
 
 PATHS = [
     ("https://hearth.test/", "/"),

@@ -11,8 +11,8 @@ from django.db import connection
 from web.analytics import caches, visitorstates
 from web.analytics.models import Rollup, Session, SessionsHourly, StateJournal
 from web.analytics.services import events_process_batch
-from web.analytics.tests.conftest import DAY0, ev
 from web.analytics.visitorstates import _HEAD, KEEP_S, StateStore, VState, pack, unpack
+from web.core.testing.events import DAY0, ev
 
 pytestmark = pytest.mark.django_db
 

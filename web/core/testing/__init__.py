@@ -6,6 +6,7 @@
   a login session for a user (session_key_for);
 - web.core.testing.server: the real ASGI app under uvicorn and a blocking SSE client;
 - web.core.testing.nats: a Collector of messages on real core NATS subjects;
+- web.core.testing.events: analytics event payloads as ingest publishes them (ev);
 - web.core.testing.site: the real site seeded (users, a post with a processed cover image)
   for browser tests against the session's NATS and S3.
 

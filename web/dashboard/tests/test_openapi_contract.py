@@ -15,7 +15,7 @@ from web.analytics.goals import path_matches
 from web.analytics.history import services as hs
 from web.analytics.models import Event, Session
 from web.analytics.services import events_process_batch
-from web.analytics.tests.conftest import ev
+from web.core.testing.events import ev
 from web.dashboard import openapi
 from web.dashboard.services import token_create
 from web.dashboard.tests.conftest import FIRST, LAST, RANGE

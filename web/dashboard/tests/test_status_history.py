@@ -9,7 +9,7 @@ from django.test import Client
 
 from web.analytics.history import services as hs
 from web.analytics.services import events_process_batch
-from web.analytics.tests.conftest import ev
+from web.core.testing.events import ev
 
 pytestmark = pytest.mark.django_db(databases=["default", "ttl"])
 
