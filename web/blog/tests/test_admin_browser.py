@@ -10,14 +10,12 @@ from typing import Any
 
 import pytest
 
-from web.core.testing import run_django
+from web.core.testing import assert_fits, run_django
 from web.core.testing.server import Server
 from web.core.testing.site import seed, site_env
-from web.env import REPO_ROOT
 
 pytestmark = pytest.mark.browser
 
-ARTIFACTS = REPO_ROOT / "test-artifacts"
 SIZES = [(1280, 800), (390, 844)]
 
 # A post with a highlighted code block, an embedded image and a long unbroken line, plus a
@@ -84,17 +82,6 @@ def open_page(site, browser: Any) -> Iterator[Any]:  # type: ignore[no-untyped-d
     assert errors == [], errors
 
 
-def _fits(pg: Any, name: str) -> None:
-    """No sideways scroll; a full-page screenshot for a person to look at."""
-    ARTIFACTS.mkdir(exist_ok=True)
-    size = pg.viewport_size
-    pg.screenshot(
-        path=str(ARTIFACTS / f"{name}-{size['width']}x{size['height']}.png"), full_page=True
-    )
-    wide = pg.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
-    assert wide[0] <= wide[1], f"{name}: page is {wide[0]} px wide in a {wide[1]} px window"
-
-
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
 def test_post_form_offers_image_snippets_to_copy(site, open_page, size) -> None:  # type: ignore[no-untyped-def]
     _, data = site
@@ -109,7 +96,7 @@ def test_post_form_offers_image_snippets_to_copy(site, open_page, size) -> None:
         "() => document.querySelector('.embed-list button').textContent === 'Copied'"
     )
     assert pg.evaluate("navigator.clipboard.readText()") == snippet
-    _fits(pg, "admin-post-form")
+    assert_fits(pg, "admin-post-form")
 
 
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
@@ -124,7 +111,7 @@ def test_public_post_fits_and_code_is_highlighted(site, open_page, size) -> None
         "() => { const i = document.querySelector('.post .body picture img');"
         " return i && i.complete && i.naturalWidth > 0; }"
     )
-    _fits(pg, "post-page")
+    assert_fits(pg, "post-page")
 
 
 def test_comment_list_is_not_clipped_at_1280(site, open_page) -> None:  # type: ignore[no-untyped-def]
@@ -138,7 +125,7 @@ def test_comment_list_is_not_clipped_at_1280(site, open_page) -> None:  # type: 
                 width: window.innerWidth}; }"""
     )
     assert pg.locator("#result_list tbody tr").count() == 6
-    _fits(pg, "admin-comments")
+    assert_fits(pg, "admin-comments")
     for col in ("status", "created"):
         assert box[col]["right"] <= box["width"], (col, box)
         f, c = box["filter"], box[col]
@@ -150,7 +137,7 @@ def test_admin_home_counts_comments_waiting(site, open_page) -> None:  # type: i
     pg = open_page("/admin/", (1280, 800), staff=True)
     link = pg.locator("#moderation-queue a")
     assert link.inner_text() == "6 comments waiting for moderation"
-    _fits(pg, "admin-home")
+    assert_fits(pg, "admin-home")
     link.click()
     pg.wait_for_url("**/admin/blog/comment/?status=pending")
     assert pg.locator("#result_list tbody tr").count() == 6
@@ -172,4 +159,4 @@ def _inside_row(pg: Any, selector: str) -> None:
 @pytest.mark.parametrize("path", ["/admin/blog/comment/", "/admin/"], ids=["comments", "home"])
 def test_comment_list_and_home_fit_a_phone(open_page, path: str) -> None:  # type: ignore[no-untyped-def]
     pg = open_page(path, (390, 844), staff=True)
-    _fits(pg, "admin-comments" if "comment" in path else "admin-home")
+    assert_fits(pg, "admin-comments" if "comment" in path else "admin-home")

@@ -52,6 +52,21 @@ def _clean_environ() -> dict[str, str]:
     return {k: v for k, v in without_ca_bundle(os.environ).items() if not k.startswith("HEARTH_")}
 
 
+def assert_fits(page: Any, name: str) -> None:
+    """A Playwright page has no sideways scroll at its viewport width; a full-page screenshot
+    goes to test-artifacts/<name>-<width>x<height>.png for a person to look at."""
+    from web.env import REPO_ROOT
+
+    artifacts = REPO_ROOT / "test-artifacts"
+    artifacts.mkdir(exist_ok=True)
+    size = page.viewport_size
+    page.screenshot(
+        path=str(artifacts / f"{name}-{size['width']}x{size['height']}.png"), full_page=True
+    )
+    wide = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
+    assert wide[0] <= wide[1], f"{name}: page is {wide[0]} px wide in a {wide[1]} px window"
+
+
 def process_env(data_dir: Path, *, nats: Any, port: int, **extra: str) -> dict[str, str]:
     """Environment for a Hearth process (web, worker) a test starts on its own data dir.
 

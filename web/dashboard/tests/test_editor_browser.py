@@ -12,13 +12,10 @@ from typing import Any
 
 import pytest
 
-from web.core.testing import run_django
+from web.core.testing import assert_fits, run_django
 from web.dashboard.tests import serve
-from web.env import REPO_ROOT
 
 pytestmark = pytest.mark.browser
-
-ARTIFACTS = REPO_ROOT / "test-artifacts"
 
 
 @dataclass
@@ -58,17 +55,6 @@ def open_page(app: App, browser: Any) -> Iterator[Any]:
     for ctx in contexts:
         ctx.close()
     assert errors == [], errors
-
-
-def _fits(pg: Any, name: str) -> None:
-    """No sideways scroll; a screenshot for a person to look at."""
-    ARTIFACTS.mkdir(exist_ok=True)
-    size = pg.viewport_size
-    pg.screenshot(
-        path=str(ARTIFACTS / f"{name}-{size['width']}x{size['height']}.png"), full_page=True
-    )
-    wide = pg.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
-    assert wide[0] <= wide[1], f"{name}: page is {wide[0]} px wide in a {wide[1]} px window"
 
 
 def _funnel(app: App, name: str) -> dict[str, Any]:
@@ -116,7 +102,7 @@ def test_build_a_three_step_funnel_in_the_editor(app: App, open_page: Any) -> No
         "/pricing/",
         "event:signup",
     ]
-    _fits(pg, "admin-funnel-editor")
+    assert_fits(pg, "admin-funnel-editor")
     pg.click("input[name=_continue]")
     pg.wait_for_url("**/admin/dashboard/funnel/*/change/")
     saved = _funnel(app, "Browser funnel")
@@ -142,7 +128,7 @@ def test_funnel_editor_shows_what_to_fix_and_stores_nothing(app: App, open_page:
         "page",
         "event",
     ]
-    _fits(pg, "admin-funnel-error")
+    assert_fits(pg, "admin-funnel-error")
     count = "from web.dashboard.models import Funnel as F; print(F.objects.filter(name='Half done')"
     count += ".count())"
     assert run_django(app.env, count) == "0"
@@ -152,7 +138,7 @@ def test_funnel_editor_fits_a_phone(open_page: Any) -> None:
     pg = open_page("/admin/dashboard/funnel/add/", 390, 844)
     pg.locator(".steps-row").first.wait_for()
     pg.click(".steps-add")
-    _fits(pg, "admin-funnel-editor")
+    assert_fits(pg, "admin-funnel-editor")
 
 
 def test_goal_editor_switches_pick_list_with_kind(app: App, open_page: Any) -> None:
@@ -165,7 +151,7 @@ def test_goal_editor_switches_pick_list_with_kind(app: App, open_page: Any) -> N
     assert "/pricing" in (match.get_attribute("placeholder") or "")
     pg.fill("#id_name", "Docs visit")
     match.fill("docs/*/")
-    _fits(pg, "admin-goal-editor")
+    assert_fits(pg, "admin-goal-editor")
     pg.click("input[name=_save]")
     pg.wait_for_url("**/admin/analytics/goal/")
     stored = run_django(app.env, "from web.analytics.models import Goal;"
@@ -192,7 +178,7 @@ def test_share_link_url_and_copy_after_saving(
         "() => document.querySelector('.share-url button').textContent === 'Copied'"
     )
     assert pg.evaluate("navigator.clipboard.readText()") == url
-    _fits(pg, "admin-share-link")
+    assert_fits(pg, "admin-share-link")
     # The copied address opens the public dashboard.
     share = pg.context.new_page()
     assert share.goto(url).status == 200
