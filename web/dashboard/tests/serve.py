@@ -6,9 +6,12 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
-from web.core.testing import run_json, session_key_for
+from web.core.testing import run_django, run_json, session_key_for
 from web.core.testing.server import Server, free_port, server_env  # noqa: F401
 
 SEED_EVENTS = 6000
@@ -45,6 +48,30 @@ def start(nats_url: str, data_dir: Path, log: Path) -> tuple[Server, dict[str, s
     keys = setup(env)
     server = Server(env=env, log=log).start(app="web.asgi:application")
     return server, keys
+
+
+@dataclass
+class App:
+    """A running seeded dashboard: its URL, the staff session key, the server's env."""
+
+    url: str
+    session: str
+    env: dict[str, str]
+
+
+@contextmanager
+def running(nats_url: str, root: Path, *, sealed: bool = False) -> Iterator[App]:
+    """A seeded dashboard server on ``root``/data for one test module; ``sealed`` first
+    moves every event into the columnar history (filtered panels, goals, props and funnels
+    read only sealed events)."""
+    server, keys = start(nats_url, root / "data", root / "uvicorn.log")
+    try:
+        if sealed:
+            run_django(server.env, "from web.analytics.history import services as hs;"
+                                   "print(hs.history_seal_all())")  # fmt: skip
+        yield App(server.url, keys["staff"], server.env)
+    finally:
+        server.stop()
 
 
 if __name__ == "__main__" and sys.argv[1:] == ["setup"]:

@@ -9,13 +9,13 @@ import asyncio
 import json
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 
 import pytest
 
 from web.core.testing import run_django
 from web.dashboard.tests import serve
+from web.dashboard.tests.serve import App
 from web.env import REPO_ROOT
 
 pytestmark = pytest.mark.browser
@@ -29,24 +29,11 @@ PANELS = ["top", "chart", "pages", "entry", "exit", "sources", "referrers", "utm
 TABLE_PANELS = [p for p in PANELS if p not in ("top", "chart")]
 
 
-@dataclass
-class App:
-    url: str
-    session: str
-    env: dict[str, str]
-
-
 @pytest.fixture(scope="module")
 def app(nats_server: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[App]:
-    root = tmp_path_factory.mktemp("dashboard-app")
-    server, keys = serve.start(nats_server.url, root / "data", root / "uvicorn.log")
-    try:
-        # Filtered panels, goals, props and funnels read only sealed events (the history).
-        run_django(server.env, "from web.analytics.history import services as hs;"
-                           "print(hs.history_seal_all())")  # fmt: skip
-        yield App(server.url, keys["staff"], server.env)
-    finally:
-        server.stop()
+    # Filtered panels, goals, props and funnels read only sealed events (the history).
+    with serve.running(nats_server.url, tmp_path_factory.mktemp("dashboard-app"), sealed=True) as a:
+        yield a
 
 
 @pytest.fixture

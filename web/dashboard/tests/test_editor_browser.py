@@ -7,32 +7,21 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 
 import pytest
 
 from web.core.testing import assert_fits, run_django
 from web.dashboard.tests import serve
+from web.dashboard.tests.serve import App
 
 pytestmark = pytest.mark.browser
 
 
-@dataclass
-class App:
-    url: str
-    session: str
-    env: dict[str, str]
-
-
 @pytest.fixture(scope="module")
 def app(nats_server: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[App]:
-    root = tmp_path_factory.mktemp("editor-app")
-    server, keys = serve.start(nats_server.url, root / "data", root / "uvicorn.log")
-    try:
-        yield App(server.url, keys["staff"], server.env)
-    finally:
-        server.stop()
+    with serve.running(nats_server.url, tmp_path_factory.mktemp("editor-app")) as a:
+        yield a
 
 
 @pytest.fixture
