@@ -156,16 +156,14 @@ def session_key_for(user: Any) -> str:
     return str(session.session_key)
 
 
-def run_kit(*args: str, env: dict[str, str], timeout: float = 60) -> str:
-    """Run ``python *args`` (a kit module with ``-m``, or code with ``-c``) from the repo
-    root with ``env`` and return the last line it printed ("" when it printed nothing).
-
-    Test kits print their answer (often JSON) as their last line, after whatever Django or
-    the libraries log. Raises AssertionError with the end of stderr when the kit fails.
-    """
+def run_python(
+    *args: str, env: dict[str, str], timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
+    """``python *args`` from the repo root with ``env``, its output captured as text; the
+    caller checks the exit code (some tests expect a failure)."""
     from web.env import REPO_ROOT
 
-    out = subprocess.run(
+    return subprocess.run(
         [sys.executable, *args],
         env=env,
         cwd=REPO_ROOT,
@@ -174,6 +172,16 @@ def run_kit(*args: str, env: dict[str, str], timeout: float = 60) -> str:
         timeout=timeout,
         check=False,
     )
+
+
+def run_kit(*args: str, env: dict[str, str], timeout: float = 60) -> str:
+    """Run ``python *args`` (a kit module with ``-m``, or code with ``-c``) from the repo
+    root with ``env`` and return the last line it printed ("" when it printed nothing).
+
+    Test kits print their answer (often JSON) as their last line, after whatever Django or
+    the libraries log. Raises AssertionError with the end of stderr when the kit fails.
+    """
+    out = run_python(*args, env=env, timeout=timeout)
     assert out.returncode == 0, f"{args[:2]} exited with {out.returncode}:\n{out.stderr[-4000:]}"
     lines = out.stdout.strip().splitlines()
     return lines[-1] if lines else ""

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 
 import pytest
 
 from web import env as envmod
+from web.core.testing import run_python
 from web.env import REPO_ROOT, ConfigError
 
 GOOD_KEY = "k3Jx9-Vq2L_aPz7RtYw8NbCe4MfGh6UiOs1DlKjH5XcVbNmQwErTyUiOpAsDfGh"
@@ -72,14 +71,7 @@ def test_production_accepts_a_good_configuration(clean_env) -> None:  # type: ig
 def test_startup_fails_with_a_message_naming_the_variable(tmp_path) -> None:  # type: ignore[no-untyped-def]
     env = {k: v for k, v in os.environ.items() if not k.startswith("HEARTH_")}
     env.update(PROD, HEARTH_SECRET_KEY="changeme", HEARTH_DATA_DIR=str(tmp_path))
-    out = subprocess.run(
-        [sys.executable, "manage.py", "check"],
-        cwd=REPO_ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    out = run_python("manage.py", "check", env=env)
     assert out.returncode == 2
     assert "configuration error: HEARTH_SECRET_KEY is insecure" in out.stderr
 

@@ -8,17 +8,13 @@ from __future__ import annotations
 
 import json
 import socket
-import subprocess
-import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from web.core.testing import production_env
-
-REPO = Path(__file__).resolve().parents[3]
+from web.core.testing import production_env, run_python
 
 
 @pytest.fixture
@@ -59,15 +55,7 @@ def test_bad_host_and_500_send_no_mail_with_smtp_down(
     env = production_env(
         tmp_path, HEARTH_SMTP_HOST="127.0.0.1", HEARTH_SMTP_PORT=str(port), HEARTH_LOG_LEVEL="INFO"
     )
-    proc = subprocess.run(
-        [sys.executable, "-m", "web.core.tests.prodkit"],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    proc = run_python("-m", "web.core.tests.prodkit", env=env, timeout=120)
     assert proc.returncode == 0, proc.stderr[-4000:]
     result = json.loads(proc.stdout.strip().splitlines()[-1])
     bad_host, boom = result["bad_host"], result["boom"]

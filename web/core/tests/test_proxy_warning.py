@@ -4,14 +4,11 @@ naming HEARTH_TRUSTED_PROXIES (behind a proxy, every reader would share one limi
 from __future__ import annotations
 
 import dataclasses
-import subprocess
-import sys
 
 from django.conf import settings
 
 from web.asgi import PROXY_WARNING, proxy_warning
-from web.core.testing import production_env
-from web.env import REPO_ROOT
+from web.core.testing import production_env, run_python
 
 
 def test_the_warning_names_the_variable_in_production_only() -> None:
@@ -24,14 +21,7 @@ def test_the_warning_names_the_variable_in_production_only() -> None:
 
 def _startup_output(env: dict[str, str]) -> str:
     """What a production web process prints while it loads (stdout and stderr)."""
-    out = subprocess.run(
-        [sys.executable, "-c", "import web.asgi"],
-        cwd=REPO_ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    out = run_python("-c", "import web.asgi", env=env)
     assert out.returncode == 0, out.stderr[-2000:]
     return out.stderr + out.stdout
 
