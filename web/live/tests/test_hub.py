@@ -8,6 +8,8 @@ from web.live.hub import Hub, encode_frame, parse_last_event_id
 
 
 class Sink:
+    """A stream end in memory: the frames a Hub pushed, and whether it closed it."""
+
     def __init__(self) -> None:
         self.frames: list[bytes] = []
         self.closed = False

@@ -33,6 +33,7 @@ from web.live import channels
 from web.live.hub import Hub
 from web.live.publish import publish_event
 from web.live.runtime import end_revoked_streams
+from web.live.tests.test_hub import Sink
 
 RECHECK_S = 0.5  # runtime.ACCESS_RECHECK_S in the test server (30 s in production)
 MAX_PER_IP = 3  # sse.MAX_STREAMS_PER_IP in the test server (20 in production)
@@ -240,18 +241,6 @@ def test_streams_per_client_ip_are_capped_with_a_429(stack: Stack) -> None:
 # --- the re-check itself, in process --------------------------------------------------------
 
 
-class _Sink:
-    def __init__(self) -> None:
-        self.frames: list[bytes] = []
-        self.closed = False
-
-    def push(self, frame: bytes) -> None:
-        self.frames.append(frame)
-
-    def close(self) -> None:
-        self.closed = True
-
-
 def test_recheck_ends_only_revoked_channels_and_not_on_a_failing_check(registry: None) -> None:
     published = {"1", "2"}
     channels.register_public_check("comments.post_", lambda key: key in published)
@@ -261,7 +250,7 @@ def test_recheck_ends_only_revoked_channels_and_not_on_a_failing_check(registry:
 
     channels.register_public_check("metrics.views.", broken)
     hub = Hub()
-    sinks = {c: _Sink() for c in ("comments.post_1", "comments.post_2", "metrics.views.1")}
+    sinks = {c: Sink() for c in ("comments.post_1", "comments.post_2", "metrics.views.1")}
     for channel, sink in sinks.items():
         hub.subscribe(channel, sink)
 
