@@ -50,6 +50,13 @@ def start(nats_url: str, data_dir: Path, log: Path) -> tuple[Server, dict[str, s
     return server, keys
 
 
+def share_key(env: dict[str, str]) -> str:
+    """A new public link to site 1 made in the server's data dir; its key."""
+    return run_django(
+        env, "from web.dashboard.services import public_link_create as c;print(c(site_id=1).key)"
+    )
+
+
 @dataclass
 class App:
     """A running seeded dashboard: its URL, the staff session key, the server's env."""

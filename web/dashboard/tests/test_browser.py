@@ -186,7 +186,7 @@ def test_public_link_is_read_only_and_revocable(app: App, browser: Any) -> None:
     pg = ctx.new_page()
     try:
         assert pg.goto(f"{url}/dashboard/1/").url.startswith(f"{url}/admin/login/")
-        key = _share_key(app.env)
+        key = serve.share_key(app.env)
         pg.goto(f"{url}/share/{key}/?range=7d")
         pg.wait_for_selector("#panel-top [data-metric=visits] .value")
         visits = pg.locator("#panel-top [data-metric=visits] .value").inner_text()
@@ -199,12 +199,6 @@ def test_public_link_is_read_only_and_revocable(app: App, browser: Any) -> None:
         assert pg.goto(f"{url}/share/{key}/").status == 404
     finally:
         ctx.close()
-
-
-def _share_key(env: dict[str, str]) -> str:
-    return run_django(
-        env, "from web.dashboard.services import public_link_create as c;print(c(site_id=1).key)"
-    )
 
 
 def _revoke(env: dict[str, str]) -> None:

@@ -62,18 +62,10 @@ print(i.pk)
 @pytest.fixture(scope="module")
 def app(nats_server: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[App]:
     root = tmp_path_factory.mktemp("layout-app")
-    server, keys = serve.start(nats_server.url, root / "data", root / "uvicorn.log")
-    try:
-        run_django(server.env, "from web.analytics.history import services as hs;"
-                           "print(hs.history_seal_all())")  # fmt: skip
-        share = run_django(
-            server.env,
-            "from web.dashboard.services import public_link_create as c;print(c(site_id=1).key)",
-        )
-        issue = int(run_django(server.env, _ISSUE))
-        yield App(server.url, keys["staff"], share, issue, root / "data")
-    finally:
-        server.stop()
+    with serve.running(nats_server.url, root, sealed=True) as running:
+        share = serve.share_key(running.env)
+        issue = int(run_django(running.env, _ISSUE))
+        yield App(running.url, running.session, share, issue, root / "data")
 
 
 def _wait_dashboard(pg: Any) -> None:
