@@ -136,7 +136,8 @@ class ImageAdmin(admin.ModelAdmin):
         obj.__dict__.update({k: v for k, v in image.__dict__.items() if not k.startswith("_")})
         obj._state.adding = False
         obj._state.db = image._state.db
-        obj.uploaded_with = len(form.stored)  # type: ignore[attr-defined]
+        # (the same file twice in one upload is one image: uploads dedupe by content)
+        obj.uploaded_with = len({i.pk for i in form.stored})  # type: ignore[attr-defined]
 
     def response_add(self, request: HttpRequest, obj: Image, post_url_continue: Any = None):
         stored = getattr(obj, "uploaded_with", 1)  # set by save_model (this request's obj)

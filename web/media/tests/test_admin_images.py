@@ -204,3 +204,17 @@ def test_image_page_offers_the_snippet_and_lists_each_variant_once(
 def test_snippet_escapes_markdown_in_alt_text(live_env, staff) -> None:  # type: ignore[no-untyped-def]
     image = Image(pk=7, alt="  a \\ b ]\n[c  ")
     assert embed_snippet(image) == "![a \\\\ b \\] \\[c](media:7)"
+
+
+def test_the_same_file_twice_in_one_upload_is_one_image(
+    live_env, admin_client, enqueued, django_capture_on_commit_callbacks
+) -> None:  # type: ignore[no-untyped-def]
+    data = photo(600, 400, 33)
+    files = [SimpleUploadedFile(n, data, "image/jpeg") for n in ("a.jpg", "copy-of-a.jpg")]
+    with django_capture_on_commit_callbacks(execute=True):
+        r = admin_client.post("/admin/media/image/add/", {"alt": "Twice", "upload": files})
+    assert r.status_code == 302
+    [image] = Image.objects.all()
+    assert enqueued == [image.pk]
+    listing = admin_client.get(r["Location"]).content.decode()
+    assert "images uploaded" not in listing and "was added successfully" in listing
