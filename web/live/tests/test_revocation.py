@@ -12,23 +12,20 @@ import asyncio
 import contextlib
 import dataclasses
 import json
-import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from web.core.testing import wait_until
+from web.core.testing import run_django, run_kit, wait_until
 from web.core.testing.server import (
-    PY,
     Server,
     SseClient,
     SseEvent,
     server_env,
     wait_delivering,
 )
-from web.env import REPO_ROOT
 from web.live import channels
 from web.live.hub import Hub
 from web.live.publish import publish_event
@@ -46,12 +43,8 @@ class Stack:
     ids: dict[str, int]
 
     def django(self, code: str) -> str:
-        """Run ``code`` in a Django shell on the server's data dir; its stdout."""
-        out = subprocess.run(
-            [PY, "manage.py", "shell", "-c", code],
-            cwd=REPO_ROOT, env=self.env, capture_output=True, text=True, timeout=60, check=True,
-        )  # fmt: skip
-        return out.stdout
+        """Run ``code`` with Django set up on the server's data dir; its last printed line."""
+        return run_django(self.env, code)
 
 
 _SETUP = """
@@ -86,13 +79,10 @@ def stack(nats_server, tmp_path_factory) -> Iterator[Stack]:  # type: ignore[no-
         HEARTH_TEST_LIVE_MAX_PER_IP=str(MAX_PER_IP),
     )
     for db in ("default", "ttl"):
-        subprocess.run(
-            [PY, "manage.py", "migrate", "--database", db, "-v", "0"],
-            cwd=REPO_ROOT, env=env, check=True, timeout=180,
-        )  # fmt: skip
+        run_kit("manage.py", "migrate", "--database", db, "-v", "0", env=env, timeout=180)
     server = Server(env, log=root / "web.log")
     stack = Stack(server, env, {})
-    stack.ids = json.loads(stack.django(_SETUP).strip().splitlines()[-1])
+    stack.ids = json.loads(stack.django(_SETUP))
     try:
         server.start()
         yield stack
