@@ -15,11 +15,12 @@ from __future__ import annotations
 import json
 import os
 import random
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+from web.core.testing import run_json
 
 REPO = Path(__file__).resolve().parent.parent
 EVENTS = 60_000
@@ -175,18 +176,7 @@ def run() -> dict[str, float]:
             "DJANGO_SETTINGS_MODULE": "web.settings",
         }
         env.pop("AWS_CA_BUNDLE", None)
-        proc = subprocess.run(
-            [sys.executable, "-m", "bench.analytics_worker", "--child"],
-            cwd=REPO,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=600,
-            check=False,
-        )
-        if proc.returncode != 0:
-            raise RuntimeError(f"worker benchmark failed:\n{proc.stderr[-3000:]}")
-        return json.loads(proc.stdout.strip().splitlines()[-1])
+        return run_json("-m", "bench.analytics_worker", "--child", env=env, timeout=600)
 
 
 def main() -> None:

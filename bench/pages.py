@@ -17,11 +17,12 @@ import json
 import os
 import secrets
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+from web.core.testing import run_json
 
 REPO = Path(__file__).resolve().parent.parent
 REQUESTS = 400
@@ -130,13 +131,7 @@ def run() -> dict[str, float]:
                "HEARTH_S3_SECRET_KEY": secrets.token_urlsafe(24),
                "DJANGO_SETTINGS_MODULE": "web.settings", "HEARTH_LOG_LEVEL": "WARNING"}  # fmt: skip
         env.pop("AWS_CA_BUNDLE", None)
-        proc = subprocess.run(
-            [sys.executable, "-m", "bench.pages", "--child"],
-            cwd=REPO, env=env, capture_output=True, text=True, timeout=600, check=False,
-        )  # fmt: skip
-        if proc.returncode != 0:
-            raise RuntimeError(f"pages benchmark failed:\n{proc.stderr[-3000:]}")
-        return json.loads(proc.stdout.strip().splitlines()[-1])
+        return run_json("-m", "bench.pages", "--child", env=env, timeout=600)
 
 
 def main() -> None:

@@ -27,6 +27,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from web.core.testing import run_json
+
 REPO = Path(__file__).resolve().parent.parent
 N_RAW = 10_000
 N_JOBS = 5_000
@@ -199,17 +201,7 @@ def run() -> dict[str, float]:
                 check=True,
                 capture_output=True,
             )
-        r = subprocess.run(
-            [sys.executable, "-m", "bench.queue", "--child", server.url],
-            cwd=REPO,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=900,
-        )
-        if r.returncode != 0:
-            raise RuntimeError(f"bench child failed:\n{r.stdout[-2000:]}\n{r.stderr[-4000:]}")
-        result = json.loads(r.stdout.strip().splitlines()[-1])
+        result = run_json("-m", "bench.queue", "--child", server.url, env=env, timeout=900)
     finally:
         nats_proc.terminate()
         nats_proc.wait(10)
