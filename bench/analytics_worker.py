@@ -20,6 +20,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from web.core.litestream import without_ca_bundle
 from web.core.testing import run_json
 
 REPO = Path(__file__).resolve().parent.parent
@@ -170,12 +171,11 @@ def run() -> dict[str, float]:
     """Run the benchmark in a child process on a throwaway data dir; return its metrics."""
     with tempfile.TemporaryDirectory(prefix="hearth-bench-worker-") as data:
         env = {
-            **os.environ,
+            **without_ca_bundle(os.environ),
             "HEARTH_DATA_DIR": data,
             "HEARTH_MODE": "dev",
             "DJANGO_SETTINGS_MODULE": "web.settings",
         }
-        env.pop("AWS_CA_BUNDLE", None)
         return run_json("-m", "bench.analytics_worker", "--child", env=env, timeout=600)
 
 

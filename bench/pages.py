@@ -14,15 +14,13 @@ Run: ``python -m bench.pages`` (or ``make bench BENCH=pages``).
 from __future__ import annotations
 
 import json
-import os
-import secrets
 import statistics
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-from web.core.testing import run_json
+from web.core.testing import production_env, run_json
 
 REPO = Path(__file__).resolve().parent.parent
 REQUESTS = 400
@@ -125,12 +123,7 @@ def run() -> dict[str, float]:
     """Run in a child process on a throwaway data dir; return its metrics."""
     with tempfile.TemporaryDirectory(prefix="hearth-bench-pages-") as data:
         # Production mode (DEBUG off, all security middleware on), as the site really runs.
-        env = {**os.environ, "HEARTH_DATA_DIR": data, "HEARTH_MODE": "production",
-               "HEARTH_SECRET_KEY": secrets.token_urlsafe(50),
-               "HEARTH_ALLOWED_HOSTS": HOST, "HEARTH_S3_ACCESS_KEY": "bench",
-               "HEARTH_S3_SECRET_KEY": secrets.token_urlsafe(24),
-               "DJANGO_SETTINGS_MODULE": "web.settings", "HEARTH_LOG_LEVEL": "WARNING"}  # fmt: skip
-        env.pop("AWS_CA_BUNDLE", None)
+        env = production_env(Path(data), HEARTH_ALLOWED_HOSTS=HOST, HEARTH_LOG_LEVEL="WARNING")
         return run_json("-m", "bench.pages", "--child", env=env, timeout=600)
 
 

@@ -27,6 +27,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from web.core.litestream import without_ca_bundle
 from web.core.testing import run_json
 
 REPO = Path(__file__).resolve().parent.parent
@@ -182,7 +183,7 @@ def run() -> dict[str, float]:
         server.argv(config), stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT
     )
     env = {
-        **{k: v for k, v in os.environ.items() if k != "AWS_CA_BUNDLE"},
+        **without_ca_bundle(os.environ),
         "DJANGO_SETTINGS_MODULE": "web.settings",
         "HEARTH_MODE": "dev",
         "HEARTH_DATA_DIR": str(root / "data"),
