@@ -20,9 +20,9 @@ os.environ.pop("AWS_CA_BUNDLE", None)
 
 import pytest
 
-from web.core.testing import stop_group
+from web.core.testing import stop_group, wait_until
 from web.stack.buckets import ensure_buckets
-from web.stack.servers import NatsServer, S3Server, wait_until
+from web.stack.servers import NatsServer, S3Server
 
 S3_KEY, S3_SECRET = "hearth-test", "hearth-test-secret-key"
 
@@ -56,7 +56,9 @@ class RunningNats:
         if self.proc.poll() is None:
             return
         self.proc = _start(self.server.argv(self.config), self.log)
-        wait_until(self.server.ready, timeout=30, what="nats-server")
+        wait_until(
+            self.server.ready, timeout=30, interval=0.2, message="nats-server", ignore=(Exception,)
+        )
 
 
 @pytest.fixture(autouse=True)
@@ -75,7 +77,9 @@ def nats_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningNat
     log = root / "nats.log"
     running = RunningNats(server, _start(server.argv(config), log), config, log)
     try:
-        wait_until(server.ready, timeout=30, what="nats-server")
+        wait_until(
+            server.ready, timeout=30, interval=0.2, message="nats-server", ignore=(Exception,)
+        )
         yield running
     finally:
         running.stop()
@@ -114,7 +118,9 @@ def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningS3]:
         wait_until(
             lambda: ensure_buckets(running.client(), ["public", "private", "backup"]) is None,
             timeout=120,
-            what="S3 server (weed)",
+            interval=0.2,
+            message="S3 server (weed)",
+            ignore=(Exception,),
         )
         yield running
     finally:

@@ -17,9 +17,9 @@ from typing import Any
 import httpx
 import pytest
 
-from web.core.testing import launch_chromium, process_env, stop_group
+from web.core.testing import launch_chromium, process_env, stop_group, wait_until
 from web.env import REPO_ROOT
-from web.stack.servers import free_port, wait_until
+from web.stack.servers import free_port
 
 pytestmark = pytest.mark.browser
 
@@ -53,7 +53,7 @@ class Stack:
                 return False
             return bool(rows)
 
-        wait_until(probe, timeout=timeout, what=sql)
+        wait_until(probe, timeout=timeout, interval=0.2, message=sql, ignore=(Exception,))
         return rows
 
 
@@ -93,11 +93,13 @@ def stack(nats_server: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterato
         wait_until(
             lambda: httpx.get(f"{url}/ingest/t.js", timeout=2).status_code == 200,
             timeout=60,
-            what="web process",
+            interval=0.2,
+            message="web process",
+            ignore=(Exception,),
         )
         wait_until(lambda: worker.poll() is None and "analytics" in
                    (data_dir / "worker.log").read_text(errors="replace"), timeout=60,
-                   what="worker process")  # fmt: skip
+                   interval=0.2, message="worker process", ignore=(Exception,))  # fmt: skip
         yield Stack(url, data_dir)
     finally:
         _stop(worker)

@@ -121,19 +121,28 @@ def production_env(data_dir: Path, **extra: str) -> dict[str, str]:
 
 
 def wait_until(
-    predicate: Callable[[], Any], *, timeout: float, interval: float = 0.05, message: str = ""
+    predicate: Callable[[], Any],
+    *,
+    timeout: float,
+    interval: float = 0.05,
+    message: str = "",
+    ignore: tuple[type[BaseException], ...] = (),
 ) -> Any:
     """Poll ``predicate`` until it returns something truthy and return that value.
 
     The one polling helper for tests: a test waits on the condition it needs, never on a
     fixed sleep. Exceptions from the predicate propagate (a probe may fail fast, e.g. when
-    the process it watches exited). Raises AssertionError naming ``message``, the timeout
-    and the last value seen.
+    the process it watches exited), except those of the types in ``ignore``, which mean
+    "not yet" (a server that does not listen yet). Raises AssertionError naming
+    ``message``, the timeout and the last value or ignored error seen.
     """
     deadline = time.monotonic() + timeout
     while True:
-        last = predicate()
-        if last:
+        try:
+            last = predicate()
+        except ignore as exc:
+            last = exc
+        if last and not isinstance(last, BaseException):
             return last
         if time.monotonic() >= deadline:
             raise AssertionError(
