@@ -13,7 +13,6 @@ from typing import Any
 from django.urls import reverse
 
 from web.blog.fragments import comment_html
-from web.live.publish import publish_best_effort
 
 ALERT_SUBJECT = "events.alerts.comments"
 
@@ -28,7 +27,10 @@ def post_channel(post_id: int) -> str:
 
 
 def _publish(subject: str, data: dict[str, Any], *, id: str) -> None:
-    # Live delivery is best effort: the comment is committed and shows on reload.
+    # Live delivery is best effort: the comment is committed and shows on reload. Imported
+    # here, as before, so importing the blog's services does not load the NATS client.
+    from web.live.publish import publish_best_effort
+
     publish_best_effort(subject, data, id=id)
 
 
