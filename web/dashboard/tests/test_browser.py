@@ -219,7 +219,7 @@ def test_realtime_counter_moves_when_a_pageview_is_ingested(app: App, page: Any)
 
     import httpx
 
-    from web.ingest.tests.helpers import BROWSER_UA
+    from web.core.testing.events import UA_FIREFOX  # a browser: ingest drops bots
 
     data_dir = app.env["HEARTH_DATA_DIR"]
     con = sqlite3.connect(f"{data_dir}/data.db")
@@ -245,7 +245,7 @@ def test_realtime_counter_moves_when_a_pageview_is_ingested(app: App, page: Any)
         r = httpx.post(
             f"{app.url}/ingest/e",
             content=json.dumps(beacon),
-            headers={"user-agent": BROWSER_UA},
+            headers={"user-agent": UA_FIREFOX},
             timeout=10,
         )
         assert r.status_code == 202, r.text
