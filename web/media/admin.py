@@ -9,6 +9,7 @@ from typing import Any
 from django import forms
 from django.contrib import admin, messages
 from django.http import HttpRequest, HttpResponseRedirect
+from django.template.defaultfilters import filesizeformat
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
@@ -110,7 +111,7 @@ class ImageAdmin(admin.ModelAdmin):
         if obj is None:
             return ["upload", "alt"]
         fields = ["alt", "preview", "progress", "embed", "original", "error"]
-        fields += ["width", "height", "size", "variant_list"]
+        fields += ["width", "height", "file_size", "variant_list"]
         return fields if obj.error else [f for f in fields if f != "error"]
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
@@ -124,7 +125,7 @@ class ImageAdmin(admin.ModelAdmin):
             "error",
             "width",
             "height",
-            "size",
+            "file_size",
             "variant_list",
         ]
 
@@ -190,6 +191,11 @@ class ImageAdmin(admin.ModelAdmin):
             embed_snippet(obj),
             obj.pk,
         )
+
+    @admin.display(description="size")
+    def file_size(self, obj: Image) -> str:
+        """The original's size as a person reads it ("1.9 MB"), not a byte count."""
+        return filesizeformat(obj.size)
 
     @admin.display(description="variants")
     def variant_list(self, obj: Image) -> str:

@@ -190,6 +190,10 @@ def test_image_page_offers_the_snippet_and_lists_each_variant_once(
     assert m is not None and html.unescape(m.group(1)) == snippet
     assert re.search(r'<button type="button" class="button" data-copy="media-embed-\d+">Copy', page)
     assert "Ready: all 10 variants published" in page
+    # The original's size reads as a person reads it (issue 17, item 2), not a byte count.
+    field = page[page.index("field-file_size") :]
+    size = re.search(r'<div class="readonly">([^<]*)</div>', field)
+    assert size is not None and re.fullmatch(r"[\d.,]+\xa0(KB|MB)", size.group(1)), size
 
     table = re.search(r'<table class="media-variants">(.*?)</table>', page, re.S)
     assert table is not None
