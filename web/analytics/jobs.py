@@ -1,7 +1,7 @@
 """Worker handlers of the analytics domain (imported by the worker's autodiscovery).
 
 ``analytics.event`` carries one event. ``analytics.events`` carries a pack of events
-published by ingest (web/ingest/publisher.py, ADR-I4): a pack is one dedupe unit keyed by
+published by ingest (web/ingest/publisher.py, ADR-13): a pack is one dedupe unit keyed by
 its job id (its events are stored as ``<job id>:<index>``), so a redelivered pack stores
 nothing twice. Packs go through the same pipeline as single events, in chunks of whole
 packs, at most CHUNK events per transaction; if a chunk fails the whole fetched batch is

@@ -233,7 +233,7 @@ def _props_panel(request: HttpRequest, q: sel.Query, site: Site, base: str) -> H
 
 def _panel(request: HttpRequest, site: Site, name: str, base: str) -> HttpResponse:
     """One panel as an HTML fragment (or CSV): its own request, so that no panel waits for
-    another (ADR D-3). ``base`` is the dashboard's URL prefix (staff or public link)."""
+    another (ADR-23). ``base`` is the dashboard's URL prefix (staff or public link)."""
     try:
         q = _query(request, site)
         fmt = request.GET.get("format", "html")

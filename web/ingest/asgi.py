@@ -1,4 +1,4 @@
-"""Lean ASGI routes of this app, mounted in front of Django by web/asgi.py (ADR-I1).
+"""Lean ASGI routes of this app, mounted in front of Django by web/asgi.py (ADR-10).
 
 Routes: the ingest endpoints (routes.ROUTES), the tracker script, and in DEBUG only a
 test page at /ingest-test/ that runs the tracker (used by the browser tests).
@@ -28,7 +28,7 @@ RATE_PER_S = 10.0
 RATE_BURST = 60.0
 SITE_TTL_S = 10.0
 # One publish at a time, each waiting up to 3 ms for more events: bigger packs, so fewer
-# fsyncs on publish and on ack (ADR-I4, measured in the benchmark section of ingest.md).
+# fsyncs on publish and on ack (ADR-13, measured in the benchmark section of ingest.md).
 PUBLISH_INFLIGHT = 1
 LINGER_S = 0.003
 

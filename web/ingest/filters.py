@@ -51,7 +51,7 @@ def is_spam_referrer(ref: str) -> bool:
 
 
 class RateLimiter:
-    """Token bucket per client IP, in this process only (see ADR-I3 in docs).
+    """Token bucket per client IP, in this process only (see ADR-12 in docs).
 
     Each IP may send ``burst`` beacons at once and ``rate`` per second after that. With N web
     workers an IP can reach up to N times the rate, because the kernel spreads connections over

@@ -1,9 +1,9 @@
-"""The raw ASGI handler of every ingest path (ADR-I1: no Django request stack here).
+"""The raw ASGI handler of every ingest path (ADR-10: no Django request stack here).
 
 Per request: read at most 8 KiB within BODY_TIMEOUT_S, parse with the format's parser, run
 the shared pipeline (site, drop rules, stamp), hand the events to the coalescing publisher
 and wait for the PubAck (or the outbox), then answer. Sites come from an in-process
-snapshot (ADR-I2); only a beacon naming a site the snapshot lacks waits for a fresh load
+snapshot (ADR-11); only a beacon naming a site the snapshot lacks waits for a fresh load
 of the table, in a thread, at most one a second (sites.py). Outcomes are counted in memory
 for the Site admin page (tally.py).
 """

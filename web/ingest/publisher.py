@@ -1,4 +1,4 @@
-"""Coalesce concurrent beacons into packed publishes (group commit, see ADR-I1 and ADR-I4).
+"""Coalesce concurrent beacons into packed publishes (group commit, see ADR-10 and ADR-13).
 
 Each request hands its events to ``Coalescer.submit`` and waits. While fewer than
 ``max_inflight`` publishes are running, a batch leaves after at most ``linger_s`` (at once
@@ -9,7 +9,7 @@ and a 3 ms linger (web/ingest/asgi.py): packs several times larger, so fewer fsy
 Every batch, even of one event, is packed into ``analytics.events`` jobs of up
 to PACK_MAX_EVENTS events each (fewer when a pack would exceed the 64 KiB envelope),
 because JetStream runs with ``sync_interval: always`` and fsyncs every message: one message
-per beacon caps the box at about 2-4k beacons/s (see ADR-I4 in docs/architecture/ingest.md).
+per beacon caps the box at about 2-4k beacons/s (see ADR-13 in docs/architecture/ingest.md).
 The worker unpacks packs in web/analytics/jobs.py.
 
 A request returns only after the message holding its events was PubAck'ed by JetStream or

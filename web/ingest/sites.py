@@ -1,6 +1,6 @@
 """Sites as the request path sees them: an in-process snapshot, refreshed in the background.
 
-Known sites never cost a database query (ADR-I2): each web process keeps every Site row
+Known sites never cost a database query (ADR-11): each web process keeps every Site row
 (id, public key, domains, aliases) in dicts and reloads the whole table in a thread when
 the snapshot is older than ``ttl`` seconds, while requests keep using the previous one.
 

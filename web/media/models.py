@@ -1,7 +1,7 @@
 """Uploaded images (data.db). Originals live in the private bucket, variants in the public one.
 
 An image is shown only once `status == READY`; the job records every variant and flips the
-status in one transaction, after all variant objects were written to S3 (see site.md, ADR-S2),
+status in one transaction, after all variant objects were written to S3 (see site.md, ADR-17),
 so a page never points at a missing object and never at a half-done variant set.
 """
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-# Responsive widths (see site.md, ADR-S3). The largest decides the JPEG draft() scale.
+# Responsive widths (see site.md, ADR-18). The largest decides the JPEG draft() scale.
 WIDTHS = (320, 640, 1024, 1600)
 THUMB_SIZE = (400, 300)
 WEBP_QUALITY = 80

@@ -1,4 +1,4 @@
-"""Cron entry points of the messaging context (declared in cron/jobs.py)."""
+"""Cron entry points of the messaging context (declared in web/jobs/table.py)."""
 
 from __future__ import annotations
 

@@ -249,7 +249,7 @@ def test_every_panel_says_when_the_history_is_behind(staff: Client, seeded: dict
 
 
 def test_panels_load_as_independent_requests(staff: Client, sealed: dict[str, int]) -> None:
-    """Each panel is its own htmx request fired on load (none waits for another, ADR D-3),
+    """Each panel is its own htmx request fired on load (none waits for another, ADR-23),
     and each answers alone with the page's range and filters."""
     html = staff.get("/dashboard/1/", {**RANGE, "country": "DE"}).content.decode()
     sections = re.findall(r'<section id="panel-([\w]+)"[^>]*hx-get="([^"]+)"([^>]*)>', html)
