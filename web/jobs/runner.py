@@ -121,12 +121,9 @@ def alert_failure(*, run: JobRun, exc: BaseException) -> None:
         "error": f"{type(exc).__name__}: {exc}"[:500],
         "started_at": run.started_at.isoformat(),
     }
-    try:
-        from web.live.publish import publish_event
+    from web.live.publish import publish_best_effort  # imported when a job fails, not at start
 
-        publish_event(ALERT_SUBJECT, data, id=f"cron-run-{run.pk}")
-    except Exception as pub_exc:  # the live app may be absent or NATS down: email still goes
-        log.warning("could not publish %s: %s", ALERT_SUBJECT, pub_exc)
+    publish_best_effort(ALERT_SUBJECT, data, id=f"cron-run-{run.pk}")  # NATS down: email still goes
     try:
         from django.core.mail import mail_admins
 
