@@ -15,18 +15,10 @@ from django.core import mail
 from django.core.management import call_command
 
 from cron.main import schedule
+from web.core.testing import wait_until
 from web.jobs.models import JobRun
 from web.jobs.runner import run_job
 from web.jobs.table import JOBS, Job, job_named
-
-
-def _wait(predicate, timeout: float = 10.0) -> bool:  # type: ignore[no-untyped-def]
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return predicate()
 
 
 @pytest.mark.django_db(transaction=True, databases=["default", "ttl"])
@@ -48,7 +40,9 @@ def test_missed_job_runs_exactly_once_after_downtime() -> None:
     assert first[job.name] <= datetime.now(UTC) + timedelta(seconds=1)
     scheduler.start()
     try:
-        assert _wait(lambda: JobRun.objects.filter(job=job.name, outcome="ok").count() == 2)
+        assert wait_until(
+            lambda: JobRun.objects.filter(job=job.name, outcome="ok").count() == 2, timeout=10.0
+        )
         time.sleep(1.0)  # a second (wrong) run would land in this window
     finally:
         scheduler.shutdown(wait=True)

@@ -12,11 +12,13 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from botocore.exceptions import BotoCoreError, ClientError
+
 from web.core.s3 import local_client, offsite_client
-from web.core.testing import stop_group
+from web.core.testing import stop_group, wait_until
 from web.env import Env
 from web.stack.buckets import ensure_buckets
-from web.stack.servers import S3Server, binary, free_port, wait_until
+from web.stack.servers import S3Server, binary, free_port
 
 KEY, SECRET = "hearth-test", "hearth-test-secret-key"
 
@@ -114,7 +116,9 @@ def own_s3(data_dir: Path, port: int | None = None) -> Iterator[S3Server]:
         wait_until(
             lambda: ensure_buckets(client, ["public", "private", "backup"]) is None,
             timeout=120,
-            what="own weed",
+            interval=0.2,
+            message="own weed",
+            ignore=(BotoCoreError, ClientError),
         )
         yield server
     finally:
@@ -153,7 +157,9 @@ def litestream(env: Env) -> Iterator[str]:
         wait_until(
             lambda: httpx.get(f"{url}/metrics", timeout=1).status_code == 200,
             timeout=30,
-            what="litestream",
+            interval=0.2,
+            message="litestream",
+            ignore=(httpx.HTTPError,),
         )
         yield url
     finally:

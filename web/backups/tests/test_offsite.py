@@ -6,11 +6,11 @@ fresh bucket on the same server (as if it were another provider).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -28,6 +28,7 @@ from web.backups.tests.support import (
     unique_buckets,
 )
 from web.core.s3 import local_client, offsite_client
+from web.core.testing import wait_until
 from web.env import REPO_ROOT, Env
 
 
@@ -150,17 +151,19 @@ def test_kill_9_mid_run_is_repaired_by_the_next_run(env: Env) -> None:
     )
     off = offsite_client(env)
     copied_before_kill = 0
+
+    def copied() -> int:
+        nonlocal copied_before_kill
+        try:
+            listed = off.list_objects_v2(Bucket=env.offsite_bucket, Prefix="daily/objects/")
+            copied_before_kill = listed.get("KeyCount", 0)
+        except off.exceptions.NoSuchBucket:
+            copied_before_kill = 0
+        return copied_before_kill
+
     try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and proc.poll() is None:
-            try:
-                listed = off.list_objects_v2(Bucket=env.offsite_bucket, Prefix="daily/objects/")
-                copied_before_kill = listed.get("KeyCount", 0)
-            except off.exceptions.NoSuchBucket:
-                copied_before_kill = 0
-            if copied_before_kill >= 20:
-                break
-            time.sleep(0.05)
+        with contextlib.suppress(AssertionError):  # the assert below says why it ended
+            wait_until(lambda: proc.poll() is not None or copied() >= 20, timeout=60)
         assert proc.poll() is None, f"backup ended before the kill: {proc.stderr.read()!r}"
         proc.send_signal(signal.SIGKILL)
     finally:

@@ -26,6 +26,7 @@ from web.backups.tests.test_restore_drill import PRAGMAS, Box, wait_replicated
 from web.core import litestream as selectors
 from web.core.litestream import REPLICA_PATH, STALE_AFTER_S, replication_status
 from web.core.s3 import local_client
+from web.core.testing import wait_until
 from web.stack.servers import free_port
 
 
@@ -149,12 +150,12 @@ def test_a_lag_longer_than_the_grace_period_is_behind(
     monkeypatch.setattr(selectors, "STALE_AFTER_S", 1.0)
     proxy.delay = 4.0
     box.write_posts(["stuck"])
-    end = time.monotonic() + 8
-    while time.monotonic() < end:
+
+    def behind() -> dict[str, Any] | None:
         status = replication_status(box.env)
-        if not status["ok"]:
-            break
-        time.sleep(0.1)
+        return None if status["ok"] else status
+
+    status = wait_until(behind, timeout=8, interval=0.1, message="replication reported behind")
     assert not status["ok"] and "transactions behind" in status["detail"], status
     assert status["lag_s"] >= 1.0  # rounded to 0.1 s
 

@@ -25,6 +25,7 @@ from web.backups import offsite, restore
 from web.backups.tests.support import child_env, env_for, litestream, own_s3
 from web.core.litestream import replication_status
 from web.core.s3 import local_client
+from web.core.testing import wait_until
 from web.env import REPO_ROOT, Env
 from web.stack.servers import free_port
 
@@ -107,9 +108,10 @@ def box(s3_server, tmp_path: Path) -> Iterator[Box]:  # type: ignore[no-untyped-
 
 def wait_replicated(env: Env, timeout: float = 30) -> dict:  # type: ignore[type-arg]
     """Until the replica holds Litestream's position and that position stopped moving."""
-    end = time.monotonic() + timeout
     seen: tuple[int, float] | None = None
-    while time.monotonic() < end:
+
+    def settled() -> dict | None:  # type: ignore[type-arg]
+        nonlocal seen
         status = replication_status(env)
         if status["lag_txids"] == 0 and status["local_txid"]:
             if seen and seen[0] == status["local_txid"] and time.monotonic() - seen[1] > 1.5:
@@ -117,8 +119,12 @@ def wait_replicated(env: Env, timeout: float = 30) -> dict:  # type: ignore[type
                 return status
             if not seen or seen[0] != status["local_txid"]:
                 seen = (status["local_txid"], time.monotonic())
-        time.sleep(0.2)
-    raise AssertionError(f"replication did not catch up: {replication_status(env)}")
+        return None
+
+    result: dict = wait_until(  # type: ignore[type-arg]
+        settled, timeout=timeout, interval=0.2, message="replication to catch up"
+    )
+    return result
 
 
 def rows(path: Path, sql: str) -> list[tuple]:  # type: ignore[type-arg]

@@ -4,10 +4,10 @@ real nats-server, and a reader for the analytics.events packs it publishes to Je
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -17,9 +17,9 @@ from typing import Any
 import httpx
 import pytest
 
-from web.core.testing import process_env, stop_group
+from web.core.testing import process_env, stop_group, wait_until
 from web.env import REPO_ROOT
-from web.stack.servers import free_port, wait_until
+from web.stack.servers import free_port
 
 SUBJECT = "jobs.analytics.>"  # analytics.event jobs and analytics.events packs
 
@@ -40,12 +40,15 @@ class WebProcess:
         return _run(_read(self.nats_url, seq))
 
     def wait_events(self, seq: int, count: int, timeout: float = 15.0) -> list[dict[str, Any]]:
-        deadline = time.monotonic() + timeout
-        while True:
-            events = self.events_after(seq)
-            if len(events) >= count or time.monotonic() > deadline:
-                return events
-            time.sleep(0.2)
+        """The events after ``seq`` once ``count`` arrived; after ``timeout``, those that did
+        (the caller's asserts say what is missing)."""
+        with contextlib.suppress(AssertionError):
+            return wait_until(
+                lambda: len(events := self.events_after(seq)) >= count and events,
+                timeout=timeout,
+                interval=0.2,
+            )
+        return self.events_after(seq)
 
 
 def _run(coro: Any) -> Any:
@@ -134,7 +137,9 @@ def ingest_web(nats_server: Any, tmp_path_factory: pytest.TempPathFactory) -> It
         wait_until(
             lambda: httpx.get(f"{url}/ingest/t.js", timeout=2).status_code == 200,
             timeout=60,
-            what="gunicorn (ingest tests)",
+            interval=0.2,
+            message="gunicorn (ingest tests)",
+            ignore=(httpx.HTTPError,),
         )
         asyncio.run(_ensure_stream(nats_server.url))
         yield web

@@ -19,7 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 import pytest
 
-from web.core.testing import process_env, stop_group
+from web.core.testing import process_env, stop_group, wait_until
 from web.env import REPO_ROOT
 from web.ingest.tests.conftest import WebProcess
 from web.ingest.tests.helpers import BROWSER_UA
@@ -27,7 +27,7 @@ from web.messaging import client
 from web.messaging.breaker import TRIP_AFTER_S
 from web.messaging.jobs import enqueue
 from web.messaging.models import OutboxJob
-from web.stack.servers import free_port, wait_until
+from web.stack.servers import free_port
 
 UA = {"user-agent": BROWSER_UA}
 FAST_S = 0.25  # the bound for a beacon while the breaker is open (issue 15, R6)
@@ -92,7 +92,13 @@ def test_frozen_nats_opens_the_breaker_and_every_beacon_is_stored_once(
         assert open_during == 1
         assert set(urls) <= set(_outboxed_urls(web))
 
-        wait_until(lambda: _breaker_open(c) == 0, timeout=15, what="the breaker closing")
+        wait_until(
+            lambda: _breaker_open(c) == 0,
+            timeout=15,
+            interval=0.2,
+            message="the breaker closing",
+            ignore=(httpx.HTTPError,),
+        )
         after = f"http://127.0.0.1/breaker-{run}/after"
         beacon(c, after)  # straight to the stream again
     assert after not in _outboxed_urls(web)
@@ -111,7 +117,11 @@ def test_frozen_nats_opens_the_breaker_and_every_beacon_is_stored_once(
     )  # fmt: skip
     try:
         wait_until(
-            lambda: not set(urls) & set(_outboxed_urls(web)), timeout=60, what="outbox relayed"
+            lambda: not set(urls) & set(_outboxed_urls(web)),
+            timeout=60,
+            interval=0.2,
+            message="outbox relayed",
+            ignore=(sqlite3.OperationalError,),
         )
     finally:
         stop_group(worker)
@@ -153,7 +163,12 @@ def test_sync_enqueue_skips_a_frozen_nats_while_the_breaker_is_open(settings, na
     assert max(took) < FAST_S, took
     assert was_open
     assert set(OutboxJob.objects.values_list("msg_id", flat=True)) == set(ids)
-    wait_until(lambda: not pub.link.breaker.is_open, timeout=15, what="the breaker closing")
+    wait_until(
+        lambda: not pub.link.breaker.is_open,
+        timeout=15,
+        interval=0.2,
+        message="the breaker closing",
+    )
     enqueue("images.process", {"image_id": 2}, id=f"brk-{run}-after")
     assert not OutboxJob.objects.filter(msg_id=f"brk-{run}-after").exists()
 
@@ -192,4 +207,10 @@ def test_beacons_queued_behind_a_hung_publish_leave_when_the_breaker_opens(
     assert max(queued) < TRIP_AFTER_S + 0.6, queued
     assert set(urls) <= set(_outboxed_urls(web))
     with httpx.Client(base_url=web.url) as c:
-        wait_until(lambda: _breaker_open(c) == 0, timeout=15, what="the breaker closing")
+        wait_until(
+            lambda: _breaker_open(c) == 0,
+            timeout=15,
+            interval=0.2,
+            message="the breaker closing",
+            ignore=(httpx.HTTPError,),
+        )

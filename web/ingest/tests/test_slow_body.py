@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 import uvicorn
 
+from web.core.testing import wait_until
 from web.ingest import handler
 from web.ingest.tests.helpers import BROWSER_UA, make_app
 from web.stack.servers import free_port
@@ -93,10 +94,7 @@ def server(short_timeout: None) -> Iterator[int]:
     srv = uvicorn.Server(config)
     thread = threading.Thread(target=srv.run, daemon=True)
     thread.start()
-    deadline = time.monotonic() + 10
-    while not srv.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.02)
+    wait_until(lambda: srv.started, timeout=10, interval=0.02, message="uvicorn to start")
     try:
         yield port
     finally:

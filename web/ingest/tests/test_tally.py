@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import time
 import uuid
 from datetime import UTC, datetime
 
 import httpx
 import pytest
 
+from web.core.testing import wait_until
 from web.ingest import tally as tally_mod
 from web.ingest.handler import IngestApp
 from web.ingest.publisher import Coalescer
@@ -201,8 +201,8 @@ def test_real_web_process_writes_its_counts_to_ttl_db(ingest_web: WebProcess) ->
         finally:
             con.close()
 
-    deadline = time.monotonic() + 30
-    while refused_row() < 1001 and time.monotonic() < deadline:
-        time.sleep(0.5)
+    wait_until(
+        lambda: refused_row() >= 1001, timeout=30, interval=0.5, message="the refused tally row"
+    )
     assert refused_row() >= 1001
     assert refused_row() // 1000 == 1
