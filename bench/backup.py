@@ -67,15 +67,15 @@ def _env(data_dir: Path, port: int, **extra: Any) -> Any:
 
 def _litestream(env: Any) -> Any:
     """`litestream replicate` for env, started exactly as the backup tests start it."""
-    from web.backups.tests.support import litestream
+    from web.core.testing.stores import litestream
 
     return litestream(env)
 
 
 def _stop(proc: subprocess.Popen[bytes], grace: float) -> None:
-    from web.backups.tests.support import stop
+    from web.core.testing import stop_group
 
-    stop(proc, grace=grace)
+    stop_group(proc, grace=grace)
 
 
 def _new_db(path: Path) -> sqlite3.Connection:

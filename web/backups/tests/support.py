@@ -1,26 +1,19 @@
-"""Helpers for the backup tests: envs pointed at real SeaweedFS servers, own servers."""
+"""Helpers for the backup tests: envs pointed at real SeaweedFS servers, what the offsite
+holds. A SeaweedFS or Litestream of a test's own comes from web.core.testing.stores."""
 
 from __future__ import annotations
 
 import dataclasses
 import hashlib
 import os
-import subprocess
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError
-
 from web.core.s3 import local_client, offsite_client
-from web.core.testing import stop_group, wait_until
+from web.core.testing.stores import KEY, SECRET
 from web.env import Env
 from web.stack.buckets import ensure_buckets
-from web.stack.servers import S3Server, binary, free_port
-
-KEY, SECRET = "hearth-test", "hearth-test-secret-key"
 
 
 def env_for(
@@ -94,74 +87,3 @@ def child_env(env: Env) -> dict[str, str]:
         }
     )
     return out
-
-
-def stop(proc: subprocess.Popen[bytes], grace: float = 3.0) -> None:
-    stop_group(proc, grace=grace)
-
-
-@contextmanager
-def own_s3(data_dir: Path, port: int | None = None) -> Iterator[S3Server]:
-    """A SeaweedFS of this test's own (the box's local store), started like the stack does."""
-    server = S3Server(
-        data_dir=data_dir, access_key=KEY, secret_key=SECRET, port=port or free_port()
-    )
-    config = server.write_config(data_dir.parent / f"s3-{server.port}.json")
-    log = (data_dir.parent / f"weed-{server.port}.log").open("wb")
-    proc = subprocess.Popen(
-        server.argv(config), stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-    )
-    try:
-        client = local_client(_bare_env(server.endpoint), fast_fail=True)
-        wait_until(
-            lambda: ensure_buckets(client, ["public", "private", "backup"]) is None,
-            timeout=120,
-            interval=0.2,
-            message="own weed",
-            ignore=(BotoCoreError, ClientError),
-        )
-        yield server
-    finally:
-        stop(proc, grace=1.0)  # weed's graceful stop can hang; writes are fsynced per request
-        log.close()
-
-
-def _bare_env(endpoint: str) -> Env:
-    from django.conf import settings
-
-    return dataclasses.replace(
-        settings.ENV, s3_endpoint=endpoint, s3_access_key=KEY, s3_secret_key=SECRET
-    )
-
-
-@contextmanager
-def litestream(env: Env) -> Iterator[str]:
-    """``litestream replicate -config deploy/litestream.yml`` for env; yields its URL."""
-    from web.core.litestream import LITESTREAM_CONFIG, litestream_env
-
-    port = free_port()
-    child = litestream_env(env)
-    child["HEARTH_LITESTREAM_ADDR"] = f"127.0.0.1:{port}"
-    log = (env.data_dir / "litestream.log").open("ab")
-    proc = subprocess.Popen(
-        [binary("litestream"), "replicate", "-config", str(LITESTREAM_CONFIG)],
-        env=child,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        import httpx
-
-        wait_until(
-            lambda: httpx.get(f"{url}/metrics", timeout=1).status_code == 200,
-            timeout=30,
-            interval=0.2,
-            message="litestream",
-            ignore=(httpx.HTTPError,),
-        )
-        yield url
-    finally:
-        stop(proc, grace=10)
-        log.close()

@@ -9,6 +9,8 @@
 - web.core.testing.events: analytics event payloads as ingest publishes them (ev);
 - web.core.testing.site: the real site seeded (users, a post with a processed cover image)
   for browser tests against the session's NATS and S3.
+- web.core.testing.stores: a SeaweedFS and a Litestream of a test's own (own_s3,
+  litestream), with their credentials (KEY, SECRET).
 
 Playwright downloads no browser here; Debian's chromium is installed by `make test`
 (scripts/ensure-chromium.sh). Without the background-networking flags Chromium keeps

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from web.backups.tests.support import KEY as S3_KEY
-from web.backups.tests.support import SECRET as S3_SECRET
+from web.core.testing.stores import KEY as S3_KEY
+from web.core.testing.stores import SECRET as S3_SECRET
 from web.env import REPO_ROOT
 from web.stack.harness import StackRun
 
