@@ -9,14 +9,12 @@ A beacon therefore goes ingest -> JetStream -> worker -> data.db and is read bac
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 import subprocess
 import sys
 import uuid
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,6 +22,7 @@ from typing import Any
 import httpx
 
 from web.core.testing import process_env, run_django, run_json, stop_group, wait_until
+from web.core.testing.nats import purge_analytics_jobs
 from web.env import REPO_ROOT
 from web.stack.servers import free_port
 
@@ -166,19 +165,6 @@ def wait_for(probe: Callable[[], Any], expected: Any, timeout: float = 15.0) -> 
     return seen[-1]
 
 
-async def _purge_analytics_jobs(url: str) -> None:
-    import nats
-    from nats.js.errors import NotFoundError
-
-    nc = await nats.connect(url)
-    try:
-        await nc.jetstream().purge_stream("JOBS", subject="jobs.analytics.>")
-    except NotFoundError:
-        pass  # no stream yet: nothing to purge
-    finally:
-        await nc.close()
-
-
 def _start(argv: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
         argv, cwd=REPO_ROOT, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT,
@@ -201,9 +187,7 @@ def start(nats_server: Any, data_dir: Path) -> Hearth:
     hearth = Hearth(url, data_dir, env, made["sites"], made["token"])
     # The session's nats-server is shared: analytics jobs other tests left in the stream
     # would land in this data dir.
-    # (In a thread: Playwright's sync API may hold an event loop on this one.)
-    with ThreadPoolExecutor(1) as pool:
-        pool.submit(asyncio.run, _purge_analytics_jobs(nats_server.url)).result()
+    purge_analytics_jobs(nats_server.url)
     hearth.procs.append(_start(
         [gunicorn, "web.asgi:application",
          "--worker-class", "web.core.gunicorn_worker.HearthUvicornWorker",

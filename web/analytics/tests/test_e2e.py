@@ -5,7 +5,6 @@ publishes analytics.events packs to the session's real nats-server, the real wor
 
 from __future__ import annotations
 
-import asyncio
 import sqlite3
 import subprocess
 import sys
@@ -18,6 +17,7 @@ import httpx
 import pytest
 
 from web.core.testing import launch_chromium, process_env, stop_group, wait_until
+from web.core.testing.nats import purge_analytics_jobs
 from web.env import REPO_ROOT
 from web.stack.servers import free_port
 
@@ -86,7 +86,7 @@ def stack(nats_server: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterato
     )  # fmt: skip
     # The session's nats-server is shared: analytics jobs that earlier tests left in the
     # stream would land in this data dir and skew the exact counts asserted below.
-    asyncio.run(_purge_analytics_jobs(nats_server.url))
+    purge_analytics_jobs(nats_server.url)
     worker = _start([py, "-m", "worker"], env, data_dir / "worker.log")
     url = f"http://127.0.0.1:{port}"
     try:
@@ -104,19 +104,6 @@ def stack(nats_server: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterato
     finally:
         _stop(worker)
         _stop(web)
-
-
-async def _purge_analytics_jobs(url: str) -> None:
-    import nats
-    from nats.js.errors import NotFoundError
-
-    nc = await nats.connect(url)
-    try:
-        await nc.jetstream().purge_stream("JOBS", subject="jobs.analytics.>")
-    except NotFoundError:
-        pass  # no stream yet: nothing to purge
-    finally:
-        await nc.close()
 
 
 def test_tracker_pageview_event_and_error_land_in_rollups_and_issues(stack: Stack) -> None:

@@ -1,11 +1,13 @@
 """Collect messages from real core NATS subjects in a background thread, so a sync test
-keeps its Django test transaction on the main thread while it waits for what was sent."""
+keeps its Django test transaction on the main thread while it waits for what was sent;
+clear the analytics jobs other tests left in the session's JOBS stream."""
 
 from __future__ import annotations
 
 import asyncio
 import json
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import nats
@@ -70,3 +72,26 @@ class Collector:
         wait_until(lambda: len(self.received) >= n, timeout=timeout, interval=0.01,
                    message=f"{n} messages on {', '.join(self.subjects)}")  # fmt: skip
         return self.messages
+
+
+def purge_analytics_jobs(url: str) -> None:
+    """Drop the analytics jobs in the JOBS stream on ``url`` (none if there is no stream yet).
+
+    The session's nats-server is shared: analytics jobs earlier tests left in the stream
+    would land in a test's own data dir and skew its exact counts. Runs in a thread, since
+    Playwright's sync API may hold an event loop on the caller's.
+    """
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, _purge_analytics_jobs(url)).result()
+
+
+async def _purge_analytics_jobs(url: str) -> None:
+    from nats.js.errors import NotFoundError
+
+    nc = await nats.connect(url)
+    try:
+        await nc.jetstream().purge_stream("JOBS", subject="jobs.analytics.>")
+    except NotFoundError:
+        pass  # no stream yet: nothing to purge
+    finally:
+        await nc.close()
