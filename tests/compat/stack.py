@@ -21,7 +21,14 @@ from typing import Any
 
 import httpx
 
-from web.core.testing import process_env, run_django, run_json, stop_group, wait_until
+from web.core.testing import (
+    process_env,
+    run_django,
+    run_json,
+    stop_group,
+    wait_http,
+    wait_until,
+)
 from web.core.testing.nats import purge_analytics_jobs
 from web.env import REPO_ROOT
 from web.stack.servers import free_port
@@ -197,7 +204,7 @@ def start(nats_server: Any, data_dir: Path) -> Hearth:
     worker = _start([py, "-m", "worker"], env, data_dir / "worker.log")
     hearth.procs.append(worker)
     try:
-        wait_until(lambda: _up(url), timeout=60, message="the web process")
+        wait_http(f"{url}/ingest/t.js", timeout=60, message="the web process")
         wait_until(lambda: worker.poll() is None and "analytics" in
                    (data_dir / "worker.log").read_text(errors="replace"), timeout=60,
                    message="the worker process")  # fmt: skip
@@ -205,13 +212,6 @@ def start(nats_server: Any, data_dir: Path) -> Hearth:
         stop(hearth)
         raise
     return hearth
-
-
-def _up(url: str) -> bool:
-    try:
-        return httpx.get(f"{url}/ingest/t.js", timeout=2).status_code == 200
-    except httpx.HTTPError:
-        return False
 
 
 def stop(hearth: Hearth) -> None:

@@ -13,10 +13,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
-from web.core.testing import launch_chromium, process_env, stop_group, wait_until
+from web.core.testing import launch_chromium, process_env, stop_group, wait_http, wait_until
 from web.core.testing.nats import purge_analytics_jobs
 from web.env import REPO_ROOT
 from web.stack.servers import free_port
@@ -90,13 +89,7 @@ def stack(nats_server: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterato
     worker = _start([py, "-m", "worker"], env, data_dir / "worker.log")
     url = f"http://127.0.0.1:{port}"
     try:
-        wait_until(
-            lambda: httpx.get(f"{url}/ingest/t.js", timeout=2).status_code == 200,
-            timeout=60,
-            interval=0.2,
-            message="web process",
-            ignore=(Exception,),
-        )
+        wait_http(f"{url}/ingest/t.js", timeout=60, message="web process")
         wait_until(lambda: worker.poll() is None and "analytics" in
                    (data_dir / "worker.log").read_text(errors="replace"), timeout=60,
                    interval=0.2, message="worker process", ignore=(Exception,))  # fmt: skip

@@ -1,7 +1,7 @@
 """The one test kit every app's tests share (fixtures live in the root conftest.py).
 
 - here: Chromium for Playwright, environments for child processes (process_env,
-  production_env), stopping them (stop_group), polling (wait_until), running a kit or
+  production_env), stopping them (stop_group), polling (wait_until, wait_http), running a kit or
   Django code in a child process and reading its last line (run_kit, run_json, run_django),
   a login session for a user (session_key_for);
 - web.core.testing.server: the real ASGI app under uvicorn and a blocking SSE client;
@@ -151,6 +151,22 @@ def wait_until(
                 f"timed out after {timeout}s waiting for {message or predicate!r} (last: {last!r})"
             )
         time.sleep(interval)
+
+
+def wait_http(url: str, *, timeout: float, message: str = "", probe_timeout: float = 2.0) -> None:
+    """Wait until a GET of ``url`` answers 200: a process a test started is serving.
+
+    Connection errors and timeouts mean "not yet" (it does not listen yet); polls every 0.2 s.
+    """
+    import httpx
+
+    wait_until(
+        lambda: httpx.get(url, timeout=probe_timeout).status_code == 200,
+        timeout=timeout,
+        interval=0.2,
+        message=message or f"GET {url}",
+        ignore=(httpx.HTTPError,),
+    )
 
 
 def session_key_for(user: Any) -> str:

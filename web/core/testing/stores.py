@@ -13,11 +13,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import httpx
 from botocore.exceptions import BotoCoreError, ClientError
 
 from web.core.s3 import local_client
-from web.core.testing import stop_group, wait_until
+from web.core.testing import stop_group, wait_http, wait_until
 from web.env import Env
 from web.stack.buckets import ensure_buckets
 from web.stack.servers import S3Server, binary, free_port
@@ -78,13 +77,7 @@ def litestream(env: Env) -> Iterator[str]:
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        wait_until(
-            lambda: httpx.get(f"{url}/metrics", timeout=1).status_code == 200,
-            timeout=30,
-            interval=0.2,
-            message="litestream",
-            ignore=(httpx.HTTPError,),
-        )
+        wait_http(f"{url}/metrics", timeout=30, message="litestream", probe_timeout=1)
         yield url
     finally:
         stop_group(proc, grace=10)

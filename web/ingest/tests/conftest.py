@@ -14,10 +14,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
-from web.core.testing import process_env, stop_group, wait_until
+from web.core.testing import process_env, stop_group, wait_http, wait_until
 from web.env import REPO_ROOT
 from web.stack.servers import free_port
 
@@ -134,13 +133,7 @@ def ingest_web(nats_server: Any, tmp_path_factory: pytest.TempPathFactory) -> It
     url = f"http://127.0.0.1:{port}"
     web = WebProcess(url, data_dir, nats_server.url, proc, log)
     try:
-        wait_until(
-            lambda: httpx.get(f"{url}/ingest/t.js", timeout=2).status_code == 200,
-            timeout=60,
-            interval=0.2,
-            message="gunicorn (ingest tests)",
-            ignore=(httpx.HTTPError,),
-        )
+        wait_http(f"{url}/ingest/t.js", timeout=60, message="gunicorn (ingest tests)")
         asyncio.run(_ensure_stream(nats_server.url))
         yield web
     finally:
