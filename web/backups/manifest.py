@@ -84,6 +84,8 @@ class Manifest:
 
 
 def now_iso() -> str:
+    """Now as ISO 8601 UTC with always six fraction digits (timefmt.iso_z drops them at a
+    whole second), so stamps in manifests keep one width."""
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 

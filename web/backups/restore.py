@@ -227,6 +227,7 @@ def restore_db(
     interrupted = jobrun_mark_restored(db=tmp)
     tables = _table_counts(tmp) if count_rows else {}
     kept: list[str] = []
+    # A file-name stamp (basic ISO 8601, no separators): web.analytics.timefmt has none.
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     for p in existing:
         aside = p.with_name(p.name.replace(target.name, f"{target.name}.before-restore-{stamp}"))
@@ -282,7 +283,8 @@ def jobrun_mark_restored(*, db: Path) -> int:
             ).fetchone()
             if not has:
                 return 0
-            # Django's SQLite format for an aware datetime: naive UTC text.
+            # Django's SQLite format for an aware datetime: naive UTC text. Not timefmt.ts_str:
+            # from a float it truncates the microseconds where datetime rounds them.
             now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
             cur = con.execute(
                 "UPDATE backups_jobrun SET outcome=?, finished_at=?, error=? "

@@ -92,6 +92,8 @@ def encode(
 
 
 def now_iso() -> str:
+    """Now as ISO 8601 UTC in milliseconds, the CREATED_AT header (timefmt.iso_z writes
+    microseconds, and the job contract imports no app)."""
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
