@@ -22,6 +22,7 @@ from typing import Any
 import httpx
 
 from web.core.testing import (
+    migrate,
     process_env,
     run_django,
     run_json,
@@ -184,9 +185,7 @@ def start(nats_server: Any, data_dir: Path) -> Hearth:
     port = free_port()
     env = process_env(data_dir, nats=nats_server, port=port, HEARTH_WORKER_FAMILIES="analytics")
     py = sys.executable
-    for db in ("default", "ttl"):
-        subprocess.run([py, "manage.py", "migrate", "--database", db, "-v", "0"],
-                       cwd=REPO_ROOT, env=env, check=True, timeout=120)  # fmt: skip
+    migrate(env)
     made = run_json("-m", "tests.compat.stack", "setup", env=env, timeout=120)
     # Sites exist before the web process starts: its first snapshot has them all.
     gunicorn = str(Path(py).parent / "gunicorn")

@@ -15,7 +15,14 @@ from typing import Any
 
 import pytest
 
-from web.core.testing import launch_chromium, process_env, stop_group, wait_http, wait_until
+from web.core.testing import (
+    launch_chromium,
+    migrate,
+    process_env,
+    stop_group,
+    wait_http,
+    wait_until,
+)
 from web.core.testing.nats import purge_analytics_jobs
 from web.env import REPO_ROOT
 from web.stack.servers import free_port
@@ -73,9 +80,7 @@ def stack(nats_server: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterato
     port = free_port()
     env = process_env(data_dir, nats=nats_server, port=port, HEARTH_WORKER_FAMILIES="analytics")
     py = sys.executable
-    for db in ("default", "ttl"):
-        subprocess.run([py, "manage.py", "migrate", "--database", db, "-v", "0"],
-                       cwd=REPO_ROOT, env=env, check=True, timeout=120)  # fmt: skip
+    migrate(env)
     gunicorn = str(Path(py).parent / "gunicorn")
     web = _start(
         [gunicorn, "web.asgi:application",

@@ -3,6 +3,7 @@
 - here: Chromium for Playwright, environments for child processes (process_env,
   production_env), stopping them (stop_group), polling (wait_until, wait_http), running a kit or
   Django code in a child process and reading its last line (run_kit, run_json, run_django),
+  migrating a test's own data dir (migrate),
   a login session for a user (session_key_for);
 - web.core.testing.server: the real ASGI app under uvicorn and a blocking SSE client;
 - web.core.testing.nats: a Collector of messages on real core NATS subjects;
@@ -217,6 +218,13 @@ def run_kit(*args: str, env: dict[str, str], timeout: float = 60) -> str:
 def run_json(*args: str, env: dict[str, str], timeout: float = 60) -> Any:
     """run_kit, with the last line read as JSON."""
     return json.loads(run_kit(*args, env=env, timeout=timeout))
+
+
+def migrate(env: dict[str, str], *, timeout: float = 180) -> None:
+    """``manage.py migrate`` of both databases (data.db, ttl.db) on the data dir ``env``
+    names, in a child process, before a test starts Hearth processes on it."""
+    for db in ("default", "ttl"):
+        run_kit("manage.py", "migrate", "--database", db, "-v", "0", env=env, timeout=timeout)
 
 
 def run_django(env: dict[str, str], code: str, *, timeout: float = 60) -> str:

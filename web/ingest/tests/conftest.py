@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from web.core.testing import process_env, stop_group, wait_http, wait_until
+from web.core.testing import migrate, process_env, stop_group, wait_http, wait_until
 from web.env import REPO_ROOT
 from web.stack.servers import free_port
 
@@ -115,11 +115,7 @@ def ingest_web(nats_server: Any, tmp_path_factory: pytest.TempPathFactory) -> It
     port = free_port()
     env = _env(data_dir, nats_server, port)
     py = sys.executable
-    for db in ("default", "ttl"):
-        subprocess.run(
-            [py, "manage.py", "migrate", "--database", db, "-v", "0"],
-            cwd=REPO_ROOT, env=env, check=True, timeout=120,
-        )  # fmt: skip
+    migrate(env)
     log = data_dir / "web.log"
     proc = subprocess.Popen(
         [

@@ -53,6 +53,17 @@ def _outboxed_urls(web: WebProcess) -> list[str]:
     return [e["url"] for (data,) in rows for e in json.loads(data)["events"]]
 
 
+def _wait_closed(c: httpx.Client) -> None:
+    """Until the web process's /metrics says its breaker closed (its probe got through)."""
+    wait_until(
+        lambda: _breaker_open(c) == 0,
+        timeout=15,
+        interval=0.2,
+        message="the breaker closing",
+        ignore=(httpx.HTTPError,),
+    )
+
+
 def _breaker_open(c: httpx.Client) -> float:
     for line in c.get("/metrics").text.splitlines():
         if line.startswith("hearth_nats_breaker_open "):
@@ -92,13 +103,7 @@ def test_frozen_nats_opens_the_breaker_and_every_beacon_is_stored_once(
         assert open_during == 1
         assert set(urls) <= set(_outboxed_urls(web))
 
-        wait_until(
-            lambda: _breaker_open(c) == 0,
-            timeout=15,
-            interval=0.2,
-            message="the breaker closing",
-            ignore=(httpx.HTTPError,),
-        )
+        _wait_closed(c)
         after = f"http://127.0.0.1/breaker-{run}/after"
         beacon(c, after)  # straight to the stream again
     assert after not in _outboxed_urls(web)
@@ -207,10 +212,4 @@ def test_beacons_queued_behind_a_hung_publish_leave_when_the_breaker_opens(
     assert max(queued) < TRIP_AFTER_S + 0.6, queued
     assert set(urls) <= set(_outboxed_urls(web))
     with httpx.Client(base_url=web.url) as c:
-        wait_until(
-            lambda: _breaker_open(c) == 0,
-            timeout=15,
-            interval=0.2,
-            message="the breaker closing",
-            ignore=(httpx.HTTPError,),
-        )
+        _wait_closed(c)

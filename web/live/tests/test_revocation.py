@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from web.core.testing import run_django, run_kit, wait_until
+from web.core.testing import migrate, run_django, wait_until
 from web.core.testing.server import (
     Server,
     SseClient,
@@ -78,8 +78,7 @@ def stack(nats_server, tmp_path_factory) -> Iterator[Stack]:  # type: ignore[no-
         HEARTH_TEST_LIVE_RECHECK_S=str(RECHECK_S),
         HEARTH_TEST_LIVE_MAX_PER_IP=str(MAX_PER_IP),
     )
-    for db in ("default", "ttl"):
-        run_kit("manage.py", "migrate", "--database", db, "-v", "0", env=env, timeout=180)
+    migrate(env)
     server = Server(env, log=root / "web.log")
     stack = Stack(server, env, {})
     stack.ids = json.loads(stack.django(_SETUP))
