@@ -26,6 +26,7 @@ from web.core.testing import (
     process_env,
     run_django,
     run_json,
+    start_process,
     stop_group,
     wait_http,
     wait_until,
@@ -173,13 +174,6 @@ def wait_for(probe: Callable[[], Any], expected: Any, timeout: float = 15.0) -> 
     return seen[-1]
 
 
-def _start(argv: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
-        argv, cwd=REPO_ROOT, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )  # fmt: skip
-
-
 def start(nats_server: Any, data_dir: Path) -> Hearth:
     """Migrate, create the sites, start web + worker; the caller stops them (stop())."""
     port = free_port()
@@ -194,13 +188,13 @@ def start(nats_server: Any, data_dir: Path) -> Hearth:
     # The session's nats-server is shared: analytics jobs other tests left in the stream
     # would land in this data dir.
     purge_analytics_jobs(nats_server.url)
-    hearth.procs.append(_start(
+    hearth.procs.append(start_process(
         [gunicorn, "web.asgi:application",
          "--worker-class", "web.core.gunicorn_worker.HearthUvicornWorker",
          "--workers", "1", "--bind", f"127.0.0.1:{port}"],
         env, data_dir / "web.log",
     ))  # fmt: skip
-    worker = _start([py, "-m", "worker"], env, data_dir / "worker.log")
+    worker = start_process([py, "-m", "worker"], env, data_dir / "worker.log")
     hearth.procs.append(worker)
     try:
         wait_http(f"{url}/ingest/t.js", timeout=60, message="the web process")

@@ -19,12 +19,12 @@ from web.core.testing import (
     launch_chromium,
     migrate,
     process_env,
+    start_process,
     stop_group,
     wait_http,
     wait_until,
 )
 from web.core.testing.nats import purge_analytics_jobs
-from web.env import REPO_ROOT
 from web.stack.servers import free_port
 
 pytestmark = pytest.mark.browser
@@ -63,13 +63,6 @@ class Stack:
         return rows
 
 
-def _start(argv: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
-        argv, cwd=REPO_ROOT, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )  # fmt: skip
-
-
 def _stop(proc: subprocess.Popen[bytes]) -> None:
     stop_group(proc, grace=15)
 
@@ -82,7 +75,7 @@ def stack(nats_server: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterato
     py = sys.executable
     migrate(env)
     gunicorn = str(Path(py).parent / "gunicorn")
-    web = _start(
+    web = start_process(
         [gunicorn, "web.asgi:application",
          "--worker-class", "web.core.gunicorn_worker.HearthUvicornWorker",
          "--workers", "1", "--bind", f"127.0.0.1:{port}"],
@@ -91,7 +84,7 @@ def stack(nats_server: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterato
     # The session's nats-server is shared: analytics jobs that earlier tests left in the
     # stream would land in this data dir and skew the exact counts asserted below.
     purge_analytics_jobs(nats_server.url)
-    worker = _start([py, "-m", "worker"], env, data_dir / "worker.log")
+    worker = start_process([py, "-m", "worker"], env, data_dir / "worker.log")
     url = f"http://127.0.0.1:{port}"
     try:
         wait_http(f"{url}/ingest/t.js", timeout=60, message="web process")

@@ -1,10 +1,10 @@
 """The one test kit every app's tests share (fixtures live in the root conftest.py).
 
 - here: Chromium for Playwright, environments for child processes (process_env,
-  production_env), stopping them (stop_group), polling (wait_until, wait_http), running a kit or
-  Django code in a child process and reading its last line (run_kit, run_json, run_django),
-  migrating a test's own data dir (migrate),
-  a login session for a user (session_key_for);
+  production_env), starting and stopping them (start_process, stop_group), polling
+  (wait_until, wait_http), running a kit or Django code in a child process and reading its
+  last line (run_kit, run_json, run_django), migrating a test's own data dir (migrate), a
+  login session for a user (session_key_for);
 - web.core.testing.server: the real ASGI app under uvicorn and a blocking SSE client;
 - web.core.testing.nats: a Collector of messages on real core NATS subjects;
 - web.core.testing.events: analytics event payloads as ingest publishes them (ev);
@@ -89,6 +89,21 @@ def process_env(data_dir: Path, *, nats: Any, port: int, **extra: str) -> dict[s
     )
     env.update(extra)
     return env
+
+
+def start_process(argv: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    """Start a Hearth process (gunicorn, the worker) from the repo root with ``env``, its
+    output in ``log``, in a session of its own: stop it and its children with stop_group."""
+    from web.env import REPO_ROOT
+
+    return subprocess.Popen(
+        argv,
+        cwd=REPO_ROOT,
+        env=env,
+        stdout=log.open("wb"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
 
 
 def stop_group(proc: subprocess.Popen[bytes], *, grace: float = 10.0) -> None:

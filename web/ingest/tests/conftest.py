@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import sqlite3
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -30,6 +31,16 @@ class WebProcess:
     nats_url: str
     proc: subprocess.Popen[bytes]
     log: Path
+
+    def site1_key(self) -> str:
+        """The public key of site 1 (the data dir's first site), for beacons' ``k``."""
+        con = sqlite3.connect(self.data_dir / "data.db")
+        try:
+            return str(
+                con.execute("SELECT public_key FROM analytics_site WHERE id = 1").fetchone()[0]
+            )
+        finally:
+            con.close()
 
     def last_seq(self) -> int:
         return _run(_last_seq(self.nats_url))

@@ -34,14 +34,6 @@ FAST_S = 0.25  # the bound for a beacon while the breaker is open (issue 15, R6)
 AFTER_FIRST = 12  # beacons sent after the first one stalled
 
 
-def _site1_key(web: WebProcess) -> str:
-    con = sqlite3.connect(web.data_dir / "data.db")
-    try:
-        return con.execute("SELECT public_key FROM analytics_site WHERE id = 1").fetchone()[0]
-    finally:
-        con.close()
-
-
 def _outboxed_urls(web: WebProcess) -> list[str]:
     con = sqlite3.connect(web.data_dir / "ttl.db")
     try:
@@ -77,7 +69,7 @@ def test_frozen_nats_opens_the_breaker_and_every_beacon_is_stored_once(
     nats_server,  # type: ignore[no-untyped-def]
 ) -> None:
     web, run = ingest_web, uuid.uuid4().hex[:8]
-    key = _site1_key(web)
+    key = web.site1_key()
     urls = [f"http://127.0.0.1/breaker-{run}/{i}" for i in range(AFTER_FIRST + 1)]
     seq = web.last_seq()
     log_start = web.log.stat().st_size
@@ -186,7 +178,7 @@ def test_beacons_queued_behind_a_hung_publish_leave_when_the_breaker_opens(
     """Beacons that arrive while the first publish hangs are outboxed once that publish has
     had no PubAck for TRIP_AFTER_S, not after its whole stall (3 s)."""
     web, run = ingest_web, uuid.uuid4().hex[:8]
-    key = _site1_key(web)
+    key = web.site1_key()
     pid = nats_server.proc.pid
 
     def beacon(url: str) -> float:

@@ -16,18 +16,10 @@ from web.ingest.tests.helpers import BROWSER_UA
 UA = {"user-agent": BROWSER_UA}
 
 
-def _site1_key(web: WebProcess) -> str:
-    con = sqlite3.connect(web.data_dir / "data.db")
-    try:
-        return con.execute("SELECT public_key FROM analytics_site WHERE id = 1").fetchone()[0]
-    finally:
-        con.close()
-
-
 def test_every_shape_reaches_the_stream_stamped(ingest_web: WebProcess) -> None:
     web, run = ingest_web, uuid.uuid4().hex[:8]
     page = f"http://127.0.0.1/{run}"
-    key = _site1_key(web)
+    key = web.site1_key()
     seq = web.last_seq()
     with httpx.Client(base_url=web.url, headers=UA, timeout=10) as c:
         umami = {"type": "event", "payload": {"website": "1", "url": page + "/u"}}
@@ -61,7 +53,7 @@ def test_every_shape_reaches_the_stream_stamped(ingest_web: WebProcess) -> None:
 
 def test_bad_and_dropped_input_publishes_nothing(ingest_web: WebProcess) -> None:
     web = ingest_web
-    key = _site1_key(web)
+    key = web.site1_key()
     seq = web.last_seq()
     good = {"k": key, "n": "pageview", "u": "http://127.0.0.1/after-the-bad-ones"}
     with httpx.Client(base_url=web.url, headers=UA, timeout=10) as c:
@@ -92,7 +84,7 @@ def test_bad_and_dropped_input_publishes_nothing(ingest_web: WebProcess) -> None
 def test_a_spoofed_forwarded_for_is_ignored_without_trusted_proxies(ingest_web: WebProcess) -> None:
     """gunicorn trusts X-Forwarded-For from 127.0.0.1 by default; Hearth's worker does not."""
     web = ingest_web
-    key = _site1_key(web)
+    key = web.site1_key()
     seq = web.last_seq()
     beacon = {"k": key, "n": "pageview", "u": f"http://127.0.0.1/{uuid.uuid4().hex[:8]}"}
     spoofed = {**UA, "x-forwarded-for": "198.51.100.9"}
@@ -105,7 +97,7 @@ def test_a_spoofed_forwarded_for_is_ignored_without_trusted_proxies(ingest_web: 
 def test_nats_outage_is_covered_by_the_outbox(ingest_web: WebProcess, nats_server) -> None:  # type: ignore[no-untyped-def]
     """A beacon accepted while NATS is down is in the outbox (ttl.db), not lost."""
     web = ingest_web
-    key = _site1_key(web)
+    key = web.site1_key()
     url = f"http://127.0.0.1/outage-{uuid.uuid4().hex[:8]}"
     nats_server.stop()
     try:

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from PIL import Image as PILImage
 
-from web.core.testing import stop_group
+from web.core.testing import start_process, stop_group
 from web.core.testing.server import Server
 from web.core.testing.site import seed, site_env
 from web.env import REPO_ROOT
@@ -41,13 +41,11 @@ def site(nats_server: Any, s3_server: Any, tmp_path: Path) -> Iterator[tuple[dic
 
 
 def _start_worker(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
+    """The worker with the images family only (the media jobs)."""
+    return start_process(
         [sys.executable, "-m", "worker"],
-        env={**env, "HEARTH_WORKER_JOBS": "web.media.jobs", "HEARTH_WORKER_FAMILIES": "images"},
-        cwd=REPO_ROOT,
-        stdout=log.open("wb"),
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
+        {**env, "HEARTH_WORKER_JOBS": "web.media.jobs", "HEARTH_WORKER_FAMILIES": "images"},
+        log,
     )
 
 

@@ -7,17 +7,15 @@ from __future__ import annotations
 import contextlib
 import re
 import sqlite3
-import subprocess
 import sys
 from pathlib import Path
 
 import httpx
 from botocore.exceptions import ClientError
 
-from web.core.testing import stop_group, wait_until
+from web.core.testing import start_process, stop_group, wait_until
 from web.core.testing.server import Server
 from web.core.testing.site import seed, site_env
-from web.env import REPO_ROOT
 
 
 def _objects_left(s3, keys: list[tuple[str, str]]) -> list[str]:  # type: ignore[no-untyped-def]
@@ -45,13 +43,10 @@ def test_admin_delete_is_purged_by_the_real_worker(nats_server, s3_server, tmp_p
 
     server = Server(env, log=tmp_path / "uvicorn.log").start("web.asgi:application")
     log = tmp_path / "worker.log"
-    worker = subprocess.Popen(
+    worker = start_process(
         [sys.executable, "-m", "worker"],
-        env={**env, "HEARTH_WORKER_JOBS": "web.media.jobs", "HEARTH_WORKER_FAMILIES": "images"},
-        cwd=REPO_ROOT,
-        stdout=log.open("wb"),
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
+        {**env, "HEARTH_WORKER_JOBS": "web.media.jobs", "HEARTH_WORKER_FAMILIES": "images"},
+        log,
     )
     try:
         with httpx.Client(base_url=server.url, timeout=10) as http:
