@@ -17,6 +17,7 @@ status: venv
 test: venv
 	@$(PY) scripts/imports.py --check
 	@scripts/ensure-chromium.sh
+	@scripts/ensure-node.sh
 	@env -u AWS_CA_BUNDLE $(PY) -m pytest $(PYTEST_ARGS)
 
 bench: venv
