@@ -34,7 +34,6 @@ LAG_EVERY_S = 0.05
 BIG_BYTES = 1 << 30
 ROW_BYTES = 4000
 N_OBJECTS = 10_000
-KEY, SECRET = "hearth-bench", "hearth-bench-secret-key"
 
 
 def _setup() -> None:
@@ -48,18 +47,15 @@ def _setup() -> None:
 def _env(data_dir: Path, port: int, **extra: Any) -> Any:
     from django.conf import settings
 
+    from web.core.testing.stores import env_for
+
     data_dir.mkdir(parents=True, exist_ok=True)
     endpoint = f"http://127.0.0.1:{port}"
-    return dataclasses.replace(
+    return env_for(
         settings.ENV,
+        endpoint,
         data_dir=data_dir,
-        s3_endpoint=endpoint,
-        s3_public_url=endpoint,
-        s3_access_key=KEY,
-        s3_secret_key=SECRET,
         offsite_endpoint=endpoint,
-        offsite_access_key=KEY,
-        offsite_secret_key=SECRET,
         offsite_bucket="offsite-bench",
         **extra,
     )

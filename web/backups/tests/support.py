@@ -7,32 +7,10 @@ import dataclasses
 import hashlib
 import os
 import uuid
-from pathlib import Path
-from typing import Any
 
 from web.core.s3 import local_client, offsite_client
-from web.core.testing.stores import KEY, SECRET
 from web.env import Env
 from web.stack.buckets import ensure_buckets
-
-
-def env_for(
-    base: Env, endpoint: str, *, data_dir: Path, offsite_endpoint: str, **extra: Any
-) -> Env:
-    """An Env whose local store is ``endpoint`` and whose offsite is a fresh bucket."""
-    return dataclasses.replace(
-        base,
-        data_dir=data_dir,
-        s3_endpoint=endpoint,
-        s3_public_url=endpoint,
-        s3_access_key=KEY,
-        s3_secret_key=SECRET,
-        offsite_endpoint=offsite_endpoint,
-        offsite_access_key=KEY,
-        offsite_secret_key=SECRET,
-        offsite_bucket=f"offsite-{uuid.uuid4().hex[:8]}",
-        **extra,
-    )
 
 
 def unique_buckets(env: Env) -> Env:

@@ -21,7 +21,6 @@ from web.backups import offsite as services
 from web.backups.errors import BackupError
 from web.backups.tests.support import (
     child_env,
-    env_for,
     manifest_bytes,
     sha,
     tier_objects,
@@ -29,6 +28,7 @@ from web.backups.tests.support import (
 )
 from web.core.s3 import local_client, offsite_client
 from web.core.testing import wait_until
+from web.core.testing.stores import env_for
 from web.env import REPO_ROOT, Env
 
 

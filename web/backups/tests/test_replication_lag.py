@@ -21,13 +21,12 @@ from typing import Any
 import pytest
 from django.conf import settings
 
-from web.backups.tests.support import env_for
 from web.backups.tests.test_restore_drill import PRAGMAS, Box, wait_replicated
 from web.core import litestream as selectors
 from web.core.litestream import REPLICA_PATH, STALE_AFTER_S, replication_status
 from web.core.s3 import local_client
 from web.core.testing import wait_until
-from web.core.testing.stores import litestream, own_s3
+from web.core.testing.stores import env_for, litestream, own_s3
 from web.stack.servers import free_port
 
 

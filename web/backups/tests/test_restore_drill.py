@@ -22,11 +22,11 @@ import pytest
 from django.conf import settings
 
 from web.backups import offsite, restore
-from web.backups.tests.support import child_env, env_for
+from web.backups.tests.support import child_env
 from web.core.litestream import replication_status
 from web.core.s3 import local_client
 from web.core.testing import wait_until
-from web.core.testing.stores import litestream, own_s3
+from web.core.testing.stores import env_for, litestream, own_s3
 from web.env import REPO_ROOT, Env
 from web.stack.servers import free_port
 

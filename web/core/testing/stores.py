@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import dataclasses
 import subprocess
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -82,3 +84,31 @@ def litestream(env: Env) -> Iterator[str]:
     finally:
         stop_group(proc, grace=10)
         log.close()
+
+
+def env_for(
+    base: Env,
+    endpoint: str,
+    *,
+    data_dir: Path,
+    offsite_endpoint: str,
+    offsite_bucket: str | None = None,
+    **extra: Any,
+) -> Env:
+    """An Env whose local store is ``endpoint`` and whose offsite is ``offsite_bucket`` (a
+    fresh one by default), both signed with the test store's KEY and SECRET."""
+    return dataclasses.replace(
+        base,
+        data_dir=data_dir,
+        s3_endpoint=endpoint,
+        s3_public_url=endpoint,
+        s3_access_key=KEY,
+        s3_secret_key=SECRET,
+        offsite_endpoint=offsite_endpoint,
+        offsite_access_key=KEY,
+        offsite_secret_key=SECRET,
+        offsite_bucket=f"offsite-{uuid.uuid4().hex[:8]}"
+        if offsite_bucket is None
+        else offsite_bucket,
+        **extra,
+    )

@@ -111,3 +111,17 @@ async def acall(
 
 def call(app: Any, method: str, path: str, **kw: Any) -> Response:
     return asyncio.run(acall(app, method, path, **kw))
+
+
+def lean_router() -> Any:
+    """The lean ASGI router with this app's routes (asgi.register), where a request that
+    falls through to Django fails the test."""
+    from web.core.asgi_router import LeanRouter
+    from web.ingest import asgi
+
+    async def django(scope, receive, send):  # type: ignore[no-untyped-def]
+        raise AssertionError(f"{scope['path']} fell through to Django")
+
+    router = LeanRouter(django)
+    asgi.register(router)
+    return router

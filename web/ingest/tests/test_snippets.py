@@ -12,25 +12,14 @@ from typing import Any
 
 import pytest
 
-from web.core.asgi_router import LeanRouter
 from web.core.testing import wait_until
-from web.ingest import asgi, tracker
+from web.ingest import tracker
 from web.ingest.handler import IngestApp
 from web.ingest.publisher import Coalescer
 from web.ingest.sites import SiteCache, SiteInfo
 from web.ingest.tests.conftest import WebProcess
-from web.ingest.tests.helpers import BROWSER_UA, Recorder, call
+from web.ingest.tests.helpers import BROWSER_UA, Recorder, call, lean_router
 from web.ingest.tests.test_sites import add_site
-
-
-def _router() -> LeanRouter:
-    async def django(scope, receive, send):  # type: ignore[no-untyped-def]
-        raise AssertionError(f"{scope['path']} fell through to Django")
-
-    router = LeanRouter(django)
-    asgi.register(router)
-    return router
-
 
 SERVED = [
     "/js/script.js",
@@ -47,7 +36,7 @@ SERVED = [
 
 @pytest.mark.parametrize("path", SERVED)
 def test_the_drop_in_build_is_served_where_snippets_load_it(path: str) -> None:
-    r = call(_router(), "GET", path, headers={"accept-encoding": "gzip"})
+    r = call(lean_router(), "GET", path, headers={"accept-encoding": "gzip"})
     assert r.status == 200, r.body
     assert r.headers["content-type"].startswith("text/javascript")
     assert r.headers["cache-control"] == "public, max-age=300"
@@ -59,7 +48,7 @@ def test_the_drop_in_build_is_served_where_snippets_load_it(path: str) -> None:
     "path", ["/js/script.<x>.js", "/js/script.js.map", "/js/plausible..js", "/js/pa-.js"]
 )
 def test_other_names_under_those_prefixes_are_404(path: str) -> None:
-    r = call(_router(), "GET", path)
+    r = call(lean_router(), "GET", path)
     assert r.status == 404 and b"<html" not in r.body
 
 

@@ -4,18 +4,8 @@ from __future__ import annotations
 
 import gzip
 
-from web.core.asgi_router import LeanRouter
-from web.ingest import asgi, tracker
-from web.ingest.tests.helpers import call
-
-
-def _router() -> LeanRouter:
-    async def django(scope, receive, send):  # type: ignore[no-untyped-def]
-        raise AssertionError(f"{scope['path']} fell through to Django")
-
-    router = LeanRouter(django)
-    asgi.register(router)
-    return router
+from web.ingest import tracker
+from web.ingest.tests.helpers import call, lean_router
 
 
 def test_tracker_is_at_most_1_5_kb_gzipped() -> None:
@@ -32,7 +22,7 @@ def test_tracker_has_no_cookies_or_storage_identifiers() -> None:
 
 
 def test_versioned_url_is_immutable_and_gzipped() -> None:
-    router = _router()
+    router = lean_router()
     r = call(router, "GET", tracker.SCRIPT.path, headers={"accept-encoding": "gzip, br"})
     assert r.status == 200
     assert r.headers["cache-control"] == "public, max-age=31536000, immutable"
