@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from web.core.testing import stop_group, wait_until
+from web.core.testing import stop_group
 from web.core.testing.server import Server
 from web.core.testing.site import seed, site_env
 
@@ -159,15 +159,14 @@ def test_admin_upload_is_processed_by_the_real_worker(browser, site, tmp_path) -
         page.click("input[name=_continue]")
         page.wait_for_url("**/admin/media/image/*/change/**")
 
-        def processed() -> bool:
-            if page.locator(".field-preview img").count():
-                return True
-            page.reload()
-            return False
+        # The change page polls its progress and reloads itself once the image is ready
+        # (media/admin-images.js): wait for that. A reload of our own could race its reload
+        # ("Not attached to an active page", seen in a CI run).
+        from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
         try:
-            wait_until(processed, timeout=30, interval=0.5)
-        except AssertionError:
+            page.wait_for_selector(".field-preview img", timeout=30_000)
+        except PlaywrightTimeout:
             log_tail = log.read_text()[-3000:]
             raise AssertionError(f"not processed in 30 s; worker log:\n{log_tail}") from None
         thumb = page.locator(".field-preview img")

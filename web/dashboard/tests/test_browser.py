@@ -305,19 +305,19 @@ def test_details_view_searches_pages_and_filters(app: App, page: Any) -> None:
     page.wait_for_function("() => window.htmx !== undefined")
     assert _shown(page) == expected[:100]
     # Search while typing: htmx swaps the results and pushes the URL (search, no offset).
-    page.locator("input[type=search]").fill("POST-1")
-    page.wait_for_url("**search=POST-1**")
+    page.locator("input[type=search]").fill("POST-2")
+    page.wait_for_url("**search=POST-2**")
     page.wait_for_function(
-        "() => document.getElementById('details-results').dataset.search === 'POST-1'"
+        "() => document.getElementById('details-results').dataset.search === 'POST-2'"
     )
-    found = _expected_pages(app.env, view, "POST-1")
-    assert 10 < len(found) <= 100 and all("post-1" in v for v in found)
+    found = _expected_pages(app.env, view, "POST-2")
+    assert 10 < len(found) <= 100 and all("post-2" in v for v in found)
     assert _shown(page) == found
     assert "offset" not in page.url
     # The URL is the view: reloading it shows the same rows.
     page.goto(page.url)
     assert _shown(page) == found
-    assert page.locator("input[type=search]").input_value() == "POST-1"
+    assert page.locator("input[type=search]").input_value() == "POST-2"
     for (w, h), path in DETAILS_SHOTS.items():
         page.set_viewport_size({"width": w, "height": h})
         page.screenshot(path=str(path))
